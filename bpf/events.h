@@ -1,0 +1,132 @@
+/* events.h: the ABI between the BPF traces and the daemon: plain C structs, no vmlinux types. */
+#ifndef EBPF_FORWARD_EVENTS_H
+#define EBPF_FORWARD_EVENTS_H
+
+/*
+ * Both sides include this file: the BPF objects (with vmlinux.h, which defines
+ * the __uN types) and the daemon (with linux/types.h). Keep it to fixed-width
+ * types and no pointers so the layout is the same on both sides.
+ */
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define EV_COMM_LEN 16
+/* Longest string a trace copies (path, argument), NUL included. */
+#define EV_STR_MAX 256
+/* Longest event any trace emits; the daemon rejects larger ring records. */
+#define EV_MAX_SIZE 2048
+
+/* The per-trace loss counter (see common.bpf.h): slots a cache line apart. */
+#define EV_LOST_SLOTS 64
+struct ev_lost_slot {
+	__u64 n;
+	__u64 _pad[7];
+};
+
+enum ev_type {
+	EV_EXEC = 1,
+	EV_SIGNAL = 2,
+	EV_MALLOC = 3,
+	EV_BIND = 4,
+	EV_VFS = 5,
+	EV_TYPE_COUNT
+};
+
+/* Common header of every event; comm is NUL-padded, the daemon trims it. */
+struct ev_hdr {
+	__u16 type;      /* enum ev_type */
+	__u16 size;      /* bytes of the whole event, header and strings included */
+	__u32 pid;       /* tgid */
+	__u32 tid;
+	__u32 ppid;      /* tgid of the real parent */
+	__u32 uid;
+	__u32 gid;
+	__u64 ts_ns;     /* CLOCK_BOOTTIME, ns */
+	__u64 event_id;  /* CPU in the top 16 bits, per-CPU sequence below */
+	__u64 mntns_id;
+	__u64 cgroup_id;
+	char comm[EV_COMM_LEN];
+};
+
+/*
+ * A string carried after an event's fixed part: off is counted from the start
+ * of the event, len excludes the NUL. Strings are packed tightly so an event is
+ * only as large as its content.
+ */
+struct ev_str {
+	__u16 off;
+	__u16 len;
+};
+
+enum ev_exec_stage { EV_EXEC_ENTER = 0, EV_EXEC_EXIT = 1 };
+
+struct ev_exec {
+	struct ev_hdr h;
+	__u32 stage;      /* enum ev_exec_stage */
+	__u32 argc;
+	__s32 error_raw;  /* positive errno, 0 on success */
+	__u32 _pad;
+	struct ev_str filename;
+	struct ev_str argv0;
+	struct ev_str argv1;
+	struct ev_str argv2;
+	struct ev_str argv_last;
+	char data[];
+};
+
+enum ev_signal_syscall { EV_SIG_KILL = 0, EV_SIG_TKILL = 1, EV_SIG_TGKILL = 2 };
+
+struct ev_signal {
+	struct ev_hdr h;
+	__s32 sig;
+	__u32 tpid;       /* target pid (tid for tkill/tgkill) */
+	__s32 error_raw;
+	__u32 syscall;    /* enum ev_signal_syscall */
+};
+
+/* Same numbers as in_ebpf's malloc operation key. */
+enum ev_malloc_op {
+	EV_MALLOC_MALLOC = 0,
+	EV_MALLOC_FREE = 1,
+	EV_MALLOC_CALLOC = 2,
+	EV_MALLOC_REALLOC = 3,
+	EV_MALLOC_REALLOC_FREE = 4,
+	EV_MALLOC_MMAP = 5,
+	EV_MALLOC_MUNMAP = 6,
+	EV_MALLOC_OP_COUNT
+};
+
+struct ev_malloc {
+	struct ev_hdr h;
+	__u32 operation;  /* enum ev_malloc_op */
+	__u32 _pad;
+	__u64 address;
+	__u64 size;
+};
+
+struct ev_bind {
+	struct ev_hdr h;
+	__s32 error_raw;   /* positive errno, 0 on success */
+	__u32 bound_dev_if;
+	__u16 port;        /* host order */
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u16 protocol;    /* IPPROTO_* of the socket */
+	__u16 sock_type;   /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u8 addr[16];     /* network order; IPv4 in the first 4 bytes */
+};
+
+enum ev_vfs_op { EV_VFS_OPENAT = 0 };
+
+struct ev_vfs {
+	struct ev_hdr h;
+	__u32 operation;   /* enum ev_vfs_op */
+	__u32 flags;
+	__u32 mode;
+	__s32 fd;          /* -1 on failure */
+	__s32 error_raw;   /* positive errno, 0 on success */
+	struct ev_str path;
+	char data[];
+};
+
+#endif

@@ -1,0 +1,208 @@
+/* main.c: command line, start-up order (config, traces, output, privileges), signals, shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "output_stdout.h"
+#include "pipeline.h"
+#include "privs.h"
+#include "tracefs.h"
+#include "traces.h"
+
+#define DEFAULT_CONFIG "/etc/ebpf-forward/ebpf-forward.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ebpf-forward [-c FILE] [--check-config] [--list-traces] [--version] [--help]\n"
+		"Loads eBPF traces and sends their events, as Fluent Bit in_ebpf records, to stdout\n"
+		"or to a Fluent Bit forward input.\n\n"
+		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+		"      --check-config  validate the configuration and exit\n"
+		"      --list-traces   list the traces, their attach points, and whether they\n"
+		"                      can attach on this kernel (needs root), then exit\n"
+		"  -V, --version       print the version and exit\n"
+		"  -h, --help          this text\n");
+}
+
+/* libbpf's own messages: warnings to our log, the rest only when debugging. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+		return 0;
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "libbpf: %s", line);
+	return 0;
+}
+
+static int list_traces(void)
+{
+	const struct trace_desc *const *all = trace_all();
+	bool root = geteuid() == 0;
+	char err[512];
+
+	if (root && tracefs_ensure(err, sizeof(err)) < 0)
+		fprintf(stderr, "%s\n", err);
+	for (size_t i = 0; all[i]; i++) {
+		const char *verdict;
+
+		if (!root)
+			verdict = "unknown (run as root to try it)";
+		else if (trace_probe(all[i], err, sizeof(err)))
+			verdict = "yes";
+		else
+			verdict = err;
+		printf("%-8s %s\n         attach: %s\n         attaches here: %s\n", all[i]->name,
+		       all[i]->description, all[i]->attach_points, verdict);
+	}
+	return 0;
+}
+
+struct daemon {
+	uv_loop_t *loop;
+	struct pipeline *pipeline;
+	uv_signal_t sigint, sigterm;
+	int stopping;
+};
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	if (d->stopping++)
+		return;
+	log_info("%s: stopping: draining the rings and flushing", strsignal(signum));
+	pipeline_shutdown(d->pipeline);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+static int run(const struct config *cfg)
+{
+	struct trace *traces[CONFIG_MAX_TRACES] = {0};
+	struct output *out = NULL;
+	struct daemon d = {0};
+	char err[1024];
+	int rc = 1, m;
+	size_t n = 0;
+
+	if (geteuid() != 0) {
+		log_error("must start as root to load eBPF programs (it drops to User= afterwards)");
+		return 1;
+	}
+	m = tracefs_ensure(err, sizeof(err));
+	if (m < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (m > 0)
+		log_info("tracefs was not mounted: mounted it at /sys/kernel/tracing");
+	for (n = 0; n < cfg->trace_count; n++) {
+		const struct trace_desc *desc = trace_find(cfg->traces[n]);
+
+		traces[n] = desc ? trace_start(desc, cfg, err, sizeof(err)) : NULL;
+		if (!traces[n]) {
+			log_error("%s:%d: trace %s cannot start: %s", cfg->path, cfg->trace_line[n],
+				  cfg->traces[n], desc ? err : "unknown trace");
+			goto out;
+		}
+		log_info("trace %s attached (%s)", desc->name, desc->attach_points);
+	}
+	out = output_stdout_new(stdout);
+	if (!out) {
+		log_error("out of memory");
+		goto out;
+	}
+	d.loop = uv_default_loop();
+	d.pipeline = pipeline_new(d.loop, cfg, traces, n, out, err, sizeof(err));
+	if (!d.pipeline) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (privs_drop(cfg->user, cfg->user_set, err, sizeof(err))) {
+		log_error("%s", err);
+		pipeline_shutdown(d.pipeline);
+		uv_run(d.loop, UV_RUN_NOWAIT);
+		goto out;
+	}
+	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_init(d.loop, &d.sigterm);
+	d.sigint.data = d.sigterm.data = &d;
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	log_info("ebpf-forward %s running with %zu trace(s)", EBPF_FORWARD_VERSION, n);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	rc = 0;
+out:
+	if (d.loop)
+		uv_loop_close(d.loop);
+	pipeline_free(d.pipeline);
+	if (out)
+		out->close(out);
+	for (size_t i = 0; i < n; i++)
+		trace_stop(traces[i]);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"list-traces", no_argument, NULL, 'L'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *path = DEFAULT_CONFIG;
+	bool check_only = false, list = false;
+	struct config cfg;
+	char err[1024];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'C': check_only = true; break;
+		case 'L': list = true; break;
+		case 'V': printf("ebpf-forward %s\n", EBPF_FORWARD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ebpf-forward: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	libbpf_set_print(libbpf_log);
+	if (list)
+		return list_traces();
+	if (config_load(&cfg, path, err, sizeof(err))) {
+		fprintf(stderr, "ebpf-forward: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration is valid (%u trace(s), output %s)\n", path, cfg.trace_count,
+		       cfg.output == OUTPUT_FORWARD ? "forward" : "stdout");
+		return 0;
+	}
+	log_set_level(cfg.log_level);
+	return run(&cfg);
+}

@@ -1,0 +1,64 @@
+/* output_stdout.c: the stdout output: one JSON object per record, one record per line. */
+#include <stdlib.h>
+
+#include <msgpack.h>
+
+#include "json.h"
+#include "log.h"
+#include "output_stdout.h"
+
+struct output_stdout {
+	struct output base;
+	FILE *f;
+	msgpack_unpacked u;
+};
+
+static int stdout_write(struct output *o, const char *tag, size_t taglen, struct evtime t,
+			const char *record, size_t len)
+{
+	struct output_stdout *s = (struct output_stdout *)o;
+	size_t off = 0;
+
+	if (msgpack_unpack_next(&s->u, record, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    s->u.data.type != MSGPACK_OBJECT_MAP) {
+		log_error("stdout output: record is not a msgpack map");
+		return -1;
+	}
+	fprintf(s->f, "{\"date\": %u.%09u, \"tag\": ", t.sec, t.nsec);
+	json_write_str(s->f, tag, taglen);
+	if (s->u.data.via.map.size)
+		fputs(", ", s->f);
+	json_write_map_members(s->f, &s->u.data.via.map);
+	fputs("}\n", s->f);
+	return 0;
+}
+
+static int stdout_flush(struct output *o)
+{
+	struct output_stdout *s = (struct output_stdout *)o;
+
+	return fflush(s->f) == 0 ? 0 : -1;
+}
+
+static void stdout_close(struct output *o)
+{
+	struct output_stdout *s = (struct output_stdout *)o;
+
+	fflush(s->f);
+	msgpack_unpacked_destroy(&s->u);
+	free(s);
+}
+
+struct output *output_stdout_new(FILE *f)
+{
+	struct output_stdout *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->base.write = stdout_write;
+	s->base.flush = stdout_flush;
+	s->base.close = stdout_close;
+	s->f = f;
+	msgpack_unpacked_init(&s->u);
+	return &s->base;
+}

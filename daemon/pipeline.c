@@ -1,0 +1,290 @@
+/* pipeline.c: the libuv loop's work: drain the rings when readable, pack, hand to the output. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+#include <msgpack.h>
+
+#include "config.h"
+#include "events.h"
+#include "evtime.h"
+#include "log.h"
+#include "output.h"
+#include "pipeline.h"
+#include "schema.h"
+#include "traces.h"
+
+#define TAG_MAX (CONFIG_NAME_MAX + 32)
+#define HOUSEKEEPING_MS 1000
+#define MALLOC_RATE_EVERY_S 10
+/*
+ * Records one readiness callback may take from a ring. libbpf keeps reading
+ * while producers keep writing; without a budget a busy ring would hold the
+ * loop (and the other rings, timers and signals) forever.
+ */
+#define DRAIN_BUDGET 8192
+#define BUDGET_SPENT (-ECANCELED)
+
+struct pipeline;
+
+/* One ring: its own libbpf reader and libuv poll, so rings are served in turn. */
+struct ring_reader {
+	struct pipeline *p;
+	size_t index;            /* trace index */
+	struct ring_buffer *rb;
+	uv_poll_t poll;
+	unsigned budget;
+};
+
+struct pipeline {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct trace **traces;
+	size_t n;
+	struct output *out;
+	struct ring_reader *readers;
+	uv_timer_t housekeeping;
+	bool handles_open;
+	struct evclock clock;
+	msgpack_sbuffer rec;
+	msgpack_packer pk;
+	/* per event type: its tag, and the trace that emits it */
+	char tag[EV_TYPE_COUNT][TAG_MAX];
+	size_t tag_len[EV_TYPE_COUNT];
+	struct trace_stats *stats;
+	uint64_t ticks;
+	uint64_t malformed_logged;
+};
+
+/* Tag with '*' replaced by the event type, as Fluent Bit expands tags. */
+static size_t expand_tag(char *dst, size_t cap, const char *tag, const char *event_type)
+{
+	const char *star = strchr(tag, '*');
+	int n;
+
+	if (!star)
+		n = snprintf(dst, cap, "%s", tag);
+	else
+		n = snprintf(dst, cap, "%.*s%s%s", (int)(star - tag), tag, event_type, star + 1);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static void note_malformed(struct pipeline *p, struct trace_stats *st, const void *data, size_t size,
+			   enum schema_error e, const char *where)
+{
+	uint16_t type = 0;
+
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	st->malformed++;
+	/* A broken producer could flood the log: say it the first times, then count. */
+	if (p->malformed_logged++ < 10)
+		log_error("trace %s: ring record of %zu bytes (event type %u) dropped: %s%s%s", st->name,
+			  size, type, schema_strerror(e), where ? ", field " : "", where ? where : "");
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct ring_reader *r = ctx;
+	struct pipeline *p = r->p;
+	struct trace_stats *st = &p->stats[r->index];
+	const char *where;
+	enum schema_error e;
+	struct ev_hdr h;
+
+	msgpack_sbuffer_clear(&p->rec);
+	e = schema_pack(&p->pk, data, size, &where);
+	if (e)
+		note_malformed(p, st, data, size, e, where);
+	else {
+		memcpy(&h, data, sizeof(h)); /* schema_pack checked the size */
+		if (p->out->write(p->out, p->tag[h.type], p->tag_len[h.type],
+				  evtime_from_boot(&p->clock, h.ts_ns), p->rec.data, p->rec.size))
+			st->rejected++;
+		else
+			st->events++;
+	}
+	/* libbpf has already consumed this record when we stop here */
+	return --r->budget ? 0 : BUDGET_SPENT;
+}
+
+/* Reads one ring, at most budget records; returns records read or -1. */
+static int drain_ring(struct ring_reader *r, unsigned budget)
+{
+	int n;
+
+	r->budget = budget;
+	n = ring_buffer__consume(r->rb);
+	if (n == BUDGET_SPENT)
+		return (int)budget;
+	if (n < 0) {
+		log_error("trace %s: reading its ring buffer failed: %s", r->p->stats[r->index].name,
+			  strerror(-n));
+		return -1;
+	}
+	return n;
+}
+
+int pipeline_drain(struct pipeline *p)
+{
+	int total = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		int n = drain_ring(&p->readers[i], DRAIN_BUDGET);
+
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	if (total > 0)
+		p->out->flush(p->out);
+	return total;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+	struct ring_reader *r = h->data;
+
+	(void)events;
+	if (status < 0) {
+		log_error("ring buffer poll: %s", uv_strerror(status));
+		return;
+	}
+	/* a ring left with data stays readable: the loop comes back after other work */
+	if (drain_ring(r, DRAIN_BUDGET) > 0)
+		r->p->out->flush(r->p->out);
+}
+
+static void pipeline_shutdown_handles(struct pipeline *p);
+
+static void on_housekeeping(uv_timer_t *h)
+{
+	struct pipeline *p = h->data;
+
+	p->ticks++;
+	evclock_sync(&p->clock); /* follow wall-clock steps (NTP, settimeofday) */
+	for (size_t i = 0; i < p->n; i++) {
+		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
+		if (trace_desc(p->traces[i])->event_type == EV_MALLOC &&
+		    p->ticks % MALLOC_RATE_EVERY_S == 0) {
+			struct trace_stats *s = &p->stats[i];
+
+			/* A system-wide malloc trace is heavy: keep its cost in sight. */
+			log_info("trace malloc: %.0f events/s over the last %d s",
+				 (double)(s->events - s->rate_mark) / MALLOC_RATE_EVERY_S, MALLOC_RATE_EVERY_S);
+			s->rate_mark = s->events;
+		}
+	}
+	if (p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0)
+		stats_log(p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
+	p->out->flush(p->out);
+}
+
+struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct trace **traces,
+			      size_t n, struct output *out, char *err, size_t errlen)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	size_t i;
+	int rc;
+
+	if (!p || !n || !(p->stats = calloc(n, sizeof(*p->stats))) ||
+	    !(p->readers = calloc(n, sizeof(*p->readers)))) {
+		snprintf(err, errlen, n ? "out of memory" : "no trace to read");
+		if (p)
+			free(p->stats);
+		free(p);
+		return NULL;
+	}
+	p->loop = loop;
+	p->cfg = cfg;
+	p->traces = traces;
+	p->n = n;
+	p->out = out;
+	msgpack_sbuffer_init(&p->rec);
+	msgpack_packer_init(&p->pk, &p->rec, msgpack_sbuffer_write);
+	evclock_sync(&p->clock);
+	for (int t = 0; t < EV_TYPE_COUNT; t++) {
+		const struct schema_type *st = schema_find((uint16_t)t);
+
+		if (st)
+			p->tag_len[t] = expand_tag(p->tag[t], TAG_MAX, cfg->tag, st->event_type);
+	}
+	for (i = 0; i < n; i++) {
+		struct ring_reader *r = &p->readers[i];
+		const struct trace_desc *d = trace_desc(traces[i]);
+
+		p->stats[i].name = d->name;
+		r->p = p;
+		r->index = i;
+		r->rb = ring_buffer__new(trace_ring_fd(traces[i]), on_record, r, NULL);
+		if (!r->rb) {
+			snprintf(err, errlen, "trace %s: cannot read its ring buffer: %s", d->name,
+				 strerror(errno));
+			goto fail;
+		}
+		rc = uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb));
+		if (rc) {
+			ring_buffer__free(r->rb);
+			snprintf(err, errlen, "trace %s: libuv poll: %s", d->name, uv_strerror(rc));
+			goto fail;
+		}
+		r->poll.data = r;
+		uv_poll_start(&r->poll, UV_READABLE, on_readable);
+	}
+	uv_timer_init(loop, &p->housekeeping);
+	p->handles_open = true;
+	p->housekeeping.data = p;
+	uv_timer_start(&p->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	return p;
+fail:
+	/* handles already started must be closed by the loop before the memory goes */
+	p->n = i;
+	pipeline_shutdown_handles(p);
+	uv_run(loop, UV_RUN_NOWAIT);
+	pipeline_free(p);
+	return NULL;
+}
+
+/* Stops and closes the libuv handles (the loop finishes closing them); safe to call twice. */
+static void pipeline_shutdown_handles(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!uv_is_closing((uv_handle_t *)&p->readers[i].poll))
+			uv_close((uv_handle_t *)&p->readers[i].poll, NULL);
+	if (p->handles_open)
+		uv_close((uv_handle_t *)&p->housekeeping, NULL);
+	p->handles_open = false;
+}
+
+void pipeline_shutdown(struct pipeline *p)
+{
+	/* Detach first so the last drain sees everything the kernel will ever write. */
+	for (size_t i = 0; i < p->n; i++)
+		trace_detach(p->traces[i]);
+	for (size_t i = 0; i < p->n; i++)
+		while (drain_ring(&p->readers[i], DRAIN_BUDGET) == DRAIN_BUDGET)
+			;
+	for (size_t i = 0; i < p->n; i++)
+		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
+	p->out->flush(p->out);
+	pipeline_shutdown_handles(p);
+}
+
+const struct trace_stats *pipeline_stats(const struct pipeline *p, size_t i)
+{
+	return i < p->n ? &p->stats[i] : NULL;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		ring_buffer__free(p->readers[i].rb);
+	free(p->readers);
+	msgpack_sbuffer_destroy(&p->rec);
+	free(p->stats);
+	free(p);
+}

@@ -1,0 +1,19 @@
+/* privs.h: drop from root to an unprivileged account with no capabilities. */
+#ifndef EBPF_FORWARD_PRIVS_H
+#define EBPF_FORWARD_PRIVS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Switches to user (its primary group, no supplementary groups) and clears
+ * every capability set, the bounding set included. When the account does not
+ * exist and was not asked for explicitly (required false), falls back to
+ * "nobody". Returns 0, or -1 with a message in err.
+ */
+int privs_drop(const char *user, bool required, char *err, size_t errlen);
+
+/* True when the process holds no capability in its effective, permitted or inheritable sets. */
+bool privs_none_left(void);
+
+#endif

@@ -1,0 +1,296 @@
+/* schema.c: the in_ebpf record of each event type as a field table, and the one packer that walks it. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "events.h"
+#include "schema.h"
+
+#define F(KEY, KIND, TYPE, MEMBER) {.key = KEY, .kind = KIND, .off = offsetof(TYPE, MEMBER)}
+#define FN(KEY, TYPE, MEMBER, NAMES) \
+	{.key = KEY, .kind = SF_NAME, .off = offsetof(TYPE, MEMBER), .names = NAMES, \
+	 .nnames = sizeof(NAMES) / sizeof(NAMES[0])}
+#define LEN(A) (sizeof(A) / sizeof((A)[0]))
+
+/* Keys of every record, first, as in_ebpf writes them (event_type comes from the type). */
+static const struct schema_field head[] = {
+	F("event_id", SF_U64, struct ev_hdr, event_id),
+	F("pid", SF_U32, struct ev_hdr, pid),
+	F("tid", SF_U32, struct ev_hdr, tid),
+	F("comm", SF_COMM, struct ev_hdr, comm),
+};
+
+/* Documented extras after a type's own keys, unless the type already has the key. */
+static const struct schema_field tail[] = {
+	F("ppid", SF_U32, struct ev_hdr, ppid),
+	F("uid", SF_U32, struct ev_hdr, uid),
+	F("gid", SF_U32, struct ev_hdr, gid),
+	F("mntns_id", SF_U64, struct ev_hdr, mntns_id),
+	F("cgroup_id", SF_U64, struct ev_hdr, cgroup_id),
+};
+
+static const char *const exec_stages[] = {"enter", "exit"};
+static const char *const signal_syscalls[] = {"kill", "tkill", "tgkill"};
+static const char *const malloc_ops[] = {"malloc", "free", "calloc", "realloc",
+					 "realloc_free", "mmap", "munmap"};
+static const char *const vfs_ops[] = {"openat"};
+
+static const struct schema_field exec_fields[] = {
+	FN("stage", struct ev_exec, stage, exec_stages),
+	F("ppid", SF_U32, struct ev_exec, h.ppid),
+	F("filename", SF_STR, struct ev_exec, filename),
+	F("argv", SF_STR, struct ev_exec, argv0),
+	F("argv1", SF_STR, struct ev_exec, argv1),
+	F("argv2", SF_STR, struct ev_exec, argv2),
+	F("argv_last", SF_STR, struct ev_exec, argv_last),
+	F("argc", SF_U32, struct ev_exec, argc),
+	F("error_raw", SF_S32, struct ev_exec, error_raw),
+};
+
+static const struct schema_field signal_fields[] = {
+	F("signal", SF_S32, struct ev_signal, sig),
+	F("tpid", SF_U32, struct ev_signal, tpid),
+	F("error_raw", SF_S32, struct ev_signal, error_raw),
+	FN("syscall", struct ev_signal, syscall, signal_syscalls),
+};
+
+static const struct schema_field malloc_fields[] = {
+	F("operation", SF_S32, struct ev_malloc, operation),
+	F("address", SF_U64, struct ev_malloc, address),
+	F("size", SF_U64, struct ev_malloc, size),
+	FN("operation_name", struct ev_malloc, operation, malloc_ops),
+};
+
+static const struct schema_field bind_fields[] = {
+	F("uid", SF_U32, struct ev_bind, h.uid),
+	F("gid", SF_U32, struct ev_bind, h.gid),
+	F("error_raw", SF_S32, struct ev_bind, error_raw),
+	F("port", SF_U16, struct ev_bind, port),
+	F("bound_dev_if", SF_U32, struct ev_bind, bound_dev_if),
+	{.key = "addr", .kind = SF_IPADDR, .off = offsetof(struct ev_bind, family),
+	 .aux = offsetof(struct ev_bind, addr)},
+	F("protocol", SF_PROTO, struct ev_bind, protocol),
+};
+
+static const struct schema_field vfs_fields[] = {
+	F("operation", SF_S32, struct ev_vfs, operation),
+	F("path", SF_STR, struct ev_vfs, path),
+	F("flags", SF_U32, struct ev_vfs, flags),
+	F("mode", SF_U32, struct ev_vfs, mode),
+	F("fd", SF_S32, struct ev_vfs, fd),
+	F("error_raw", SF_S32, struct ev_vfs, error_raw),
+	FN("operation_name", struct ev_vfs, operation, vfs_ops),
+};
+
+#define TYPE(T, NAME, STRUCT, FIELDS) \
+	[T] = {.type = T, .event_type = NAME, .fixed_size = sizeof(STRUCT), .fields = FIELDS, \
+	       .nfields = LEN(FIELDS)}
+
+static const struct schema_type types[EV_TYPE_COUNT] = {
+	TYPE(EV_EXEC, "execve", struct ev_exec, exec_fields),
+	TYPE(EV_SIGNAL, "signal", struct ev_signal, signal_fields),
+	TYPE(EV_MALLOC, "malloc", struct ev_malloc, malloc_fields),
+	TYPE(EV_BIND, "bind", struct ev_bind, bind_fields),
+	TYPE(EV_VFS, "vfs", struct ev_vfs, vfs_fields),
+};
+
+/* A type's whole record, head + own + tail, composed once. */
+#define MAX_KEYS 32
+struct record_plan {
+	const struct schema_field *f[MAX_KEYS];
+	uint8_t klen[MAX_KEYS];
+	uint32_t n;
+	uint8_t event_type_len;
+};
+
+static struct record_plan plans[EV_TYPE_COUNT];
+
+static int has_key(const struct schema_type *t, const char *key)
+{
+	for (size_t i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+static void plan_add(struct record_plan *p, const struct schema_field *f)
+{
+	if (p->n < MAX_KEYS) {
+		p->klen[p->n] = (uint8_t)strlen(f->key);
+		p->f[p->n++] = f;
+	}
+}
+
+static const struct record_plan *plan_of(const struct schema_type *t)
+{
+	struct record_plan *p = &plans[t->type];
+
+	if (p->n)
+		return p;
+	p->event_type_len = (uint8_t)strlen(t->event_type);
+	for (size_t i = 0; i < LEN(head); i++)
+		plan_add(p, &head[i]);
+	for (size_t i = 0; i < t->nfields; i++)
+		plan_add(p, &t->fields[i]);
+	for (size_t i = 0; i < LEN(tail); i++)
+		if (!has_key(t, tail[i].key))
+			plan_add(p, &tail[i]);
+	return p;
+}
+
+const struct schema_type *schema_find(uint16_t type)
+{
+	if (type >= EV_TYPE_COUNT || !types[type].event_type)
+		return NULL;
+	return &types[type];
+}
+
+size_t schema_keys(uint16_t type, const char **keys, size_t max)
+{
+	const struct schema_type *t = schema_find(type);
+	const struct record_plan *p;
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	p = plan_of(t);
+	if (n < max)
+		keys[n] = "event_type";
+	n++;
+	for (uint32_t i = 0; i < p->n; i++, n++)
+		if (n < max)
+			keys[n] = p->f[i]->key;
+	return n;
+}
+
+/* Fields are read with memcpy: a ring record is 8-byte aligned, but keep no assumption. */
+static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, sizeof(v)); return v; }
+static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof(v)); return v; }
+static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, sizeof(v)); return v; }
+static inline struct ev_str ldstr(const uint8_t *p) { struct ev_str v; memcpy(&v, p, sizeof(v)); return v; }
+
+static void pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+static void pack_ipaddr(msgpack_packer *pk, const uint8_t *ev, const struct schema_field *f)
+{
+	char buf[INET6_ADDRSTRLEN];
+	uint16_t family = ld16(ev + f->off);
+	int af = family == AF_INET6 ? AF_INET6 : AF_INET;
+
+	if ((family != AF_INET && family != AF_INET6) || !inet_ntop(af, ev + f->aux, buf, sizeof(buf)))
+		buf[0] = '\0';
+	pack_str(pk, buf, strlen(buf));
+}
+
+static void pack_proto(msgpack_packer *pk, uint16_t proto)
+{
+	char buf[8];
+
+	switch (proto) {
+	case IPPROTO_TCP: pack_str(pk, "tcp", 3); return;
+	case IPPROTO_UDP: pack_str(pk, "udp", 3); return;
+	case IPPROTO_SCTP: pack_str(pk, "sctp", 4); return;
+	case IPPROTO_ICMP: pack_str(pk, "icmp", 4); return;
+	case IPPROTO_ICMPV6: pack_str(pk, "icmpv6", 6); return;
+	case IPPROTO_RAW: pack_str(pk, "raw", 3); return;
+	default: pack_str(pk, buf, (size_t)snprintf(buf, sizeof(buf), "%u", proto));
+	}
+}
+
+/* Validates what the packer will read so a bad record never half-packs. */
+static enum schema_error check(const struct schema_type *t, const uint8_t *ev, size_t size,
+			       const char **where)
+{
+	if (size < t->fixed_size)
+		return SCHEMA_TOO_SMALL;
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct schema_field *f = &t->fields[i];
+
+		if (f->kind == SF_STR) {
+			struct ev_str s = ldstr(ev + f->off);
+
+			if (s.off < t->fixed_size || (size_t)s.off + s.len > size) {
+				*where = f->key;
+				return SCHEMA_BAD_STRING;
+			}
+		}
+	}
+	return SCHEMA_OK;
+}
+
+enum schema_error schema_pack(msgpack_packer *pk, const void *data, size_t size, const char **where)
+{
+	const uint8_t *ev = data;
+	const struct schema_type *t;
+	const struct record_plan *p;
+	struct ev_hdr h;
+	enum schema_error e;
+
+	*where = NULL;
+	if (size < sizeof(h))
+		return SCHEMA_SHORT;
+	memcpy(&h, ev, sizeof(h));
+	/* The ring hands over exactly the bytes the trace wrote. */
+	if (h.size != size)
+		return SCHEMA_BAD_SIZE;
+	t = schema_find(h.type);
+	if (!t)
+		return SCHEMA_UNKNOWN_TYPE;
+	e = check(t, ev, size, where);
+	if (e)
+		return e;
+	p = plan_of(t);
+
+	msgpack_pack_map(pk, p->n + 1);
+	pack_str(pk, "event_type", 10);
+	pack_str(pk, t->event_type, p->event_type_len);
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct schema_field *f = p->f[i];
+		const uint8_t *at = ev + f->off;
+
+		pack_str(pk, f->key, p->klen[i]);
+		switch (f->kind) {
+		case SF_U16: msgpack_pack_uint16(pk, ld16(at)); break;
+		case SF_U32: msgpack_pack_uint32(pk, ld32(at)); break;
+		case SF_U64: msgpack_pack_uint64(pk, ld64(at)); break;
+		case SF_S32: msgpack_pack_int32(pk, (int32_t)ld32(at)); break;
+		case SF_STR: {
+			struct ev_str s = ldstr(at);
+			pack_str(pk, (const char *)ev + s.off, s.len);
+			break;
+		}
+		case SF_COMM: pack_str(pk, (const char *)at, strnlen((const char *)at, EV_COMM_LEN)); break;
+		case SF_NAME: {
+			uint32_t v = ld32(at);
+			if (v < f->nnames)
+				pack_str(pk, f->names[v], strlen(f->names[v]));
+			else
+				pack_str(pk, "unknown", 7);
+			break;
+		}
+		case SF_IPADDR: pack_ipaddr(pk, ev, f); break;
+		case SF_PROTO: pack_proto(pk, ld16(at)); break;
+		}
+	}
+	return SCHEMA_OK;
+}
+
+const char *schema_strerror(enum schema_error e)
+{
+	switch (e) {
+	case SCHEMA_OK: return "ok";
+	case SCHEMA_SHORT: return "shorter than an event header";
+	case SCHEMA_BAD_SIZE: return "header size does not match the ring record size";
+	case SCHEMA_UNKNOWN_TYPE: return "unknown event type";
+	case SCHEMA_TOO_SMALL: return "smaller than its event type";
+	case SCHEMA_BAD_STRING: return "string outside the event";
+	}
+	return "?";
+}

@@ -1,0 +1,53 @@
+/* traces.h: the trace registry: name -> skeleton open/load/attach, its ring and loss counter. */
+#ifndef EBPF_FORWARD_TRACES_H
+#define EBPF_FORWARD_TRACES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ring_buffer;
+struct config;
+
+/* What a trace is, independent of any loaded instance. */
+struct trace_desc {
+	const char *name;         /* canonical, e.g. "exec" */
+	const char *description;  /* one line */
+	const char *attach_points;/* human-readable list, e.g. "tracepoint syscalls:sys_enter_openat, ..." */
+	uint16_t event_type;      /* enum ev_type of the events it emits */
+};
+
+/* A trace opened, loaded and attached. */
+struct trace;
+
+/* The registry entry for "exec", "trace_exec", "EXEC", ...; NULL if unknown. */
+const struct trace_desc *trace_find(const char *name);
+
+/* All registry entries, NULL-terminated. */
+const struct trace_desc *const *trace_all(void);
+
+/*
+ * Opens, loads and attaches one trace with the config's settings (ring size,
+ * filters, self pid). On error returns NULL and writes a message into err.
+ */
+struct trace *trace_start(const struct trace_desc *desc, const struct config *cfg,
+			  char *err, size_t errlen);
+
+/* Whether desc can load and attach here (for --list-traces); why not into err. */
+bool trace_probe(const struct trace_desc *desc, char *err, size_t errlen);
+
+/* The trace's ring buffer map fd, to add to a ring_buffer manager. */
+int trace_ring_fd(const struct trace *t);
+
+/* Events the kernel could not put in this trace's ring (sum over CPUs). */
+uint64_t trace_lost(const struct trace *t);
+
+const struct trace_desc *trace_desc(const struct trace *t);
+
+/* Stops new events (links destroyed) but keeps the ring readable. */
+void trace_detach(struct trace *t);
+
+/* Detaches and frees. */
+void trace_stop(struct trace *t);
+
+#endif

@@ -1,0 +1,123 @@
+/* capture.c: the in-memory output of the tests: every record unpacked and kept. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+
+static int capture_write(struct output *o, const char *tag, size_t taglen, struct evtime t,
+			 const char *record, size_t len)
+{
+	struct capture *c = (struct capture *)o;
+	struct captured *r;
+	size_t off = 0;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct captured *nr = realloc(c->recs, cap * sizeof(*nr));
+
+		if (!nr)
+			return -1;
+		c->recs = nr;
+		c->cap = cap;
+	}
+	r = &c->recs[c->n];
+	snprintf(r->tag, sizeof(r->tag), "%.*s", (int)taglen, tag);
+	r->time = t;
+	/* msgpack-c's unpacked strings point into the input: keep our own copy of it */
+	r->bytes = malloc(len ? len : 1);
+	if (!r->bytes)
+		return -1;
+	memcpy(r->bytes, record, len);
+	msgpack_unpacked_init(&r->u);
+	if (msgpack_unpack_next(&r->u, r->bytes, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+	    r->u.data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(&r->u);
+		free(r->bytes);
+		return -1;
+	}
+	c->n++;
+	return 0;
+}
+
+static int capture_flush(struct output *o)
+{
+	(void)o;
+	return 0;
+}
+
+static void capture_close(struct output *o)
+{
+	(void)o;
+}
+
+void capture_init(struct capture *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->base.write = capture_write;
+	c->base.flush = capture_flush;
+	c->base.close = capture_close;
+}
+
+void capture_free(struct capture *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		msgpack_unpacked_destroy(&c->recs[i].u);
+		free(c->recs[i].bytes);
+	}
+	free(c->recs);
+	memset(c, 0, sizeof(*c));
+}
+
+const msgpack_object *rec_get(const msgpack_object *map, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+		    memcmp(k->via.str.ptr, key, kl) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+uint64_t rec_uint(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *v = rec_get(map, key);
+
+	ck_assert_msg(v, "record has no key %s", key);
+	ck_assert_msg(v->type == MSGPACK_OBJECT_POSITIVE_INTEGER, "key %s is not a uint", key);
+	return v->via.u64;
+}
+
+int64_t rec_int(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *v = rec_get(map, key);
+
+	ck_assert_msg(v, "record has no key %s", key);
+	ck_assert_msg(v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			      v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER,
+		      "key %s is not an integer", key);
+	return v->via.i64;
+}
+
+const char *rec_str(const msgpack_object *map, const char *key)
+{
+	static char buf[4096];
+	const msgpack_object *v = rec_get(map, key);
+
+	ck_assert_msg(v, "record has no key %s", key);
+	ck_assert_msg(v->type == MSGPACK_OBJECT_STR, "key %s is not a str", key);
+	snprintf(buf, sizeof(buf), "%.*s", (int)v->via.str.size, v->via.str.ptr);
+	return buf;
+}
+
+bool rec_str_is(const msgpack_object *map, const char *key, const char *want)
+{
+	const msgpack_object *v = rec_get(map, key);
+
+	return v && v->type == MSGPACK_OBJECT_STR && v->via.str.size == strlen(want) &&
+	       memcmp(v->via.str.ptr, want, v->via.str.size) == 0;
+}

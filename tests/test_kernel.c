@@ -1,0 +1,546 @@
+/* test_kernel.c: each trace loaded for real; a child process acts and the test asserts its record. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "config.h"
+#include "events.h"
+#include "pipeline.h"
+#include "privs.h"
+#include "tracefs.h"
+#include "traces.h"
+
+struct rig {
+	struct config cfg;
+	struct trace *t;
+	uv_loop_t loop;
+	struct pipeline *p;
+	struct capture cap;
+};
+
+static void rig_start_sized(struct rig *r, const char *trace, uint64_t ring)
+{
+	char err[1024];
+
+	memset(r, 0, sizeof(*r));
+	config_defaults(&r->cfg);
+	r->cfg.ringbuf_size = ring;
+	ck_assert_msg(tracefs_ensure(err, sizeof(err)) >= 0, "%s", err);
+	r->t = trace_start(trace_find(trace), &r->cfg, err, sizeof(err));
+	ck_assert_msg(r->t, "trace %s: %s", trace, err);
+	capture_init(&r->cap);
+	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
+	r->p = pipeline_new(&r->loop, &r->cfg, &r->t, 1, &r->cap.base, err, sizeof(err));
+	ck_assert_msg(r->p, "%s", err);
+}
+
+static void rig_start(struct rig *r, const char *trace)
+{
+	rig_start_sized(r, trace, 1 << 22);
+}
+
+static void rig_stop(struct rig *r)
+{
+	pipeline_shutdown(r->p);
+	uv_run(&r->loop, UV_RUN_NOWAIT);
+	ck_assert_int_eq(uv_loop_close(&r->loop), 0);
+	pipeline_free(r->p);
+	trace_stop(r->t);
+	capture_free(&r->cap);
+}
+
+typedef bool (*match_fn)(const msgpack_object *rec, const void *arg);
+
+/* Drains until a record matches (up to 3 s). */
+static const msgpack_object *rig_wait(struct rig *r, match_fn match, const void *arg)
+{
+	size_t seen = 0;
+
+	for (int i = 0; i < 300; i++) {
+		pipeline_drain(r->p);
+		for (; seen < r->cap.n; seen++)
+			if (match(&r->cap.recs[seen].u.data, arg))
+				return &r->cap.recs[seen].u.data;
+		usleep(10000);
+	}
+	return NULL;
+}
+
+/* Runs fn in a child process and returns its pid once it has exited. */
+static pid_t in_child(void (*fn)(const void *arg), const void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+static char unique[128];
+
+static void make_unique(const char *what)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(unique, sizeof(unique), "/tmp/ebpf-forward-test-%s-%d-%ld", what, getpid(), ts.tv_nsec);
+}
+
+/* ---- exec ---- */
+
+static void child_exec(const void *arg)
+{
+	char *const argv[] = {"/bin/true", "arg-one", "arg-two", (char *)arg, NULL};
+
+	execv("/bin/true", argv);
+	_exit(127);
+}
+
+static void child_exec_missing(const void *arg)
+{
+	char *const argv[] = {(char *)arg, NULL};
+
+	execv(arg, argv);
+	_exit(0);
+}
+
+struct exec_want {
+	pid_t pid;
+	const char *stage;
+};
+
+static bool match_exec(const msgpack_object *rec, const void *arg)
+{
+	const struct exec_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "execve") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_str_is(rec, "stage", w->stage);
+}
+
+START_TEST(exec_records_args)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+
+	rig_start(&r, "trace_exec");
+	make_unique("exec");
+	w.pid = in_child(child_exec, unique);
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve enter record for pid %d", w.pid);
+	ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
+	ck_assert_str_eq(rec_str(rec, "argv"), "/bin/true");
+	ck_assert_str_eq(rec_str(rec, "argv1"), "arg-one");
+	ck_assert_str_eq(rec_str(rec, "argv2"), "arg-two");
+	ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
+	ck_assert_uint_eq(rec_uint(rec, "argc"), 4);
+	ck_assert_uint_eq(rec_uint(rec, "ppid"), (uint64_t)getpid());
+	ck_assert_uint_eq(rec_uint(rec, "tid"), (uint64_t)w.pid);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	/* the comm is the forked test's, before the exec */
+	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
+
+	w.stage = "exit";
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
+	ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
+	/* after a successful exec the comm is the new program's */
+	ck_assert_str_eq(rec_str(rec, "comm"), "true");
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(exec_failure_has_errno)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "exit"};
+
+	rig_start(&r, "exec");
+	make_unique("missing");
+	w.pid = in_child(child_exec_missing, unique);
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), ENOENT);
+	ck_assert_str_eq(rec_str(rec, "filename"), unique);
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- vfs ---- */
+
+static void child_open(const void *arg)
+{
+	int fd = open(arg, O_CREAT | O_WRONLY | O_CLOEXEC, 0640);
+
+	if (fd >= 0)
+		close(fd);
+	unlink(arg);
+}
+
+static void child_open_missing(const void *arg)
+{
+	open(arg, O_RDONLY);
+}
+
+static bool match_path(const msgpack_object *rec, const void *arg)
+{
+	return rec_str_is(rec, "event_type", "vfs") && rec_str_is(rec, "path", arg);
+}
+
+START_TEST(vfs_open_records_path_and_fd)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	pid_t pid;
+
+	rig_start(&r, "vfs");
+	make_unique("open");
+	pid = in_child(child_open, unique);
+	rec = rig_wait(&r, match_path, unique);
+	ck_assert_msg(rec, "no vfs record for %s", unique);
+	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
+	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
+	ck_assert_int_eq(rec_int(rec, "operation"), 0);
+	ck_assert_uint_eq(rec_uint(rec, "flags"), O_CREAT | O_WRONLY | O_CLOEXEC);
+	ck_assert_uint_eq(rec_uint(rec, "mode"), 0640);
+	ck_assert_int_ge(rec_int(rec, "fd"), 0);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	ck_assert_uint_eq(rec_uint(rec, "uid"), getuid());
+	ck_assert_uint_gt(rec_uint(rec, "mntns_id"), 0);
+	ck_assert_uint_gt(rec_uint(rec, "cgroup_id"), 0);
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(vfs_failed_open_has_errno)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	pid_t pid;
+
+	rig_start(&r, "vfs");
+	make_unique("nofile");
+	pid = in_child(child_open_missing, unique);
+	rec = rig_wait(&r, match_path, unique);
+	ck_assert_msg(rec, "no vfs record for %s", unique);
+	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
+	ck_assert_int_eq(rec_int(rec, "fd"), -1);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), ENOENT);
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(daemon_itself_is_not_traced)
+{
+	struct rig r;
+	pid_t pid;
+	int fd;
+
+	rig_start(&r, "vfs");
+	make_unique("self");
+	/* the test process plays the daemon: its own opens must not come back */
+	fd = open(unique, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	pid = in_child(child_open, unique); /* a child's open of the same path does */
+	ck_assert_ptr_nonnull(rig_wait(&r, match_path, unique));
+	for (size_t i = 0; i < r.cap.n; i++)
+		ck_assert_uint_ne(rec_uint(&r.cap.recs[i].u.data, "pid"), (uint64_t)getpid());
+	(void)pid;
+	unlink(unique);
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(full_ring_losses_are_counted)
+{
+	struct rig r;
+	uint64_t lost, got = 0;
+	int fd;
+
+	/* one page of ring: a burst with nobody reading must overflow it */
+	rig_start_sized(&r, "vfs", 4096);
+	make_unique("burst");
+	if (fork() == 0) {
+		for (int i = 0; i < 2000; i++) {
+			fd = open(unique, O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+		_exit(0);
+	}
+	wait(NULL);
+	lost = trace_lost(r.t);
+	ck_assert_uint_gt(lost, 0);
+	pipeline_drain(r.p);
+	for (size_t i = 0; i < r.cap.n; i++)
+		got += match_path(&r.cap.recs[i].u.data, unique);
+	/* every open was either read or counted lost (other processes may add to both) */
+	ck_assert_uint_ge(got + lost, 2000);
+	ck_assert_uint_lt(got, 2000);
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- signal ---- */
+
+static void child_kill_self(const void *arg)
+{
+	(void)arg;
+	signal(SIGUSR1, SIG_IGN);
+	kill(getpid(), SIGUSR1);
+}
+
+static void child_kill_nobody(const void *arg)
+{
+	kill(*(const pid_t *)arg, SIGUSR2);
+}
+
+struct sig_want {
+	pid_t pid;
+	int sig;
+};
+
+static bool match_signal(const msgpack_object *rec, const void *arg)
+{
+	const struct sig_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "signal") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_int(rec, "signal") == w->sig;
+}
+
+START_TEST(signal_kill_records_target)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct sig_want w = {0, SIGUSR1};
+
+	rig_start(&r, "signal");
+	w.pid = in_child(child_kill_self, NULL);
+	rec = rig_wait(&r, match_signal, &w);
+	ck_assert_msg(rec, "no signal record for pid %d", w.pid);
+	ck_assert_uint_eq(rec_uint(rec, "tpid"), (uint64_t)w.pid);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	ck_assert_str_eq(rec_str(rec, "syscall"), "kill");
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(signal_to_missing_pid_has_errno)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct sig_want w = {0, SIGUSR2};
+	pid_t gone = in_child(child_kill_self, NULL); /* reaped: its pid is free now */
+
+	rig_start(&r, "signal");
+	w.pid = in_child(child_kill_nobody, &gone);
+	rec = rig_wait(&r, match_signal, &w);
+	ck_assert_msg(rec, "no signal record for pid %d", w.pid);
+	ck_assert_uint_eq(rec_uint(rec, "tpid"), (uint64_t)gone);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), ESRCH);
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- bind ---- */
+
+static uint16_t test_port;
+
+static void child_bind(const void *arg)
+{
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(test_port)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(test_port)};
+	int t1 = socket(AF_INET, SOCK_STREAM, 0);
+	int t2 = socket(AF_INET, SOCK_STREAM, 0);
+	int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	(void)arg;
+	inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+	a6.sin6_addr = in6addr_loopback;
+	if (bind(t1, (struct sockaddr *)&a4, sizeof(a4)))
+		_exit(1);
+	bind(t2, (struct sockaddr *)&a4, sizeof(a4)); /* EADDRINUSE */
+	bind(u6, (struct sockaddr *)&a6, sizeof(a6));
+	_exit(0);
+}
+
+struct bind_want {
+	pid_t pid;
+	const char *proto;
+	int error;
+};
+
+static bool match_bind(const msgpack_object *rec, const void *arg)
+{
+	const struct bind_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "bind") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_str_is(rec, "protocol", w->proto) && rec_int(rec, "error_raw") == w->error;
+}
+
+START_TEST(bind_tcp_udp_and_failure)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct bind_want w = {0, "tcp", 0};
+
+	test_port = (uint16_t)(20000 + getpid() % 20000);
+	rig_start(&r, "bind");
+	w.pid = in_child(child_bind, NULL);
+	rec = rig_wait(&r, match_bind, &w);
+	ck_assert_msg(rec, "no successful tcp bind record for pid %d", w.pid);
+	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
+	ck_assert_str_eq(rec_str(rec, "addr"), "127.0.0.1");
+	ck_assert_uint_eq(rec_uint(rec, "bound_dev_if"), 0);
+	ck_assert_uint_eq(rec_uint(rec, "uid"), getuid());
+	ck_assert_uint_eq(rec_uint(rec, "gid"), getgid());
+	w.error = EADDRINUSE;
+	rec = rig_wait(&r, match_bind, &w);
+	ck_assert_msg(rec, "no failed tcp bind record for pid %d", w.pid);
+	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
+	w.proto = "udp";
+	w.error = 0;
+	rec = rig_wait(&r, match_bind, &w);
+	ck_assert_msg(rec, "no udp bind record for pid %d", w.pid);
+	ck_assert_str_eq(rec_str(rec, "addr"), "::1");
+	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- malloc ---- */
+
+#define MALLOC_SIZE 123457u
+
+static void child_malloc(const void *arg)
+{
+	volatile char *p = malloc(MALLOC_SIZE);
+	volatile char *q;
+
+	(void)arg;
+	if (p)
+		p[0] = 1;
+	q = calloc(7, 1001);
+	free((void *)p);
+	free((void *)q);
+}
+
+struct malloc_want {
+	pid_t pid;
+	int op;
+	uint64_t size;   /* 0: any */
+	uint64_t addr;   /* 0: any */
+};
+
+static bool match_malloc(const msgpack_object *rec, const void *arg)
+{
+	const struct malloc_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "malloc") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_int(rec, "operation") == w->op && (!w->size || rec_uint(rec, "size") == w->size) &&
+	       (!w->addr || rec_uint(rec, "address") == w->addr);
+}
+
+START_TEST(malloc_and_free_in_child)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct malloc_want w = {0, EV_MALLOC_MALLOC, MALLOC_SIZE, 0};
+
+	rig_start(&r, "malloc");
+	w.pid = in_child(child_malloc, NULL);
+	rec = rig_wait(&r, match_malloc, &w);
+	ck_assert_msg(rec, "no malloc record of %u bytes for pid %d", MALLOC_SIZE, w.pid);
+	ck_assert_uint_ne(rec_uint(rec, "address"), 0);
+	ck_assert_uint_eq(rec_uint(rec, "tid"), (uint64_t)w.pid);
+	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
+	w.addr = rec_uint(rec, "address");
+	w.op = EV_MALLOC_FREE;
+	w.size = 0;
+	rec = rig_wait(&r, match_malloc, &w);
+	ck_assert_msg(rec, "no free record for the malloc'd address");
+	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
+	w.op = EV_MALLOC_CALLOC;
+	w.size = 7 * 1001;
+	w.addr = 0;
+	ck_assert_msg(rig_wait(&r, match_malloc, &w), "no calloc record");
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- privileges ---- */
+
+START_TEST(rings_work_after_dropping_privileges)
+{
+	struct rig r;
+	char err[512];
+	pid_t pid;
+	const msgpack_object *rec;
+
+	/* Check runs each test in its own process, so dropping here touches nothing else. */
+	rig_start(&r, "vfs");
+	ck_assert_msg(privs_drop("nobody", true, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(privs_none_left());
+	ck_assert_uint_ne(getuid(), 0);
+	ck_assert_uint_ne(geteuid(), 0);
+	make_unique("nopriv");
+	pid = in_child(child_open_missing, unique);
+	rec = rig_wait(&r, match_path, unique);
+	ck_assert_msg(rec, "no record after dropping privileges");
+	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
+	/* the loss counter is still readable */
+	ck_assert_uint_eq(trace_lost(r.t), 0);
+	rig_stop(&r);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("kernel");
+	TCase *tc = tcase_create("traces");
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_kernel: must run as root (it loads BPF programs)\n");
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, exec_records_args);
+	tcase_add_test(tc, exec_failure_has_errno);
+	tcase_add_test(tc, vfs_open_records_path_and_fd);
+	tcase_add_test(tc, vfs_failed_open_has_errno);
+	tcase_add_test(tc, daemon_itself_is_not_traced);
+	tcase_add_test(tc, full_ring_losses_are_counted);
+	tcase_add_test(tc, signal_kill_records_target);
+	tcase_add_test(tc, signal_to_missing_pid_has_errno);
+	tcase_add_test(tc, bind_tcp_udp_and_failure);
+	tcase_add_test(tc, malloc_and_free_in_child);
+	tcase_add_test(tc, rings_work_after_dropping_privileges);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,262 @@
+/* test_schema.c: the packer against hand-computed msgpack bytes, and its checks on bad ring data. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "schema.h"
+
+/* A vfs event as the kernel would write it: fixed part, then the path. */
+static size_t make_vfs(uint8_t *buf, const char *path)
+{
+	struct ev_vfs e;
+	size_t plen = strlen(path);
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_VFS;
+	e.h.size = (uint16_t)(sizeof(e) + plen + 1);
+	e.h.pid = 1234;
+	e.h.tid = 1235;
+	e.h.ppid = 1;
+	e.h.uid = 1000;
+	e.h.gid = 1000;
+	e.h.ts_ns = 5000000000ULL;
+	e.h.event_id = (1ULL << 48) | 7;
+	e.h.mntns_id = 4026531841ULL;
+	e.h.cgroup_id = 1;
+	memcpy(e.h.comm, "cat", 3);
+	e.operation = EV_VFS_OPENAT;
+	e.flags = 0x80000;
+	e.mode = 0;
+	e.fd = 3;
+	e.error_raw = 0;
+	e.path.off = sizeof(e);
+	e.path.len = (uint16_t)plen;
+	memcpy(buf, &e, sizeof(e));
+	memcpy(buf + sizeof(e), path, plen + 1);
+	return e.h.size;
+}
+
+static msgpack_sbuffer sb;
+static msgpack_packer pk;
+
+static void setup(void)
+{
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+}
+
+static void teardown(void)
+{
+	msgpack_sbuffer_destroy(&sb);
+}
+
+START_TEST(vfs_exact_bytes)
+{
+	/* Computed by hand from the msgpack spec: map16 of 17 pairs, fixstr keys. */
+	static const char expect[] =
+		"\xde\x00\x11"
+		"\xaa" "event_type" "\xa3" "vfs"
+		"\xa8" "event_id" "\xcf\x00\x01\x00\x00\x00\x00\x00\x07"
+		"\xa3" "pid" "\xcd\x04\xd2"
+		"\xa3" "tid" "\xcd\x04\xd3"
+		"\xa4" "comm" "\xa3" "cat"
+		"\xa9" "operation" "\x00"
+		"\xa4" "path" "\xaa" "/etc/hosts"
+		"\xa5" "flags" "\xce\x00\x08\x00\x00"
+		"\xa4" "mode" "\x00"
+		"\xa2" "fd" "\x03"
+		"\xa9" "error_raw" "\x00"
+		"\xae" "operation_name" "\xa6" "openat"
+		"\xa4" "ppid" "\x01"
+		"\xa3" "uid" "\xcd\x03\xe8"
+		"\xa3" "gid" "\xcd\x03\xe8"
+		"\xa8" "mntns_id" "\xce\xf0\x00\x00\x01"
+		"\xa9" "cgroup_id" "\x01";
+	uint8_t buf[512];
+	size_t n = make_vfs(buf, "/etc/hosts");
+	const char *where;
+
+	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_OK);
+	ck_assert_uint_eq(sb.size, sizeof(expect) - 1);
+	ck_assert_mem_eq(sb.data, expect, sizeof(expect) - 1);
+}
+END_TEST
+
+START_TEST(signal_exact_bytes)
+{
+	/* A signal event: a smaller map (fixmap), a name lookup, uint16 and fixint values. */
+	static const char expect[] =
+		"\x8e" /* fixmap: 14 pairs */
+		"\xaa" "event_type" "\xa6" "signal"
+		"\xa8" "event_id" "\x05"
+		"\xa3" "pid" "\x0a"
+		"\xa3" "tid" "\x0b"
+		"\xa4" "comm" "\xa4" "kill"
+		"\xa6" "signal" "\x0a"
+		"\xa4" "tpid" "\xcd\x01\x2c"
+		"\xa9" "error_raw" "\x03"
+		"\xa7" "syscall" "\xa6" "tgkill"
+		"\xa4" "ppid" "\x01"
+		"\xa3" "uid" "\x00"
+		"\xa3" "gid" "\x00"
+		"\xa8" "mntns_id" "\x00"
+		"\xa9" "cgroup_id" "\x00";
+	struct ev_signal e;
+	const char *where;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_SIGNAL;
+	e.h.size = sizeof(e);
+	e.h.pid = 10;
+	e.h.tid = 11;
+	e.h.ppid = 1;
+	e.h.event_id = 5;
+	/* comm exactly 16 bytes would have no NUL; "kill" is padded */
+	memcpy(e.h.comm, "kill", 4);
+	e.sig = 10;
+	e.tpid = 300;
+	e.error_raw = 3;
+	e.syscall = EV_SIG_TGKILL;
+	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
+	ck_assert_uint_eq(sb.size, sizeof(expect) - 1);
+	ck_assert_mem_eq(sb.data, expect, sizeof(expect) - 1);
+}
+END_TEST
+
+START_TEST(comm_of_16_without_nul)
+{
+	struct ev_signal e;
+	const char *where;
+	msgpack_unpacked u;
+	size_t off = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_SIGNAL;
+	e.h.size = sizeof(e);
+	memcpy(e.h.comm, "0123456789abcdef", 16);
+	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_uint_eq(off, sb.size);
+	/* pair 4 is comm */
+	ck_assert_str_eq(u.data.via.map.ptr[4].key.via.str.ptr[0] == 'c' ? "comm" : "?", "comm");
+	ck_assert_uint_eq(u.data.via.map.ptr[4].val.via.str.size, 16);
+	ck_assert_mem_eq(u.data.via.map.ptr[4].val.via.str.ptr, "0123456789abcdef", 16);
+	msgpack_unpacked_destroy(&u);
+}
+END_TEST
+
+START_TEST(bind_address_and_protocol)
+{
+	struct ev_bind e;
+	const char *keys[40];
+	const char *where;
+	msgpack_unpacked u;
+	size_t off = 0, nkeys;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_BIND;
+	e.h.size = sizeof(e);
+	e.family = 10; /* AF_INET6 */
+	e.addr[15] = 1; /* ::1 */
+	e.port = 8080;
+	e.protocol = 17;
+	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+	nkeys = schema_keys(EV_BIND, keys, 40);
+	ck_assert_uint_eq(nkeys, u.data.via.map.size);
+	for (size_t i = 0; i < nkeys; i++) {
+		const msgpack_object *v = &u.data.via.map.ptr[i].val;
+
+		ck_assert_int_eq(memcmp(u.data.via.map.ptr[i].key.via.str.ptr, keys[i], strlen(keys[i])), 0);
+		if (strcmp(keys[i], "addr") == 0)
+			ck_assert_int_eq(strncmp(v->via.str.ptr, "::1", v->via.str.size), 0);
+		if (strcmp(keys[i], "protocol") == 0)
+			ck_assert_int_eq(strncmp(v->via.str.ptr, "udp", v->via.str.size), 0);
+		if (strcmp(keys[i], "port") == 0)
+			ck_assert_uint_eq(v->via.u64, 8080);
+	}
+	/* in_ebpf repeats pid and comm in bind records; we must not */
+	for (size_t i = 0; i < nkeys; i++)
+		for (size_t j = i + 1; j < nkeys; j++)
+			ck_assert_str_ne(keys[i], keys[j]);
+	msgpack_unpacked_destroy(&u);
+}
+END_TEST
+
+START_TEST(rejects_bad_ring_data)
+{
+	uint8_t buf[512];
+	size_t n = make_vfs(buf, "/etc/hosts");
+	struct ev_vfs *e = (struct ev_vfs *)buf;
+	const char *where;
+
+	ck_assert_int_eq(schema_pack(&pk, buf, 10, &where), SCHEMA_SHORT);
+	ck_assert_int_eq(schema_pack(&pk, buf, n + 8, &where), SCHEMA_BAD_SIZE);
+	e->h.type = 999;
+	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_UNKNOWN_TYPE);
+	e->h.type = EV_VFS;
+	e->path.len = 400;
+	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_BAD_STRING);
+	ck_assert_str_eq(where, "path");
+	e->path.len = 10;
+	e->path.off = 4; /* inside the header */
+	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_BAD_STRING);
+	/* a vfs header claiming to be smaller than a vfs event */
+	e->h.size = sizeof(struct ev_hdr) + 4;
+	ck_assert_int_eq(schema_pack(&pk, buf, e->h.size, &where), SCHEMA_TOO_SMALL);
+	/* nothing was packed by any failure */
+	ck_assert_uint_eq(sb.size, 0);
+}
+END_TEST
+
+START_TEST(every_type_has_in_ebpf_keys_first)
+{
+	static const struct {
+		uint16_t type;
+		const char *keys[12];
+	} want[] = {
+		{EV_EXEC, {"stage", "ppid", "filename", "argv", "argv1", "argv2", "argv_last", "argc", "error_raw"}},
+		{EV_SIGNAL, {"signal", "tpid"}},
+		{EV_MALLOC, {"operation", "address", "size"}},
+		{EV_BIND, {"uid", "gid", "error_raw", "port", "bound_dev_if"}},
+		{EV_VFS, {"operation", "path", "flags", "mode", "fd", "error_raw"}},
+	};
+	const char *common[] = {"event_type", "event_id", "pid", "tid", "comm"};
+	const char *keys[40];
+
+	for (size_t t = 0; t < sizeof(want) / sizeof(want[0]); t++) {
+		size_t n = schema_keys(want[t].type, keys, 40), k = 0;
+
+		for (size_t i = 0; i < 5; i++)
+			ck_assert_str_eq(keys[k++], common[i]);
+		for (size_t i = 0; want[t].keys[i]; i++)
+			ck_assert_str_eq(keys[k++], want[t].keys[i]);
+		ck_assert_uint_ge(n, k);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("schema");
+	TCase *tc = tcase_create("pack");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, vfs_exact_bytes);
+	tcase_add_test(tc, signal_exact_bytes);
+	tcase_add_test(tc, comm_of_16_without_nul);
+	tcase_add_test(tc, bind_address_and_protocol);
+	tcase_add_test(tc, rejects_bad_ring_data);
+	tcase_add_test(tc, every_type_has_in_ebpf_keys_first);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
