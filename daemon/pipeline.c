@@ -110,21 +110,27 @@ static int on_record(void *ctx, void *data, size_t size)
 	return --r->budget ? 0 : BUDGET_SPENT;
 }
 
-/* Reads one ring, at most budget records; returns records read or -1. */
-static int drain_ring(struct ring_reader *r, unsigned budget)
+/*
+ * Reads one ring, at most budget records; returns records read or -1.
+ * ready: read only if the ring's epoll says so. That path goes through
+ * epoll_wait, which re-arms the level-triggered readiness libuv watches, so
+ * a ring left with data after the budget wakes the loop again. Without it a
+ * ring only signals when its reader has caught up, and would stall.
+ */
+static int drain_ring(struct ring_reader *r, unsigned budget, bool ready)
 {
 	int n;
 
 	r->budget = budget;
-	n = ring_buffer__consume(r->rb);
+	n = ready ? ring_buffer__poll(r->rb, 0) : ring_buffer__consume(r->rb);
 	if (n == BUDGET_SPENT)
 		return (int)budget;
-	if (n < 0) {
+	if (n < 0 && n != -EINTR) {
 		log_error("trace %s: reading its ring buffer failed: %s", r->p->stats[r->index].name,
 			  strerror(-n));
 		return -1;
 	}
-	return n;
+	return n < 0 ? 0 : n;
 }
 
 int pipeline_drain(struct pipeline *p)
@@ -132,7 +138,7 @@ int pipeline_drain(struct pipeline *p)
 	int total = 0;
 
 	for (size_t i = 0; i < p->n; i++) {
-		int n = drain_ring(&p->readers[i], DRAIN_BUDGET);
+		int n = drain_ring(&p->readers[i], DRAIN_BUDGET, false);
 
 		if (n < 0)
 			return -1;
@@ -153,7 +159,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		return;
 	}
 	/* a ring left with data stays readable: the loop comes back after other work */
-	if (drain_ring(r, DRAIN_BUDGET) > 0)
+	if (drain_ring(r, DRAIN_BUDGET, true) > 0)
 		r->p->out->flush(r->p->out);
 }
 
@@ -264,7 +270,7 @@ void pipeline_shutdown(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		trace_detach(p->traces[i]);
 	for (size_t i = 0; i < p->n; i++)
-		while (drain_ring(&p->readers[i], DRAIN_BUDGET) == DRAIN_BUDGET)
+		while (drain_ring(&p->readers[i], DRAIN_BUDGET, false) == DRAIN_BUDGET)
 			;
 	for (size_t i = 0; i < p->n; i++)
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));

@@ -29,13 +29,14 @@ struct rig {
 	struct capture cap;
 };
 
-static void rig_start_sized(struct rig *r, const char *trace, uint64_t ring)
+static void rig_start_full(struct rig *r, const char *trace, uint64_t ring, pid_t only)
 {
 	char err[1024];
 
 	memset(r, 0, sizeof(*r));
 	config_defaults(&r->cfg);
 	r->cfg.ringbuf_size = ring;
+	r->cfg.filter_pid = (uint32_t)only;
 	ck_assert_msg(tracefs_ensure(err, sizeof(err)) >= 0, "%s", err);
 	r->t = trace_start(trace_find(trace), &r->cfg, err, sizeof(err));
 	ck_assert_msg(r->t, "trace %s: %s", trace, err);
@@ -43,6 +44,11 @@ static void rig_start_sized(struct rig *r, const char *trace, uint64_t ring)
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
 	r->p = pipeline_new(&r->loop, &r->cfg, &r->t, 1, &r->cap.base, err, sizeof(err));
 	ck_assert_msg(r->p, "%s", err);
+}
+
+static void rig_start_sized(struct rig *r, const char *trace, uint64_t ring)
+{
+	rig_start_full(r, trace, ring, 0);
 }
 
 static void rig_start(struct rig *r, const char *trace)
@@ -466,9 +472,29 @@ START_TEST(malloc_and_free_in_child)
 	struct rig r;
 	const msgpack_object *rec;
 	struct malloc_want w = {0, EV_MALLOC_MALLOC, MALLOC_SIZE, 0};
+	int go[2], status;
+	char c = 0;
 
-	rig_start(&r, "malloc");
-	w.pid = in_child(child_malloc, NULL);
+	/*
+	 * malloc is traced in every process: the child waits until the trace is
+	 * filtered to its pid (Pid=), which keeps the test's reading small.
+	 */
+	ck_assert_int_eq(pipe(go), 0);
+	w.pid = fork();
+	ck_assert_int_ge(w.pid, 0);
+	if (w.pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		child_malloc(NULL);
+		_exit(0);
+	}
+	close(go[0]);
+	rig_start_full(&r, "malloc", 1 << 22, w.pid);
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	close(go[1]);
+	ck_assert_int_eq(waitpid(w.pid, &status, 0), w.pid);
+
 	rec = rig_wait(&r, match_malloc, &w);
 	ck_assert_msg(rec, "no malloc record of %u bytes for pid %d", MALLOC_SIZE, w.pid);
 	ck_assert_uint_ne(rec_uint(rec, "address"), 0);
@@ -484,6 +510,9 @@ START_TEST(malloc_and_free_in_child)
 	w.size = 7 * 1001;
 	w.addr = 0;
 	ck_assert_msg(rig_wait(&r, match_malloc, &w), "no calloc record");
+	/* the Pid filter let nothing else through */
+	for (size_t i = 0; i < r.cap.n; i++)
+		ck_assert_uint_eq(rec_uint(&r.cap.recs[i].u.data, "pid"), (uint64_t)w.pid);
 	rig_stop(&r);
 }
 END_TEST

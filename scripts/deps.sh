@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# deps.sh: installs the Debian packages the build and the tests need, only those missing.
+set -euo pipefail
+
+packages=(
+	libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev libmsgpack-dev libuv1-dev libinih-dev
+	check meson ninja-build pkg-config gcc
+	# tests: systemd-analyze verifies the unit; the Python Fluent client checks our receiver
+	systemd python3-fluent-logger
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: run as root (sudo) to install packages" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,268 @@
+/* test_cli.c: the ebpf-forward binary as a user runs it: options, config errors, records on stdout, SIGTERM. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef DAEMON_PATH
+#error "DAEMON_PATH must name the built binary"
+#endif
+#ifndef SRC_DIR
+#error "SRC_DIR must name the source tree"
+#endif
+
+struct proc {
+	pid_t pid;
+	int out;   /* read end of its stdout */
+	int err;   /* read end of its stderr */
+};
+
+static void spawn(struct proc *p, char *const argv[])
+{
+	int o[2], e[2];
+
+	ck_assert_int_eq(pipe(o), 0);
+	ck_assert_int_eq(pipe(e), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(o[0]);
+		close(e[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	p->out = o[0];
+	p->err = e[0];
+}
+
+/* Reads fd to EOF into a NUL-terminated malloc'd buffer. */
+static char *slurp(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* Runs argv to the end; returns its exit status and its output. */
+static int run(char *const argv[], char **out, char **err)
+{
+	struct proc p;
+	int status;
+
+	spawn(&p, argv);
+	*out = slurp(p.out);
+	*err = slurp(p.err);
+	ck_assert_int_eq(waitpid(p.pid, &status, 0), p.pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static const char *write_conf(const char *text)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/ebpf-forward-cli-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+START_TEST(version_and_help)
+{
+	char *out, *err;
+	char *v[] = {DAEMON_PATH, "--version", NULL};
+	char *h[] = {DAEMON_PATH, "--help", NULL};
+	char *bad[] = {DAEMON_PATH, "--no-such-option", NULL};
+
+	ck_assert_int_eq(run(v, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "ebpf-forward " EBPF_FORWARD_VERSION));
+	free(out), free(err);
+	ck_assert_int_eq(run(h, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--check-config"));
+	ck_assert_ptr_nonnull(strstr(out, "--list-traces"));
+	free(out), free(err);
+	ck_assert_int_eq(run(bad, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "usage:"));
+	free(out), free(err);
+}
+END_TEST
+
+START_TEST(check_config_good_and_bad)
+{
+	char *out, *err;
+	char *good[] = {DAEMON_PATH, "--check-config", "-c", SRC_DIR "/conf/quickstart.conf", NULL};
+	char *ref[] = {DAEMON_PATH, "--check-config", "-c", SRC_DIR "/conf/ebpf-forward.conf", NULL};
+	const char *path = write_conf("[INPUT]\nTrace = exec\nTrace = nosuch\n[OUTPUT]\nName = stdout\n");
+	char *bad[] = {DAEMON_PATH, "--check-config", "-c", (char *)path, NULL};
+	char want[128];
+
+	ck_assert_int_eq(run(good, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "configuration is valid"));
+	free(out), free(err);
+	ck_assert_int_eq(run(ref, &out, &err), 0);
+	free(out), free(err);
+	ck_assert_int_eq(run(bad, &out, &err), 1);
+	snprintf(want, sizeof(want), "%s:3:", path);
+	ck_assert_msg(strstr(err, want), "error does not name %s: %s", want, err);
+	ck_assert_ptr_nonnull(strstr(err, "nosuch"));
+	free(out), free(err);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(list_traces_says_what_attaches)
+{
+	char *out, *err;
+	char *l[] = {DAEMON_PATH, "--list-traces", NULL};
+	const char *names[] = {"exec", "vfs", "signal", "bind", "malloc"};
+
+	ck_assert_int_eq(run(l, &out, &err), 0);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(strstr(out, names[i]), "%s not listed", names[i]);
+	/* on this kernel every one of them attaches */
+	{
+		int yes = 0;
+		for (const char *s = out; (s = strstr(s, "attaches here: yes")); s++)
+			yes++;
+		ck_assert_int_eq(yes, 5);
+	}
+	free(out), free(err);
+}
+END_TEST
+
+/* Reads the daemon's stdout until a line contains want (or 10 s pass); returns that line. */
+static char *wait_line(int fd, const char *want, char *buf, size_t cap, size_t *len)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	for (int i = 0; i < 1000; i++) {
+		char *nl, *line = buf;
+
+		while ((nl = memchr(line, '\n', *len - (size_t)(line - buf)))) {
+			*nl = '\0';
+			if (strstr(line, want))
+				return line;
+			line = nl + 1;
+		}
+		/* keep the unfinished tail */
+		*len -= (size_t)(line - buf);
+		memmove(buf, line, *len);
+		if (poll(&pfd, 1, 10) > 0) {
+			ssize_t n = read(fd, buf + *len, cap - *len - 1);
+
+			if (n <= 0)
+				return NULL;
+			*len += (size_t)n;
+		}
+	}
+	return NULL;
+}
+
+START_TEST(daemon_prints_records_and_stops_on_sigterm)
+{
+	const char *path = write_conf("[SERVICE]\nUser = nobody\n[INPUT]\nTrace = exec\nTrace = vfs\n"
+				      "[OUTPUT]\nName = stdout\nTag = ebpf.*\n");
+	char *argv[] = {DAEMON_PATH, "-c", (char *)path, NULL};
+	static char buf[1 << 20];
+	char marker[96], *line, *err;
+	struct proc d;
+	size_t len = 0;
+	int status;
+	pid_t child;
+
+	snprintf(marker, sizeof(marker), "cli-marker-%d-%ld", getpid(), (long)time(NULL));
+	spawn(&d, argv);
+	/* give it time to attach, then act until a record shows up */
+	for (int tries = 0; tries < 50; tries++) {
+		child = fork();
+		if (child == 0) {
+			execl("/bin/true", "/bin/true", marker, NULL);
+			_exit(127);
+		}
+		waitpid(child, &status, 0);
+		line = wait_line(d.out, marker, buf, sizeof(buf), &len);
+		if (line)
+			break;
+	}
+	ck_assert_msg(line, "no record with %s on the daemon's stdout", marker);
+	ck_assert_ptr_nonnull(strstr(line, "\"tag\": \"ebpf.execve\""));
+	ck_assert_ptr_nonnull(strstr(line, "\"event_type\": \"execve\""));
+	ck_assert_msg(strstr(line, "\"filename\": \"/bin/true\""), "line: %s", line);
+	ck_assert_ptr_nonnull(strstr(line, "\"date\": "));
+	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	err = slurp(d.err);
+	ck_assert_ptr_nonnull(strstr(err, "running as nobody"));
+	ck_assert_ptr_nonnull(strstr(err, "stopping"));
+	free(err);
+	close(d.out);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(trace_that_cannot_start_stops_startup)
+{
+	/* a libc that is not there: malloc cannot attach, and start-up says where and why */
+	const char *path = write_conf("[INPUT]\nTrace = exec\nTrace = malloc\nLibc_Path = /nonexistent/libc.so.6\n"
+				      "[OUTPUT]\nName = stdout\n");
+	char *argv[] = {DAEMON_PATH, "-c", (char *)path, NULL};
+	char *out, *err, want[128];
+
+	ck_assert_int_eq(run(argv, &out, &err), 1);
+	snprintf(want, sizeof(want), "%s:3: trace malloc cannot start", path);
+	ck_assert_msg(strstr(err, want), "no '%s' in: %s", want, err);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/libc.so.6"));
+	free(out), free(err);
+	unlink(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("binary");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, version_and_help);
+	tcase_add_test(tc, check_config_good_and_bad);
+	if (geteuid() == 0) {
+		tcase_add_test(tc, list_traces_says_what_attaches);
+		tcase_add_test(tc, daemon_prints_records_and_stops_on_sigterm);
+		tcase_add_test(tc, trace_that_cannot_start_stops_startup);
+	} else {
+		fprintf(stderr, "test_cli: not root: the tests that load traces are not run\n");
+		return EXIT_FAILURE;
+	}
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,717 @@
+/* test_config.c: the configuration parser: shipped files, defaults, and every kind of bad input with its exact message. */
+#include <check.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#ifndef SRC_DIR
+#error "SRC_DIR must be defined to the source directory (-DSRC_DIR=\"...\")"
+#endif
+
+#define MINIMAL "[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\n"
+
+static struct config cfg;
+static char err[2048];
+
+static int load(const char *text)
+{
+	return config_load_string(&cfg, text, "t.conf", err, sizeof(err));
+}
+
+#define ck_ok(text)                                                          \
+	do {                                                                 \
+		int rc_ = load(text);                                        \
+		ck_assert_msg(rc_ == 0, "unexpected error: %s", err);        \
+	} while (0)
+
+#define ck_error(text, msg)                                                  \
+	do {                                                                 \
+		ck_assert_int_eq(load(text), -1);                            \
+		ck_assert_str_eq(err, msg);                                  \
+	} while (0)
+
+/* Writes len bytes to a fresh temporary file; returns its path (static buffer). */
+static const char *temp_file(const char *data, size_t len)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_config.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* Whole file into a malloc'd string. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void assert_defaults_except_input_output(const struct config *c)
+{
+	ck_assert_str_eq(c->user, "ebpf-forward");
+	ck_assert(!c->user_set);
+	ck_assert_int_eq(c->log_level, LOG_LVL_INFO);
+	ck_assert_uint_eq(c->stats_interval_s, 60);
+	ck_assert_uint_eq(c->ringbuf_size, 16 << 20);
+	ck_assert_uint_eq(c->filter_pid, 0);
+	ck_assert_int_eq(c->filter_uid, -1);
+	ck_assert_str_eq(c->libc_path, "");
+	ck_assert_str_eq(c->tag, "ebpf");
+	ck_assert_uint_eq(c->buffer_limit, 64 << 20);
+	ck_assert_uint_eq(c->frame_size, 1 << 20);
+	ck_assert_uint_eq(c->flush_ms, 200);
+}
+
+/* ---- shipped files ---- */
+
+START_TEST(quickstart_file)
+{
+	const char *path = SRC_DIR "/conf/quickstart.conf";
+
+	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cfg.path, path);
+	ck_assert_int_eq(cfg.output, OUTPUT_STDOUT);
+	ck_assert_uint_eq(cfg.trace_count, 4);
+	ck_assert_str_eq(cfg.traces[0], "exec");
+	ck_assert_str_eq(cfg.traces[1], "vfs");
+	ck_assert_str_eq(cfg.traces[2], "signal");
+	ck_assert_str_eq(cfg.traces[3], "bind");
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
+	assert_defaults_except_input_output(&cfg);
+}
+END_TEST
+
+START_TEST(reference_file)
+{
+	ck_assert_msg(config_load(&cfg, SRC_DIR "/conf/ebpf-forward.conf", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
+	ck_assert_str_eq(cfg.unix_path, "/run/fluent-bit/forward.sock");
+	ck_assert_str_eq(cfg.host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.port, 24224);
+	ck_assert_uint_eq(cfg.trace_count, 4);
+	ck_assert_str_eq(cfg.traces[0], "exec");
+	ck_assert_str_eq(cfg.traces[3], "bind");
+	assert_defaults_except_input_output(&cfg);
+}
+END_TEST
+
+/* Every key is documented, and each commented-out example is itself valid. */
+START_TEST(reference_file_documents_every_key)
+{
+	static const char *const names[] = {
+		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
+		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
+	};
+	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
+	char needle[64];
+	int examples = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(needle, sizeof(needle), " %s = ", names[i]);
+		ck_assert_msg(strstr(text, needle) != NULL, "%s is not in the reference file", names[i]);
+	}
+	for (char *line = text; *line; ) {
+		char *eol = strchr(line, '\n');
+		char *hash = line + strspn(line, " ");
+		char key[32];
+		int n = 0;
+
+		if (!eol)
+			break;
+		/* "# Key = value", not prose: %n is only reached when " =" follows the key. */
+		if (sscanf(hash, "# %31[A-Za-z_] =%n", key, &n) == 1 && n > 0) {
+			size_t off = (size_t)(hash - text);
+
+			text[off] = ' ';
+			if (strcmp(key, "Host") == 0 || strcmp(key, "Port") == 0) {
+				ck_assert_int_eq(load(text), -1);
+				ck_assert_msg(strstr(err, "Unix_Path: not together with") != NULL, "%s", err);
+			} else {
+				ck_assert_msg(load(text) == 0, "uncommented %s: %s", key, err);
+			}
+			text[off] = '#';
+			examples++;
+		}
+		line = eol + 1;
+	}
+	ck_assert_int_ge(examples, 14);
+	free(text);
+}
+END_TEST
+
+/* ---- valid input ---- */
+
+START_TEST(defaults)
+{
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.trace_count, 0);
+	ck_assert_str_eq(cfg.host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.port, 24224);
+	ck_assert_str_eq(cfg.unix_path, "");
+	assert_defaults_except_input_output(&cfg);
+
+	ck_ok(MINIMAL);
+	ck_assert_str_eq(cfg.path, "t.conf");
+	ck_assert_int_eq(cfg.output, OUTPUT_STDOUT);
+	ck_assert_uint_eq(cfg.trace_count, 1);
+	ck_assert_int_eq(cfg.trace_line[0], 2);
+	assert_defaults_except_input_output(&cfg);
+}
+END_TEST
+
+START_TEST(every_key)
+{
+	ck_ok("[SERVICE]\n"
+	      "User = daemon\n"
+	      "Log_Level = debug\n"
+	      "Stats_Interval = 0\n"
+	      "[INPUT]\n"
+	      "Name = ebpf\n"
+	      "Trace = malloc\n"
+	      "Ringbuf_Size = 256K\n"
+	      "Pid = 4194304\n"
+	      "Uid = 0\n"
+	      "Libc_Path = /usr/lib/libc.so.6\n"
+	      "[OUTPUT]\n"
+	      "Name = forward\n"
+	      "Tag = host.*.ebpf\n"
+	      "Host = fe80::1\n"
+	      "Port = 65535\n"
+	      "Buffer_Limit = 1G\n"
+	      "Frame_Size = 4M\n"
+	      "Flush_Ms = 60000\n");
+	ck_assert_str_eq(cfg.user, "daemon");
+	ck_assert(cfg.user_set);
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
+	ck_assert_uint_eq(cfg.stats_interval_s, 0);
+	ck_assert_str_eq(cfg.traces[0], "malloc");
+	ck_assert_uint_eq(cfg.ringbuf_size, 262144);
+	ck_assert_uint_eq(cfg.filter_pid, 4194304);
+	ck_assert_int_eq(cfg.filter_uid, 0);
+	ck_assert_str_eq(cfg.libc_path, "/usr/lib/libc.so.6");
+	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
+	ck_assert_str_eq(cfg.tag, "host.*.ebpf");
+	ck_assert_str_eq(cfg.host, "fe80::1");
+	ck_assert_uint_eq(cfg.port, 65535);
+	ck_assert_uint_eq(cfg.buffer_limit, 1ull << 30);
+	ck_assert_uint_eq(cfg.frame_size, 4 << 20);
+	ck_assert_uint_eq(cfg.flush_ms, 60000);
+}
+END_TEST
+
+START_TEST(sizes_and_levels)
+{
+	static const struct {
+		const char *value;
+		uint64_t bytes;
+	} sizes[] = {
+		{"4096", 4096}, {"8k", 8192}, {"8KB", 8192}, {"1m", 1 << 20}, {"2Mb", 2 << 20},
+		{"1G", 1 << 30}, {"1gb", 1 << 30},
+	};
+	static const char *const levels[] = {"error", "WARN", "Info", "debug"};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (sizes[i].bytes % (uint64_t)sysconf(_SC_PAGESIZE))
+			continue;
+		snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nRingbuf_Size = %s\n[OUTPUT]\nName = stdout\n",
+			 sizes[i].value);
+		ck_ok(text);
+		ck_assert_uint_eq(cfg.ringbuf_size, sizes[i].bytes);
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "[SERVICE]\nLog_Level = %s\n" MINIMAL, levels[i]);
+		ck_ok(text);
+		ck_assert_int_eq(cfg.log_level, i);
+	}
+}
+END_TEST
+
+START_TEST(trace_spellings)
+{
+	ck_ok("[INPUT]\n"
+	      "Trace = exec\n"
+	      "Trace = trace_vfs\n"
+	      "Trace = SIGNAL\n"
+	      "\n"
+	      "Trace = Trace_Bind\n"
+	      "Trace = TRACE_MALLOC\n"
+	      "[OUTPUT]\nName = stdout\n");
+	ck_assert_uint_eq(cfg.trace_count, 5);
+	ck_assert_str_eq(cfg.traces[0], "exec");
+	ck_assert_str_eq(cfg.traces[1], "vfs");
+	ck_assert_str_eq(cfg.traces[2], "signal");
+	ck_assert_str_eq(cfg.traces[3], "bind");
+	ck_assert_str_eq(cfg.traces[4], "malloc");
+	ck_assert_int_eq(cfg.trace_line[0], 2);
+	ck_assert_int_eq(cfg.trace_line[3], 6);
+	ck_assert_int_eq(cfg.trace_line[4], 7);
+}
+END_TEST
+
+START_TEST(case_comments_and_layout)
+{
+	/* BOM, CRLF, indented keys (not continuations), comments of both kinds, inline ';' comments. */
+	ck_ok("\xef\xbb\xbf# comment\r\n"
+	      "; comment\r\n"
+	      "[input] ; the input\r\n"
+	      "    NAME  =  EBPF\r\n"
+	      "    trace = exec ; the exec trace\r\n"
+	      "\t\tTRACE=vfs\r\n"
+	      "  [ Output ]\r\n"
+	      "    name = Forward\r\n"
+	      "    unix_path = /run/fb.sock\r\n"
+	      "    tag = a;b\r\n");
+	ck_assert_uint_eq(cfg.trace_count, 2);
+	ck_assert_str_eq(cfg.traces[1], "vfs");
+	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
+	ck_assert_str_eq(cfg.unix_path, "/run/fb.sock");
+	ck_assert_str_eq(cfg.tag, "a;b");
+	ck_assert_int_eq(cfg.trace_line[1], 6);
+
+	/* Lines are counted as the file has them, whatever inih skips. */
+	ck_error("\xef\xbb\xbf# c\r\n\r\n[INPUT]\r\n  Trace = exec\r\n\r\n  Pid = x\r\n",
+		 "t.conf:6: Pid: \"x\" is not a process id (0-4194304, 0 = all)");
+}
+END_TEST
+
+/* ---- invalid values: one key, one bad value, the exact message ---- */
+
+static const struct bad_value {
+	const char *section;
+	const char *key;
+	const char *value;
+	const char *message;   /* after "t.conf:LINE: " */
+} bad_values[] = {
+	{"SERVICE", "User", "", "User: \"\" is not a user name"},
+	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
+	{"SERVICE", "Log_Level", "loud", "Log_Level: \"loud\" is not a level (error, warn, info or debug)"},
+	{"SERVICE", "Log_Level", "", "Log_Level: \"\" is not a level (error, warn, info or debug)"},
+	{"SERVICE", "Stats_Interval", "abc", "Stats_Interval: \"abc\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "-1", "Stats_Interval: \"-1\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "+5", "Stats_Interval: \"+5\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "10s", "Stats_Interval: \"10s\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "0x10", "Stats_Interval: \"0x10\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "4294967296", "Stats_Interval: \"4294967296\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "99999999999999999999999", "Stats_Interval: \"99999999999999999999999\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"SERVICE", "Stats_Interval", "", "Stats_Interval: \"\" is not a number of seconds (0-4294967295, 0 = off)"},
+	{"INPUT", "Name", "kprobe", "Name: \"kprobe\" is not an input (ebpf is the only one)"},
+	{"INPUT", "Trace", "nope", "Trace: \"nope\" is not a trace (see ebpf-forward --list-traces)"},
+	{"INPUT", "Trace", "trace_", "Trace: \"trace_\" is not a trace (see ebpf-forward --list-traces)"},
+	{"INPUT", "Trace", "", "Trace: \"\" is not a trace (see ebpf-forward --list-traces)"},
+	{"INPUT", "Trace", "exec vfs", "Trace: \"exec vfs\" is not a trace (see ebpf-forward --list-traces)"},
+	{"INPUT", "Trace", "trace_exec", "Trace: \"trace_exec\" is listed twice (first on line 2)"},
+	{"INPUT", "Ringbuf_Size", "lots", "Ringbuf_Size: \"lots\" is not a size (bytes, or a number with K, M or G)"},
+	{"INPUT", "Ringbuf_Size", "16X", "Ringbuf_Size: \"16X\" is not a size (bytes, or a number with K, M or G)"},
+	{"INPUT", "Ringbuf_Size", "16 M", "Ringbuf_Size: \"16 M\" is not a size (bytes, or a number with K, M or G)"},
+	{"INPUT", "Ringbuf_Size", "-4096", "Ringbuf_Size: \"-4096\" is not a size (bytes, or a number with K, M or G)"},
+	{"INPUT", "Ringbuf_Size", "16MBs", "Ringbuf_Size: \"16MBs\" is not a size (bytes, or a number with K, M or G)"},
+	{"INPUT", "Ringbuf_Size", "17179869184G", "Ringbuf_Size: \"17179869184G\" is not a size (bytes, or a number with K, M or G)"},
+	{"INPUT", "Ringbuf_Size", "1K", "Ringbuf_Size: \"1K\" is out of range (4K-1G)"},
+	{"INPUT", "Ringbuf_Size", "2G", "Ringbuf_Size: \"2G\" is out of range (4K-1G)"},
+	{"INPUT", "Ringbuf_Size", "18446744073709551615", "Ringbuf_Size: \"18446744073709551615\" is out of range (4K-1G)"},
+	{"INPUT", "Ringbuf_Size", "3M", "Ringbuf_Size: \"3M\" is not a power of two"},
+	{"INPUT", "Pid", "-1", "Pid: \"-1\" is not a process id (0-4194304, 0 = all)"},
+	{"INPUT", "Pid", "4194305", "Pid: \"4194305\" is not a process id (0-4194304, 0 = all)"},
+	{"INPUT", "Pid", "12abc", "Pid: \"12abc\" is not a process id (0-4194304, 0 = all)"},
+	{"INPUT", "Uid", "-1", "Uid: \"-1\" is not a user id (0-4294967294)"},
+	{"INPUT", "Uid", "4294967295", "Uid: \"4294967295\" is not a user id (0-4294967294)"},
+	{"INPUT", "Uid", "root", "Uid: \"root\" is not a user id (0-4294967294)"},
+	{"INPUT", "Libc_Path", "libc.so.6", "Libc_Path: \"libc.so.6\" is not an absolute path"},
+	{"INPUT", "Libc_Path", "", "Libc_Path: \"\" is not an absolute path"},
+	{"OUTPUT", "Tag", "", "Tag: \"\" is empty"},
+	{"OUTPUT", "Tag", "my tag", "Tag: \"my tag\" is not printable ASCII without spaces"},
+	{"OUTPUT", "Tag", "t\x01\"\xff", "Tag: \"t\\x01\\\"\\xff\" is not printable ASCII without spaces"},
+	{"OUTPUT", "Tag", "ebpf.*.*", "Tag: \"ebpf.*.*\" has more than one '*'"},
+	{"OUTPUT", "Host", "", "Host: \"\" is not a host name or address"},
+	{"OUTPUT", "Host", "local host", "Host: \"local host\" is not a host name or address"},
+	{"OUTPUT", "Port", "99999", "Port: \"99999\" is not a port (1-65535)"},
+	{"OUTPUT", "Port", "0", "Port: \"0\" is not a port (1-65535)"},
+	{"OUTPUT", "Port", "65536", "Port: \"65536\" is not a port (1-65535)"},
+	{"OUTPUT", "Port", "-80", "Port: \"-80\" is not a port (1-65535)"},
+	{"OUTPUT", "Port", "80x", "Port: \"80x\" is not a port (1-65535)"},
+	{"OUTPUT", "Port", "http", "Port: \"http\" is not a port (1-65535)"},
+	{"OUTPUT", "Unix_Path", "fb.sock", "Unix_Path: \"fb.sock\" is not an absolute path"},
+	{"OUTPUT", "Unix_Path", "/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	 "Unix_Path: \"/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is longer than 107 bytes (the limit of a Unix socket path)"},
+	{"OUTPUT", "Buffer_Limit", "512K", "Buffer_Limit: \"512K\" is out of range (1M-1024G)"},
+	{"OUTPUT", "Buffer_Limit", "2048G", "Buffer_Limit: \"2048G\" is out of range (1M-1024G)"},
+	{"OUTPUT", "Buffer_Limit", "1.5M", "Buffer_Limit: \"1.5M\" is not a size (bytes, or a number with K, M or G)"},
+	{"OUTPUT", "Frame_Size", "2K", "Frame_Size: \"2K\" is out of range (4K-4M)"},
+	{"OUTPUT", "Frame_Size", "6144000", "Frame_Size: \"6144000\" is out of range (4K-4M)"},
+	{"OUTPUT", "Flush_Ms", "0", "Flush_Ms: \"0\" is not a number of milliseconds (1-60000)"},
+	{"OUTPUT", "Flush_Ms", "60001", "Flush_Ms: \"60001\" is not a number of milliseconds (1-60000)"},
+	{"OUTPUT", "Flush_Ms", "1.5", "Flush_Ms: \"1.5\" is not a number of milliseconds (1-60000)"},
+};
+
+START_TEST(bad_value)
+{
+	const struct bad_value *b = &bad_values[_i];
+	char text[1024], want[1024];
+	int line;
+
+	/* The bad key sits in its own section, on a known line. */
+	if (strcmp(b->section, "SERVICE") == 0) {
+		snprintf(text, sizeof(text), "[SERVICE]\n%s = %s\n[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\n",
+			 b->key, b->value);
+		line = 2;
+	} else if (strcmp(b->section, "INPUT") == 0) {
+		snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n%s = %s\n[OUTPUT]\nName = forward\n",
+			 b->key, b->value);
+		line = 3;
+	} else {
+		snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\n%s = %s\n",
+			 b->key, b->value);
+		line = 5;
+	}
+	snprintf(want, sizeof(want), "t.conf:%d: %s", line, b->message);
+	ck_error(text, want);
+}
+END_TEST
+
+START_TEST(bad_output_name)
+{
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = http\n",
+		 "t.conf:4: Name: \"http\" is not an output (stdout or forward)");
+}
+END_TEST
+
+/* ---- invalid structure ---- */
+
+START_TEST(unknown_section)
+{
+	ck_error("[FILTER]\nMatch = *\n",
+		 "t.conf:1: unknown section [FILTER] (expected [SERVICE], [INPUT] or [OUTPUT])");
+	ck_error(MINIMAL "[]\n", "t.conf:5: unknown section [] (expected [SERVICE], [INPUT] or [OUTPUT])");
+	/* An empty unknown section is caught too, though inih never reports it. */
+	ck_error(MINIMAL "\n[Parsers]\n",
+		 "t.conf:6: unknown section [Parsers] (expected [SERVICE], [INPUT] or [OUTPUT])");
+}
+END_TEST
+
+START_TEST(unknown_key)
+{
+	ck_error("[INPUT]\nTrace = exec\nComm = bash\n", "t.conf:3: unknown key \"Comm\" in [INPUT]");
+	/* A key of another section is unknown here. */
+	ck_error("[SERVICE]\nTrace = exec\n", "t.conf:2: unknown key \"Trace\" in [SERVICE]");
+	ck_error("[OUTPUT]\nName = stdout\nTrace = exec\n", "t.conf:3: unknown key \"Trace\" in [OUTPUT]");
+}
+END_TEST
+
+START_TEST(key_before_section)
+{
+	ck_error("# top\nTrace = exec\n[INPUT]\nTrace = vfs\n",
+		 "t.conf:2: Trace: key before any section ([SERVICE], [INPUT] or [OUTPUT])");
+}
+END_TEST
+
+START_TEST(no_key_name)
+{
+	ck_error("[INPUT]\n= exec\n", "t.conf:2: no key name before '='");
+}
+END_TEST
+
+START_TEST(duplicate_key)
+{
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nPort = 1\n\nport = 2\n",
+		 "t.conf:7: Port: given twice (first on line 5)");
+	ck_error("[SERVICE]\nUser = a\nuser = a\n", "t.conf:3: User: given twice (first on line 2)");
+	ck_error("[INPUT]\nName = ebpf\nNAME = ebpf\n", "t.conf:3: Name: given twice (first on line 2)");
+}
+END_TEST
+
+START_TEST(duplicate_trace)
+{
+	ck_error("[INPUT]\nTrace = exec\nTrace = vfs\nTrace = TRACE_EXEC\n",
+		 "t.conf:4: Trace: \"TRACE_EXEC\" is listed twice (first on line 2)");
+}
+END_TEST
+
+START_TEST(duplicate_section)
+{
+	ck_error(MINIMAL "[OUTPUT]\nName = forward\n",
+		 "t.conf:5: [OUTPUT] given twice (first on line 3); only one output is supported");
+	ck_error(MINIMAL "[input]\nTrace = vfs\n",
+		 "t.conf:5: [INPUT] given twice (first on line 1); put every Trace= in one [INPUT]");
+	ck_error("[SERVICE]\n[SERVICE]\n", "t.conf:2: [SERVICE] given twice (first on line 1); merge them");
+}
+END_TEST
+
+START_TEST(missing_parts)
+{
+	ck_error("", "t.conf: no [INPUT] section");
+	ck_error("# only a comment\n\n; and another\n", "t.conf: no [INPUT] section");
+	ck_error("[INPUT]\nName = ebpf\n[OUTPUT]\nName = stdout\n", "t.conf:1: no Trace= in [INPUT]");
+	ck_error("[INPUT]\nTrace = exec\n", "t.conf: no [OUTPUT] section");
+	ck_error("[INPUT]\nTrace = exec\n\n[OUTPUT]\nTag = x\n",
+		 "t.conf:4: no Name= in [OUTPUT] (stdout or forward)");
+}
+END_TEST
+
+START_TEST(forward_keys_with_stdout)
+{
+	static const char *const keys[] = {"Host = h", "Port = 1", "Unix_Path = /s", "Buffer_Limit = 1M",
+					   "Frame_Size = 4K", "Flush_Ms = 1"};
+	char text[256], want[256];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char name[32];
+
+		sscanf(keys[i], "%31s", name);
+		snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\n%s\n", keys[i]);
+		snprintf(want, sizeof(want), "t.conf:5: %s: only for Name forward", name);
+		ck_error(text, want);
+	}
+	/* Before Name, and the first one is named. */
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nFlush_Ms = 5\nPort = 1\nName = stdout\n",
+		 "t.conf:4: Flush_Ms: only for Name forward");
+}
+END_TEST
+
+START_TEST(unix_path_with_host_or_port)
+{
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = 127.0.0.1\nUnix_Path = /run/fb.sock\n",
+		 "t.conf:6: Unix_Path: not together with Host (line 5); use one or the other");
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nUnix_Path = /run/fb.sock\nPort = 24224\n",
+		 "t.conf:5: Unix_Path: not together with Port (line 6); use one or the other");
+}
+END_TEST
+
+START_TEST(frame_larger_than_buffer)
+{
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nBuffer_Limit = 1M\nFrame_Size = 2M\n",
+		 "t.conf:6: Frame_Size (2097152 bytes) is larger than Buffer_Limit (1048576 bytes)");
+	ck_ok("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nBuffer_Limit = 1M\nFrame_Size = 1M\n");
+}
+END_TEST
+
+START_TEST(syntax_errors)
+{
+	ck_error("[INPUT]\nTrace exec\n", "t.conf:2: \"Trace exec\" is neither [SECTION] nor Key = Value");
+	/* inih itself refuses this one (the ';' starts a comment before '='); still named by line. */
+	ck_error("[INPUT]\nTrace = exec\n  Trace ; = vfs\n[OUTPUT]\nName = stdout\n",
+		 "t.conf:3: \"Trace ; = vfs\" is neither [SECTION] nor Key = Value");
+	/* ...and it is reported even when one of our errors comes later. */
+	ck_error("[INPUT]\nTrace ; = vfs\nPid = x\n",
+		 "t.conf:2: \"Trace ; = vfs\" is neither [SECTION] nor Key = Value");
+	ck_error("[INPUT\nTrace = exec\n", "t.conf:1: \"[INPUT\" has no closing ']'");
+	ck_error("[INPUT] Trace = exec\n", "t.conf:1: \"[INPUT] Trace = exec\": text after ']'");
+	ck_error("[INPUT]\nTrace = exec\n\x01\x02\xfe\n",
+		 "t.conf:3: \"\\x01\\x02\\xfe\" is neither [SECTION] nor Key = Value");
+	ck_ok("[INPUT] # comment\nTrace = exec\n[OUTPUT] ; comment\nName = stdout\n");
+}
+END_TEST
+
+START_TEST(long_line)
+{
+	char text[4096], want[128];
+	int n;
+
+	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nLibc_Path = /");
+	memset(text + n, 'a', 2000);
+	snprintf(text + n + 2000, sizeof(text) - (size_t)n - 2000, "\n[OUTPUT]\nName = stdout\n");
+	snprintf(want, sizeof(want), "t.conf:3: line is longer than %d bytes", INI_MAX_LINE - 2);
+	ck_error(text, want);
+
+	/* Just under the limit is fine, and leading blanks do not count. */
+	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n        Libc_Path = /");
+	memset(text + n, 'a', (size_t)(INI_MAX_LINE - 2) - strlen("Libc_Path = /"));
+	snprintf(text + n + INI_MAX_LINE - 2 - strlen("Libc_Path = /"), 64, "\n[OUTPUT]\nName = stdout\n");
+	ck_ok(text);
+	ck_assert_uint_eq(strlen(cfg.libc_path), (size_t)INI_MAX_LINE - 2 - strlen("Libc_Path = "));
+}
+END_TEST
+
+/* ---- files ---- */
+
+START_TEST(missing_file)
+{
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent/ebpf-forward.conf", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/ebpf-forward.conf: cannot open: No such file or directory");
+}
+END_TEST
+
+START_TEST(directory)
+{
+	ck_assert_int_eq(config_load(&cfg, SRC_DIR "/conf", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, SRC_DIR "/conf: cannot read: Is a directory");
+}
+END_TEST
+
+START_TEST(file_errors_name_the_file)
+{
+	static const char nul[] = "[INPUT]\nTrace = exec\0[OUTPUT]\n";
+	static const char bad[] = "[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\nPort = 1\n";
+	char want[256];
+	const char *path;
+	char *big;
+
+	path = temp_file("", 0);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: no [INPUT] section", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+
+	path = temp_file(nul, sizeof(nul) - 1);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: NUL byte, not a text file", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+
+	path = temp_file(bad, strlen(bad));
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:5: Port: only for Name forward", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+
+	big = malloc(2 << 20);
+	memset(big, '\n', 2 << 20);
+	path = temp_file(big, 2 << 20);
+	free(big);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: larger than 1048576 bytes, not a configuration file", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+}
+END_TEST
+
+/* ---- robustness ---- */
+
+START_TEST(small_or_no_error_buffer)
+{
+	char tiny[8];
+
+	ck_assert_int_eq(config_load_string(&cfg, "[INPUT]\nPid = x\n", "t.conf", tiny, sizeof(tiny)), -1);
+	ck_assert_str_eq(tiny, "t.conf:");
+	ck_assert_int_eq(config_load_string(&cfg, "[INPUT]\nPid = x\n", "t.conf", NULL, 0), -1);
+	ck_assert_int_eq(config_load_string(&cfg, "[INPUT]\nPid = x\n", "t.conf", tiny, 0), -1);
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent", NULL, 0), -1);
+	ck_assert_int_eq(config_load_string(&cfg, NULL, "t.conf", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "t.conf: no [INPUT] section");
+}
+END_TEST
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Random text and mangled copies of the reference file: always 0 or -1 with a message, never a crash. */
+START_TEST(junk_never_crashes)
+{
+	static const char alphabet[] = "[]=:;# \t\r\n\n\nabcINPUTOUTPUTSERVICETracePort0123456789*/\\\"\x01\xff";
+	char *ref = slurp(SRC_DIR "/conf/ebpf-forward.conf");
+	size_t reflen = strlen(ref);
+	char *text = malloc(reflen + 4096);
+
+	for (int iter = 0; iter < 4000; iter++) {
+		size_t len;
+		int rc;
+
+		if (iter % 2) {
+			len = rng() % 3000;
+			for (size_t i = 0; i < len; i++)
+				text[i] = (iter % 4 == 1) ? alphabet[rng() % (sizeof(alphabet) - 1)]
+							  : (char)(rng() % 255 + 1);
+		} else {
+			len = reflen;
+			memcpy(text, ref, len);
+			for (int k = (int)(rng() % 8) + 1; k > 0; k--)
+				text[rng() % len] = alphabet[rng() % (sizeof(alphabet) - 1)];
+		}
+		text[len] = '\0';
+		err[0] = '\0';
+		rc = load(text);
+		ck_assert(rc == 0 || rc == -1);
+		if (rc)
+			ck_assert_msg(strncmp(err, "t.conf", 6) == 0 && strlen(err) > 8, "bad message: %s", err);
+	}
+	free(text);
+	free(ref);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("valid");
+	tcase_add_test(tc, quickstart_file);
+	tcase_add_test(tc, reference_file);
+	tcase_add_test(tc, reference_file_documents_every_key);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, every_key);
+	tcase_add_test(tc, sizes_and_levels);
+	tcase_add_test(tc, trace_spellings);
+	tcase_add_test(tc, case_comments_and_layout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad values");
+	tcase_add_loop_test(tc, bad_value, 0, (int)(sizeof(bad_values) / sizeof(bad_values[0])));
+	tcase_add_test(tc, bad_output_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad structure");
+	tcase_add_test(tc, unknown_section);
+	tcase_add_test(tc, unknown_key);
+	tcase_add_test(tc, key_before_section);
+	tcase_add_test(tc, no_key_name);
+	tcase_add_test(tc, duplicate_key);
+	tcase_add_test(tc, duplicate_trace);
+	tcase_add_test(tc, duplicate_section);
+	tcase_add_test(tc, missing_parts);
+	tcase_add_test(tc, forward_keys_with_stdout);
+	tcase_add_test(tc, unix_path_with_host_or_port);
+	tcase_add_test(tc, frame_larger_than_buffer);
+	tcase_add_test(tc, syntax_errors);
+	tcase_add_test(tc, long_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files and robustness");
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, directory);
+	tcase_add_test(tc, file_errors_name_the_file);
+	tcase_add_test(tc, small_or_no_error_buffer);
+	tcase_add_test(tc, junk_never_crashes);
+	/* The fuzz loop is slow under the sanitizers. */
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
