@@ -51,6 +51,7 @@ enum key_id {
 	K_BUFFER_LIMIT,
 	K_FRAME_SIZE,
 	K_FLUSH_MS,
+	K_REQUIRE_ACK,
 	K_COUNT
 };
 
@@ -100,6 +101,7 @@ static int set_unix_path(struct parse *p, const char *v);
 static int set_buffer_limit(struct parse *p, const char *v);
 static int set_frame_size(struct parse *p, const char *v);
 static int set_flush_ms(struct parse *p, const char *v);
+static int set_require_ack(struct parse *p, const char *v);
 
 static const struct key keys[K_COUNT] = {
 	[K_USER] = {SEC_SERVICE, "User", set_user, false, false},
@@ -119,6 +121,7 @@ static const struct key keys[K_COUNT] = {
 	[K_BUFFER_LIMIT] = {SEC_OUTPUT, "Buffer_Limit", set_buffer_limit, false, true},
 	[K_FRAME_SIZE] = {SEC_OUTPUT, "Frame_Size", set_frame_size, false, true},
 	[K_FLUSH_MS] = {SEC_OUTPUT, "Flush_Ms", set_flush_ms, false, true},
+	[K_REQUIRE_ACK] = {SEC_OUTPUT, "Require_Ack_Response", set_require_ack, false, true},
 };
 
 void config_defaults(struct config *cfg)
@@ -137,6 +140,7 @@ void config_defaults(struct config *cfg)
 	cfg->buffer_limit = 64 * MIB;
 	cfg->frame_size = 1 * MIB;
 	cfg->flush_ms = 200;
+	cfg->require_ack = true;
 }
 
 /*
@@ -475,6 +479,24 @@ static int set_flush_ms(struct parse *p, const char *v)
 		return bad(p, v, "is not a number of milliseconds (1-60000)");
 	p->cfg->flush_ms = (unsigned)n;
 	return 1;
+}
+
+/* Fluent Bit's spellings of a boolean. */
+static int set_require_ack(struct parse *p, const char *v)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false", "no", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			p->cfg->require_ack = true;
+			return 1;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			p->cfg->require_ack = false;
+			return 1;
+		}
+	}
+	return bad(p, v, "is not a boolean (on/off, true/false, yes/no, 1/0)");
 }
 
 static bool blank(const char *s, size_t len)

@@ -39,6 +39,7 @@ struct config {
 	uint64_t buffer_limit;             /* Buffer_Limit: bytes held while the receiver is away */
 	uint64_t frame_size;               /* Frame_Size: a frame is sealed at this many bytes */
 	unsigned flush_ms;                 /* Flush_Ms: a frame is sealed after this long */
+	bool require_ack;                  /* Require_Ack_Response: keep frames until Fluent Bit acks them */
 
 	const char *path;                  /* file it came from (not owned) */
 };

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "output_forward.h"
 #include "output_stdout.h"
 #include "pipeline.h"
 #include "privs.h"
@@ -19,6 +20,8 @@
 #include "traces.h"
 
 #define DEFAULT_CONFIG "/etc/ebpf-forward/ebpf-forward.conf"
+/* SIGTERM to exit: what is buffered gets this long to reach the receiver (systemd waits 15 s). */
+#define SHUTDOWN_DEADLINE_MS 10000
 
 static void usage(FILE *f)
 {
@@ -75,26 +78,60 @@ static int list_traces(void)
 struct daemon {
 	uv_loop_t *loop;
 	struct pipeline *pipeline;
+	struct output *out;
 	uv_signal_t sigint, sigterm;
+	bool signals_open;
 	int stopping;
 };
+
+static void on_output_closed(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->signals_open) {
+		uv_close((uv_handle_t *)&d->sigint, NULL);
+		uv_close((uv_handle_t *)&d->sigterm, NULL);
+		d->signals_open = false;
+	}
+}
+
+/* Drain the rings, then let the output deliver what it holds; the loop ends when all is closed. */
+static void daemon_stop(struct daemon *d)
+{
+	if (d->stopping++)
+		return;
+	pipeline_shutdown(d->pipeline);
+	d->out->close(d->out, SHUTDOWN_DEADLINE_MS, on_output_closed, d);
+}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 
-	if (d->stopping++)
+	if (d->stopping) {
+		log_warn("%s again: still delivering; it stops within %d s", strsignal(signum),
+			 SHUTDOWN_DEADLINE_MS / 1000);
 		return;
+	}
 	log_info("%s: stopping: draining the rings and flushing", strsignal(signum));
-	pipeline_shutdown(d->pipeline);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	daemon_stop(d);
+}
+
+static struct output *output_open(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+{
+	struct output *o;
+
+	if (cfg->output == OUTPUT_FORWARD)
+		return output_forward_new(loop, cfg, err, errlen);
+	o = output_stdout_new(stdout);
+	if (!o)
+		snprintf(err, errlen, "out of memory");
+	return o;
 }
 
 static int run(const struct config *cfg)
 {
 	struct trace *traces[CONFIG_MAX_TRACES] = {0};
-	struct output *out = NULL;
 	struct daemon d = {0};
 	char err[1024];
 	int rc = 1, m;
@@ -122,28 +159,31 @@ static int run(const struct config *cfg)
 		}
 		log_info("trace %s attached (%s)", desc->name, desc->attach_points);
 	}
-	out = output_stdout_new(stdout);
-	if (!out) {
-		log_error("out of memory");
+	d.loop = uv_default_loop();
+	d.out = output_open(d.loop, cfg, err, sizeof(err));
+	if (!d.out) {
+		log_error("%s", err);
 		goto out;
 	}
-	d.loop = uv_default_loop();
-	d.pipeline = pipeline_new(d.loop, cfg, traces, n, out, err, sizeof(err));
+	d.pipeline = pipeline_new(d.loop, cfg, traces, n, d.out, err, sizeof(err));
 	if (!d.pipeline) {
 		log_error("%s", err);
-		goto out;
-	}
-	if (privs_drop(cfg->user, cfg->user_set, err, sizeof(err))) {
-		log_error("%s", err);
-		pipeline_shutdown(d.pipeline);
-		uv_run(d.loop, UV_RUN_NOWAIT);
+		d.out->close(d.out, 0, NULL, NULL);
+		uv_run(d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
+	d.signals_open = true;
 	d.sigint.data = d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	if (privs_drop(cfg->user, cfg->user_set, err, sizeof(err))) {
+		log_error("%s", err);
+		daemon_stop(&d);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+		goto out;
+	}
 	log_info("ebpf-forward %s running with %zu trace(s)", EBPF_FORWARD_VERSION, n);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;
@@ -151,8 +191,8 @@ out:
 	if (d.loop)
 		uv_loop_close(d.loop);
 	pipeline_free(d.pipeline);
-	if (out)
-		out->close(out);
+	if (d.out)
+		d.out->destroy(d.out);
 	for (size_t i = 0; i < n; i++)
 		trace_stop(traces[i]);
 	if (rc == 0)

@@ -7,13 +7,29 @@
 
 #include "evtime.h"
 
+/* Tags are few and fixed at start-up: each has a small id (the event type) besides its text. */
+#define OUTPUT_MAX_TAGS 32
+
+struct output_stats {
+	uint64_t records_in;       /* taken by write */
+	uint64_t records_sent;     /* written to the receiver (or the stream) */
+	uint64_t records_acked;    /* acknowledged by the receiver */
+	uint64_t records_dropped;  /* lost in the output: buffer full, or undelivered at shutdown */
+	uint64_t buffered_bytes;
+	int connected;             /* -1: not a connection */
+};
+
 struct output {
 	/* Takes one record (a msgpack map); returns 0, or -1 when it could not be taken. */
-	int (*write)(struct output *o, const char *tag, size_t taglen, struct evtime t,
-		     const char *record, size_t len);
-	/* Pushes out what is batched. */
+	int (*write)(struct output *o, unsigned tag_id, const char *tag, size_t taglen,
+		     struct evtime t, const char *record, size_t len);
+	/* The readers have drained the rings: a hint that a batch ended. */
 	int (*flush)(struct output *o);
-	void (*close)(struct output *o);
+	/* Delivers what it holds, then stops; done(arg) runs when it has (maybe later, on the loop). */
+	void (*close)(struct output *o, unsigned deadline_ms, void (*done)(void *), void *arg);
+	void (*stats)(struct output *o, struct output_stats *st);
+	/* Frees; after close's done. */
+	void (*destroy)(struct output *o);
 };
 
 #endif

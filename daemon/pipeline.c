@@ -1,5 +1,6 @@
 /* pipeline.c: the libuv loop's work: drain the rings when readable, pack, hand to the output. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct pipeline {
 	struct trace_stats *stats;
 	uint64_t ticks;
 	uint64_t malformed_logged;
+	uint64_t out_dropped_seen;
 };
 
 /* Tag with '*' replaced by the event type, as Fluent Bit expands tags. */
@@ -100,7 +102,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		note_malformed(p, st, data, size, e, where);
 	else {
 		memcpy(&h, data, sizeof(h)); /* schema_pack checked the size */
-		if (p->out->write(p->out, p->tag[h.type], p->tag_len[h.type],
+		if (p->out->write(p->out, h.type, p->tag[h.type], p->tag_len[h.type],
 				  evtime_from_boot(&p->clock, h.ts_ns), p->rec.data, p->rec.size))
 			st->rejected++;
 		else
@@ -165,6 +167,25 @@ static void on_readable(uv_poll_t *h, int status, int events)
 
 static void pipeline_shutdown_handles(struct pipeline *p);
 
+/* Output losses are reported as soon as they are seen, and totals at every stats interval. */
+static void check_output(struct pipeline *p, bool report)
+{
+	struct output_stats os = {0};
+
+	p->out->stats(p->out, &os);
+	if (os.records_dropped > p->out_dropped_seen)
+		log_warn("output: %" PRIu64 " records dropped (buffer full or undeliverable), %" PRIu64
+			 " in total", os.records_dropped - p->out_dropped_seen, os.records_dropped);
+	p->out_dropped_seen = os.records_dropped;
+	if (!report)
+		return;
+	stats_log(p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
+	log_info("stats: output: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
+		 " dropped, %" PRIu64 " bytes buffered%s", os.records_in, os.records_sent, os.records_acked,
+		 os.records_dropped, os.buffered_bytes,
+		 os.connected < 0 ? "" : os.connected ? ", connected" : ", NOT connected");
+}
+
 static void on_housekeeping(uv_timer_t *h)
 {
 	struct pipeline *p = h->data;
@@ -183,8 +204,7 @@ static void on_housekeeping(uv_timer_t *h)
 			s->rate_mark = s->events;
 		}
 	}
-	if (p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0)
-		stats_log(p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
+	check_output(p, p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0);
 	p->out->flush(p->out);
 }
 
@@ -275,6 +295,7 @@ void pipeline_shutdown(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
 	p->out->flush(p->out);
+	check_output(p, false);
 	pipeline_shutdown_handles(p);
 }
 

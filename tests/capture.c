@@ -5,13 +5,14 @@
 
 #include "capture.h"
 
-static int capture_write(struct output *o, const char *tag, size_t taglen, struct evtime t,
-			 const char *record, size_t len)
+static int capture_write(struct output *o, unsigned tag_id, const char *tag, size_t taglen,
+			 struct evtime t, const char *record, size_t len)
 {
 	struct capture *c = (struct capture *)o;
 	struct captured *r;
 	size_t off = 0;
 
+	(void)tag_id;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct captured *nr = realloc(c->recs, cap * sizeof(*nr));
@@ -46,7 +47,22 @@ static int capture_flush(struct output *o)
 	return 0;
 }
 
-static void capture_close(struct output *o)
+static void capture_close(struct output *o, unsigned deadline_ms, void (*done)(void *), void *arg)
+{
+	(void)o;
+	(void)deadline_ms;
+	if (done)
+		done(arg);
+}
+
+static void capture_stats(struct output *o, struct output_stats *st)
+{
+	struct capture *c = (struct capture *)o;
+
+	*st = (struct output_stats){.records_in = c->n, .records_sent = c->n, .connected = -1};
+}
+
+static void capture_destroy(struct output *o)
 {
 	(void)o;
 }
@@ -57,6 +73,8 @@ void capture_init(struct capture *c)
 	c->base.write = capture_write;
 	c->base.flush = capture_flush;
 	c->base.close = capture_close;
+	c->base.stats = capture_stats;
+	c->base.destroy = capture_destroy;
 }
 
 void capture_free(struct capture *c)

@@ -438,17 +438,20 @@ END_TEST
 
 #define MALLOC_SIZE 123457u
 
+/* Through a volatile global, so the compiler cannot drop an allocation it sees unused. */
+static void *volatile sink;
+
 static void child_malloc(const void *arg)
 {
-	volatile char *p = malloc(MALLOC_SIZE);
-	volatile char *q;
+	void *p, *q;
 
 	(void)arg;
-	if (p)
-		p[0] = 1;
-	q = calloc(7, 1001);
-	free((void *)p);
-	free((void *)q);
+	sink = malloc(MALLOC_SIZE);
+	p = sink;
+	sink = calloc(7, 1001);
+	q = sink;
+	free(p);
+	free(q);
 }
 
 struct malloc_want {

@@ -15,8 +15,8 @@ static char *line_for(const msgpack_sbuffer *rec, const char *tag, struct evtime
 	FILE *f = open_memstream(&buf, &len);
 	struct output *o = output_stdout_new(f);
 
-	ck_assert_int_eq(o->write(o, tag, strlen(tag), t, rec->data, rec->size), 0);
-	o->close(o);
+	ck_assert_int_eq(o->write(o, 0, tag, strlen(tag), t, rec->data, rec->size), 0);
+	o->destroy(o);
 	fclose(f);
 	return buf;
 }
@@ -75,9 +75,9 @@ START_TEST(rejects_non_map)
 	FILE *f = fopen("/dev/null", "w");
 	struct output *o = output_stdout_new(f);
 
-	ck_assert_int_eq(o->write(o, "t", 1, t, "\x93\x01\x02\x03", 4), -1);
-	ck_assert_int_eq(o->write(o, "t", 1, t, "\xde\x00", 2), -1);
-	o->close(o);
+	ck_assert_int_eq(o->write(o, 0, "t", 1, t, "\x93\x01\x02\x03", 4), -1);
+	ck_assert_int_eq(o->write(o, 0, "t", 1, t, "\xde\x00", 2), -1);
+	o->destroy(o);
 	fclose(f);
 }
 END_TEST

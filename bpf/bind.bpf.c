@@ -1,0 +1,117 @@
+/* bind.bpf.c: IPv4 / IPv6 bind() from the syscall tracepoints, which work where kprobes on inet_bind are refused. */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+
+/* vmlinux.h carries types, not macros. */
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCKFS_MAGIC 0x534F434B
+
+struct bind_args {
+	const void *addr;  /* struct sockaddr __user * */
+	__u32 fd;
+	__u32 addrlen;
+};
+
+/* bind in flight, by thread id, from enter to exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct bind_args);
+} bind_inflight SEC(".maps");
+
+/*
+ * The socket behind fd in the current task's file table, or NULL when fd is
+ * out of range or not a socket (bind then failed with EBADF or ENOTSOCK).
+ */
+static __always_inline struct sock *fd_to_sock(__u32 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	/* private_data is a struct socket only for sockfs files. */
+	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != SOCKFS_MAGIC)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int bind_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct bind_args a;
+
+	if (ev_skip())
+		return 0;
+	a.fd = (__u32)ctx->args[0];
+	a.addr = (const void *)ctx->args[1];
+	a.addrlen = (__u32)ctx->args[2];
+	bpf_map_update_elem(&bind_inflight, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+/*
+ * Read at exit: the sockaddr is the caller's and unchanged, and the socket
+ * then shows what bind did to it (an IPv6 link-local scope sets the device).
+ */
+SEC("tracepoint/syscalls/sys_exit_bind")
+int bind_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct bind_args *a = bpf_map_lookup_elem(&bind_inflight, &tid);
+	struct sockaddr_in6 sa = {};
+	struct ev_bind *e;
+	struct sock *sk;
+	long ret = ctx->ret;
+
+	if (!a)
+		return 0;
+	/* sockaddr_in is a prefix of sockaddr_in6 up to the port; read what the family needs. */
+	if (bpf_probe_read_user(&sa.sin6_family, sizeof(sa.sin6_family), a->addr))
+		goto out;
+	if (sa.sin6_family == AF_INET) {
+		if (bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), a->addr))
+			goto out;
+	} else if (sa.sin6_family == AF_INET6) {
+		if (bpf_probe_read_user(&sa, sizeof(sa), a->addr))
+			goto out;
+	} else {
+		goto out;
+	}
+	e = ev_reserve(sizeof(*e));
+	if (!e)
+		goto out;
+	ev_fill_hdr(&e->h, EV_BIND, sizeof(*e));
+	e->error_raw = ret < 0 ? (__s32)-ret : 0;
+	e->family = sa.sin6_family;
+	e->port = bpf_ntohs(sa.sin6_port);
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	if (sa.sin6_family == AF_INET)
+		__builtin_memcpy(e->addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+	else
+		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
+	sk = fd_to_sock(a->fd);
+	if (sk) {
+		/* Bitfields before 5.6: the probed read works for both layouts. */
+		e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+		e->sock_type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
+		e->bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+	} else {
+		e->protocol = 0;
+		e->sock_type = 0;
+		e->bound_dev_if = 0;
+	}
+	ev_submit(e);
+out:
+	bpf_map_delete_elem(&bind_inflight, &tid);
+	return 0;
+}

@@ -1,0 +1,210 @@
+/* output_forward.c: the forward output: a PackedForward frame per tag, sealed by size or by timer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "config.h"
+#include "log.h"
+#include "output_forward.h"
+#include "pack.h"
+
+/* A frame starts this small and grows: most frames sealed by the timer are small. */
+#define FRAME_INITIAL 16384
+
+struct tag_frame {
+	struct fwd_frame f;
+	bool open;
+};
+
+struct output_forward {
+	struct output base;
+	uv_loop_t *loop;
+	struct fwd_client *client;
+	struct fwd_chunk_ids ids;
+	struct tag_frame frames[OUTPUT_MAX_TAGS];
+	size_t frame_size;
+	unsigned flush_ms;
+	bool require_ack;
+	uv_timer_t flush_timer;
+	uint64_t records_in;
+	uint64_t records_unframed;   /* could not be framed (allocation failure) */
+	void (*done)(void *);
+	void *done_arg;
+	bool timer_closed, client_closed;
+};
+
+static void client_log(void *ctx, enum fwd_log_level level, const char *msg)
+{
+	static const enum config_log_level map[] = {LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG};
+
+	(void)ctx;
+	log_msg(map[level], "%s", msg);
+}
+
+static void seal_and_send(struct output_forward *o, struct tag_frame *tf)
+{
+	char id[FWD_CHUNK_ID_LEN + 1];
+	uint32_t entries = tf->f.entries;
+	size_t start, size;
+	uint8_t *buf;
+
+	tf->open = false;
+	if (o->require_ack)
+		fwd_chunk_id_next(&o->ids, id);
+	if (fwd_frame_seal(&tf->f, o->require_ack ? id : NULL)) {
+		o->records_unframed += entries;
+		fwd_frame_free(&tf->f);
+		return;
+	}
+	buf = fwd_frame_take(&tf->f, &start, &size);
+	fwd_client_send(o->client, buf, start, size, entries, o->require_ack ? id : NULL);
+}
+
+static void seal_all(struct output_forward *o)
+{
+	for (size_t i = 0; i < OUTPUT_MAX_TAGS; i++)
+		if (o->frames[i].open)
+			seal_and_send(o, &o->frames[i]);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+	seal_all(t->data);
+}
+
+static int fwd_write(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
+		     struct evtime t, const char *record, size_t len)
+{
+	struct output_forward *o = (struct output_forward *)base;
+	struct tag_frame *tf;
+
+	if (tag_id >= OUTPUT_MAX_TAGS)
+		return -1;
+	tf = &o->frames[tag_id];
+	if (!tf->open) {
+		if (fwd_frame_init(&tf->f, tag, taglen, FRAME_INITIAL)) {
+			o->records_unframed++;
+			return -1;
+		}
+		tf->open = true;
+		/* a lone record leaves within flush_ms */
+		if (!uv_is_active((uv_handle_t *)&o->flush_timer))
+			uv_timer_start(&o->flush_timer, on_flush_timer, o->flush_ms, 0);
+	}
+	if (fwd_frame_add(&tf->f, t.sec, t.nsec, record, len)) {
+		o->records_unframed++;
+		return -1;
+	}
+	o->records_in++;
+	if (fwd_frame_payload(&tf->f) >= o->frame_size)
+		seal_and_send(o, tf);
+	return 0;
+}
+
+static int fwd_flush(struct output *base)
+{
+	(void)base; /* frames are sealed by size and by the timer, not per drain */
+	return 0;
+}
+
+static void maybe_done(struct output_forward *o)
+{
+	if (o->timer_closed && o->client_closed && o->done) {
+		void (*done)(void *) = o->done;
+
+		o->done = NULL;
+		done(o->done_arg);
+	}
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct output_forward *o = h->data;
+
+	o->timer_closed = true;
+	maybe_done(o);
+}
+
+static void on_client_closed(void *arg)
+{
+	struct output_forward *o = arg;
+
+	o->client_closed = true;
+	maybe_done(o);
+}
+
+static void fwd_close(struct output *base, unsigned deadline_ms, void (*done)(void *), void *arg)
+{
+	struct output_forward *o = (struct output_forward *)base;
+
+	o->done = done;
+	o->done_arg = arg;
+	seal_all(o);
+	uv_close((uv_handle_t *)&o->flush_timer, on_timer_closed);
+	fwd_client_close(o->client, deadline_ms, on_client_closed, o);
+}
+
+static void fwd_stats(struct output *base, struct output_stats *st)
+{
+	struct output_forward *o = (struct output_forward *)base;
+	struct fwd_client_stats cs;
+
+	fwd_client_stats(o->client, &cs);
+	st->records_in = o->records_in;
+	st->records_sent = cs.entries_sent;
+	st->records_acked = cs.entries_acked;
+	st->records_dropped = cs.entries_dropped + o->records_unframed;
+	st->buffered_bytes = cs.buffered_bytes;
+	st->connected = cs.connected;
+}
+
+static void fwd_destroy(struct output *base)
+{
+	struct output_forward *o = (struct output_forward *)base;
+
+	for (size_t i = 0; i < OUTPUT_MAX_TAGS; i++)
+		fwd_frame_free(&o->frames[i].f);
+	fwd_client_free(o->client);
+	free(o);
+}
+
+struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+{
+	struct output_forward *o = calloc(1, sizeof(*o));
+	struct fwd_client_config cc = {
+		.host = cfg->host,
+		.port = cfg->port,
+		.unix_path = cfg->unix_path[0] ? cfg->unix_path : NULL,
+		.require_ack = cfg->require_ack,
+		.buffer_limit = cfg->buffer_limit,
+		.log = client_log,
+	};
+
+	if (!o || fwd_chunk_ids_init(&o->ids)) {
+		snprintf(err, errlen, "forward output: cannot set up (out of memory or no randomness)");
+		free(o);
+		return NULL;
+	}
+	o->client = fwd_client_new(loop, &cc);
+	if (!o->client) {
+		snprintf(err, errlen, "forward output: out of memory");
+		free(o);
+		return NULL;
+	}
+	o->loop = loop;
+	o->frame_size = cfg->frame_size;
+	o->flush_ms = cfg->flush_ms;
+	o->require_ack = cfg->require_ack;
+	uv_timer_init(loop, &o->flush_timer);
+	o->flush_timer.data = o;
+	o->base.write = fwd_write;
+	o->base.flush = fwd_flush;
+	o->base.close = fwd_close;
+	o->base.stats = fwd_stats;
+	o->base.destroy = fwd_destroy;
+	log_info("forward output to %s, frames up to %zu bytes or %u ms, acks %s, buffer %zu bytes",
+		 fwd_client_peer(o->client), o->frame_size, o->flush_ms, o->require_ack ? "on" : "off",
+		 (size_t)cfg->buffer_limit);
+	fwd_client_start(o->client);
+	return &o->base;
+}

@@ -1,0 +1,69 @@
+/* queue.h: the bounded queue of sealed frames between the packer and the connection. */
+#ifndef FWD_QUEUE_H
+#define FWD_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "pack.h"
+
+enum fwd_chunk_state {
+	FWD_CHUNK_QUEUED,   /* not written on the current connection */
+	FWD_CHUNK_WRITING,  /* handed to libuv: its bytes must stay put */
+	FWD_CHUNK_SENT,     /* written; waiting for its ack */
+};
+
+struct fwd_chunk {
+	struct fwd_chunk *next;
+	uint8_t *buf;          /* owned; the frame is buf[start, start + size) */
+	size_t start, size;
+	uint32_t entries;
+	enum fwd_chunk_state state;
+	bool has_id;
+	char id[FWD_CHUNK_ID_LEN + 1];
+	uint64_t sent_ms;      /* loop time of the write, for the ack timeout */
+	uv_write_t req;
+};
+
+/* FIFO, oldest first. Chunks in flight stay at the head, in the order written. */
+struct fwd_queue {
+	struct fwd_chunk *head, *tail;
+	size_t bytes;          /* frame bytes held */
+	size_t count;
+	size_t limit;          /* bytes */
+	uint64_t dropped_chunks;
+	uint64_t dropped_entries;
+};
+
+void fwd_queue_init(struct fwd_queue *q, size_t limit);
+
+/*
+ * Appends c (owned from now on). While the queue holds more than its limit,
+ * the oldest chunks that are not being written are dropped, and counted;
+ * c itself is never dropped (one chunk may exceed the limit alone).
+ * Returns the number of entries dropped by this push.
+ */
+uint64_t fwd_queue_push(struct fwd_queue *q, struct fwd_chunk *c);
+
+/* Removes c (which must be in q) and frees it. */
+void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c);
+
+/* The first chunk in the given state, oldest first, or NULL. */
+struct fwd_chunk *fwd_queue_first(const struct fwd_queue *q, enum fwd_chunk_state state);
+
+/* Every chunk back to QUEUED (after a lost connection: they are written again). */
+void fwd_queue_requeue(struct fwd_queue *q);
+
+/* Drops and frees every chunk, counting them as dropped; returns entries dropped. */
+uint64_t fwd_queue_clear(struct fwd_queue *q);
+
+/* A chunk from a sealed frame buffer (takes buf); NULL on allocation failure (buf freed). */
+struct fwd_chunk *fwd_chunk_new(uint8_t *buf, size_t start, size_t size, uint32_t entries,
+				const char *id);
+
+void fwd_chunk_free(struct fwd_chunk *c);
+
+#endif
