@@ -35,6 +35,7 @@ static const char *const section_names[SEC_COUNT] = {"SERVICE", "INPUT", "OUTPUT
 
 enum key_id {
 	K_USER,
+	K_GROUP,
 	K_LOG_LEVEL,
 	K_STATS_INTERVAL,
 	K_INPUT_NAME,
@@ -85,6 +86,7 @@ struct parse {
 };
 
 static int set_user(struct parse *p, const char *v);
+static int set_group(struct parse *p, const char *v);
 static int set_log_level(struct parse *p, const char *v);
 static int set_stats_interval(struct parse *p, const char *v);
 static int set_input_name(struct parse *p, const char *v);
@@ -105,6 +107,7 @@ static int set_require_ack(struct parse *p, const char *v);
 
 static const struct key keys[K_COUNT] = {
 	[K_USER] = {SEC_SERVICE, "User", set_user, false, false},
+	[K_GROUP] = {SEC_SERVICE, "Group", set_group, false, false},
 	[K_LOG_LEVEL] = {SEC_SERVICE, "Log_Level", set_log_level, false, false},
 	[K_STATS_INTERVAL] = {SEC_SERVICE, "Stats_Interval", set_stats_interval, false, false},
 	[K_INPUT_NAME] = {SEC_INPUT, "Name", set_input_name, false, false},
@@ -309,6 +312,13 @@ static int set_user(struct parse *p, const char *v)
 		return bad(p, v, "is not a user name");
 	p->cfg->user_set = true;
 	return copy_value(p, v, p->cfg->user, sizeof(p->cfg->user));
+}
+
+static int set_group(struct parse *p, const char *v)
+{
+	if (!is_word(v))
+		return bad(p, v, "is not a group name");
+	return copy_value(p, v, p->cfg->group, sizeof(p->cfg->group));
 }
 
 static int set_log_level(struct parse *p, const char *v)

@@ -18,6 +18,7 @@ struct config {
 	/* [SERVICE] */
 	char user[CONFIG_NAME_MAX];        /* User: account to drop to */
 	bool user_set;                     /* User given explicitly (missing account is then an error) */
+	char group[CONFIG_NAME_MAX];       /* Group: primary group to run as; empty = the user's */
 	enum config_log_level log_level;   /* Log_Level */
 	unsigned stats_interval_s;         /* Stats_Interval: seconds between stats log lines, 0 = off */
 

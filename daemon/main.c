@@ -178,12 +178,14 @@ static int run(const struct config *cfg)
 	d.sigint.data = d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	if (privs_drop(cfg->user, cfg->user_set, err, sizeof(err))) {
+	if (privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err))) {
 		log_error("%s", err);
 		daemon_stop(&d);
 		uv_run(d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
+	/* connect only now, as User=/Group=: the access that works at start keeps working */
+	d.out->start(d.out);
 	log_info("ebpf-forward %s running with %zu trace(s)", EBPF_FORWARD_VERSION, n);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;

@@ -20,6 +20,8 @@ struct output_stats {
 };
 
 struct output {
+	/* Begins delivering (connecting); called once privileges are dropped. */
+	void (*start)(struct output *o);
 	/* Takes one record (a msgpack map); returns 0, or -1 when it could not be taken. */
 	int (*write)(struct output *o, unsigned tag_id, const char *tag, size_t taglen,
 		     struct evtime t, const char *record, size_t len);

@@ -101,6 +101,11 @@ static int fwd_write(struct output *base, unsigned tag_id, const char *tag, size
 	return 0;
 }
 
+static void fwd_start(struct output *base)
+{
+	fwd_client_start(((struct output_forward *)base)->client);
+}
+
 static int fwd_flush(struct output *base)
 {
 	(void)base; /* frames are sealed by size and by the timer, not per drain */
@@ -197,6 +202,7 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 	o->require_ack = cfg->require_ack;
 	uv_timer_init(loop, &o->flush_timer);
 	o->flush_timer.data = o;
+	o->base.start = fwd_start;
 	o->base.write = fwd_write;
 	o->base.flush = fwd_flush;
 	o->base.close = fwd_close;
@@ -205,6 +211,5 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 	log_info("forward output to %s, frames up to %zu bytes or %u ms, acks %s, buffer %zu bytes",
 		 fwd_client_peer(o->client), o->frame_size, o->flush_ms, o->require_ack ? "on" : "off",
 		 (size_t)cfg->buffer_limit);
-	fwd_client_start(o->client);
 	return &o->base;
 }

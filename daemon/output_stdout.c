@@ -36,6 +36,11 @@ static int stdout_write(struct output *o, unsigned tag_id, const char *tag, size
 	return 0;
 }
 
+static void stdout_start(struct output *o)
+{
+	(void)o;
+}
+
 static int stdout_flush(struct output *o)
 {
 	struct output_stdout *s = (struct output_stdout *)o;
@@ -76,6 +81,7 @@ struct output *output_stdout_new(FILE *f)
 	if (!s)
 		return NULL;
 	s->base.write = stdout_write;
+	s->base.start = stdout_start;
 	s->base.flush = stdout_flush;
 	s->base.close = stdout_close;
 	s->base.stats = stdout_stats;

@@ -26,7 +26,7 @@ bool privs_none_left(void)
 	return true;
 }
 
-int privs_drop(const char *user, bool required, char *err, size_t errlen)
+int privs_drop(const char *user, bool required, const char *group, char *err, size_t errlen)
 {
 	struct passwd *pw;
 	uid_t uid;
@@ -48,6 +48,16 @@ int privs_drop(const char *user, bool required, char *err, size_t errlen)
 	}
 	uid = pw->pw_uid;
 	gid = pw->pw_gid;
+	if (group && group[0]) {
+		/* e.g. Fluent Bit's group, to reach its socket when that is 0660 */
+		struct group *gr = getgrnam(group);
+
+		if (!gr) {
+			snprintf(err, errlen, "Group %s: no such group", group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
 	if (uid == 0) {
 		snprintf(err, errlen, "User %s is root: refusing to keep root after start-up", pw->pw_name);
 		return -1;

@@ -6,12 +6,13 @@
 #include <stddef.h>
 
 /*
- * Switches to user (its primary group, no supplementary groups) and clears
- * every capability set, the bounding set included. When the account does not
- * exist and was not asked for explicitly (required false), falls back to
- * "nobody". Returns 0, or -1 with a message in err.
+ * Switches to user, with group (or the user's primary group when group is
+ * empty) and no supplementary groups, and clears every capability set, the
+ * bounding set included. When the account does not exist and was not asked
+ * for explicitly (required false), falls back to "nobody". Returns 0, or -1
+ * with a message in err.
  */
-int privs_drop(const char *user, bool required, char *err, size_t errlen);
+int privs_drop(const char *user, bool required, const char *group, char *err, size_t errlen);
 
 /* True when the process holds no capability in its effective, permitted or inheritable sets. */
 bool privs_none_left(void);

@@ -41,6 +41,11 @@ static int capture_write(struct output *o, unsigned tag_id, const char *tag, siz
 	return 0;
 }
 
+static void capture_start(struct output *o)
+{
+	(void)o;
+}
+
 static int capture_flush(struct output *o)
 {
 	(void)o;
@@ -71,6 +76,7 @@ void capture_init(struct capture *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->base.write = capture_write;
+	c->base.start = capture_start;
 	c->base.flush = capture_flush;
 	c->base.close = capture_close;
 	c->base.stats = capture_stats;

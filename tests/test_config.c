@@ -121,6 +121,7 @@ START_TEST(reference_file_documents_every_key)
 	static const char *const names[] = {
 		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
 		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
+		"Group", "Require_Ack_Response",
 	};
 	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
 	char needle[64];
@@ -183,6 +184,7 @@ START_TEST(every_key)
 {
 	ck_ok("[SERVICE]\n"
 	      "User = daemon\n"
+	      "Group = adm\n"
 	      "Log_Level = debug\n"
 	      "Stats_Interval = 0\n"
 	      "[INPUT]\n"
@@ -199,8 +201,11 @@ START_TEST(every_key)
 	      "Port = 65535\n"
 	      "Buffer_Limit = 1G\n"
 	      "Frame_Size = 4M\n"
-	      "Flush_Ms = 60000\n");
+	      "Flush_Ms = 60000\n"
+	      "Require_Ack_Response = Off\n");
 	ck_assert_str_eq(cfg.user, "daemon");
+	ck_assert_str_eq(cfg.group, "adm");
+	ck_assert(!cfg.require_ack);
 	ck_assert(cfg.user_set);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
 	ck_assert_uint_eq(cfg.stats_interval_s, 0);
@@ -305,6 +310,8 @@ static const struct bad_value {
 } bad_values[] = {
 	{"SERVICE", "User", "", "User: \"\" is not a user name"},
 	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
+	{"SERVICE", "Group", "", "Group: \"\" is not a group name"},
+	{"OUTPUT", "Require_Ack_Response", "maybe", "Require_Ack_Response: \"maybe\" is not a boolean (on/off, true/false, yes/no, 1/0)"},
 	{"SERVICE", "Log_Level", "loud", "Log_Level: \"loud\" is not a level (error, warn, info or debug)"},
 	{"SERVICE", "Log_Level", "", "Log_Level: \"\" is not a level (error, warn, info or debug)"},
 	{"SERVICE", "Stats_Interval", "abc", "Stats_Interval: \"abc\" is not a number of seconds (0-4294967295, 0 = off)"},

@@ -191,6 +191,124 @@ START_TEST(exec_failure_has_errno)
 }
 END_TEST
 
+/*
+ * Right after fork the child has no page-table entries for the file-backed,
+ * read-only .rodata where string literals live, so at sys_enter_execve their
+ * user memory cannot be read without a fault. The children below pass literals
+ * to execl before anything touches them; only the unique argument is copied to
+ * the stack (which fork did copy).
+ */
+static void child_exec_literals(const void *arg)
+{
+	char last[sizeof(unique)];
+
+	memcpy(last, arg, sizeof(last));
+	execl("/bin/true", "/bin/true", "lit-arg", last, NULL);
+	_exit(127);
+}
+
+/* Five arguments: argv_last is a literal of its own, not shared with argv2. */
+static void child_exec_literal_last(const void *arg)
+{
+	char mid[sizeof(unique)];
+
+	memcpy(mid, arg, sizeof(mid));
+	execl("/bin/true", "/bin/true", "lit-one", mid, "lit-four", "lit-last-arg", NULL);
+	_exit(127);
+}
+
+/* The path is a literal too: getname() faults its page in, the exec fails. */
+static void child_exec_missing_literal(const void *arg)
+{
+	char last[sizeof(unique)];
+
+	memcpy(last, arg, sizeof(last));
+	execl("/nonexistent/ebpf-forward-test", "/nonexistent/ebpf-forward-test", last, NULL);
+	_exit(0);
+}
+
+static void assert_literal_exec(const msgpack_object *rec, const char *last)
+{
+	ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
+	ck_assert_str_eq(rec_str(rec, "argv"), "/bin/true");
+	ck_assert_str_eq(rec_str(rec, "argv1"), "lit-arg");
+	ck_assert_str_eq(rec_str(rec, "argv2"), last);
+	ck_assert_str_eq(rec_str(rec, "argv_last"), last);
+	ck_assert_uint_eq(rec_uint(rec, "argc"), 3);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+}
+
+START_TEST(exec_unfaulted_literals)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+
+	rig_start(&r, "exec");
+	make_unique("literals");
+	w.pid = in_child(child_exec_literals, unique);
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve enter record for pid %d", w.pid);
+	assert_literal_exec(rec, unique);
+	/* the enter record keeps the header from before the exec */
+	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
+	ck_assert_uint_eq(rec_uint(rec, "tid"), (uint64_t)w.pid);
+
+	w.stage = "exit";
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+	assert_literal_exec(rec, unique);
+	ck_assert_str_eq(rec_str(rec, "comm"), "true");
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(exec_unfaulted_last_literal)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+
+	rig_start(&r, "exec");
+	make_unique("lastlit");
+	w.pid = in_child(child_exec_literal_last, unique);
+	for (int i = 0; i < 2; i++, w.stage = "exit") {
+		rec = rig_wait(&r, match_exec, &w);
+		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
+		ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
+		ck_assert_str_eq(rec_str(rec, "argv"), "/bin/true");
+		ck_assert_str_eq(rec_str(rec, "argv1"), "lit-one");
+		ck_assert_str_eq(rec_str(rec, "argv2"), unique);
+		ck_assert_str_eq(rec_str(rec, "argv_last"), "lit-last-arg");
+		ck_assert_uint_eq(rec_uint(rec, "argc"), 5);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(exec_unfaulted_literal_failure)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+
+	rig_start(&r, "exec");
+	make_unique("missinglit");
+	w.pid = in_child(child_exec_missing_literal, unique);
+	for (int i = 0; i < 2; i++, w.stage = "exit") {
+		rec = rig_wait(&r, match_exec, &w);
+		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
+		ck_assert_str_eq(rec_str(rec, "filename"), "/nonexistent/ebpf-forward-test");
+		ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
+		ck_assert_uint_eq(rec_uint(rec, "argc"), 2);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), i ? ENOENT : 0);
+		ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
+	}
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- vfs ---- */
 
 static void child_open(const void *arg)
@@ -531,7 +649,7 @@ START_TEST(rings_work_after_dropping_privileges)
 
 	/* Check runs each test in its own process, so dropping here touches nothing else. */
 	rig_start(&r, "vfs");
-	ck_assert_msg(privs_drop("nobody", true, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(privs_drop("nobody", true, NULL, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(privs_none_left());
 	ck_assert_uint_ne(getuid(), 0);
 	ck_assert_uint_ne(geteuid(), 0);
@@ -560,6 +678,9 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, exec_records_args);
 	tcase_add_test(tc, exec_failure_has_errno);
+	tcase_add_test(tc, exec_unfaulted_literals);
+	tcase_add_test(tc, exec_unfaulted_last_literal);
+	tcase_add_test(tc, exec_unfaulted_literal_failure);
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
