@@ -80,9 +80,11 @@ enum ev_signal_syscall { EV_SIG_KILL = 0, EV_SIG_TKILL = 1, EV_SIG_TGKILL = 2 };
 struct ev_signal {
 	struct ev_hdr h;
 	__s32 sig;
-	__u32 tpid;       /* target pid (tid for tkill/tgkill) */
+	__u32 tpid;       /* target pid (tid for tkill/tgkill); 0 when target is not > 0 */
 	__s32 error_raw;
 	__u32 syscall;    /* enum ev_signal_syscall */
+	__s32 target;     /* the pid (tid) argument as given; kill also takes 0, -pgid, -1 */
+	__u32 _pad;
 };
 
 /* Same numbers as in_ebpf's malloc operation key. */

@@ -4,6 +4,34 @@
 /* Arguments counted per exec; argc stops here and argv_last is the last one counted. */
 #define EXEC_ARGS_MAX 1024
 
+/* The strings of an exec event, as bits of exec_slot.missing. */
+#define EXEC_MISS_FILENAME (1u << 0)
+#define EXEC_MISS_ARGV0 (1u << 1)
+#define EXEC_MISS_ARGV1 (1u << 2)
+#define EXEC_MISS_ARGV2 (1u << 3)
+#define EXEC_MISS_LAST (1u << 4)
+#define EXEC_MISS_ARGS (EXEC_MISS_ARGV0 | EXEC_MISS_ARGV1 | EXEC_MISS_ARGV2 | EXEC_MISS_LAST)
+
+/*
+ * An exec in flight: its entry event and what the exit or the new image may
+ * still have to add to it.
+ *
+ * BPF cannot fault pages in, and right after fork a child has no page-table
+ * entries for file-backed read-only memory such as .rodata, where string
+ * literals live (execl("/bin/true", "/bin/true", "x", NULL), or libc's
+ * "/bin/sh" in system() and popen()). Strings whose read failed at entry are
+ * marked missing, and the entry event is held back until they can be read from
+ * memory that is present by then: the new image's copies at
+ * sched_process_exec, or the old image, which the kernel has touched, at the
+ * exit of an exec that failed.
+ */
+struct exec_slot {
+	__u8 ev[EV_MAX_SIZE];  /* struct ev_exec and its strings; h.size is the used part */
+	__u64 src[5];          /* user addresses at entry: filename, argv0, argv1, argv2, argv_last */
+	__u32 missing;         /* EXEC_MISS_* of failed reads; the entry event is unsent while nonzero */
+	__u32 _pad;
+};
+
 /*
  * The entry event by thread id, until the exit. A successful exec has replaced
  * the user memory the filename and argv were read from, so the exit event is
@@ -13,13 +41,58 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
-	__type(value, struct ev_scratch);
+	__type(value, struct exec_slot);
 } exec_inflight SEC(".maps");
 
+/* Room to build a slot before it goes into exec_inflight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_slot);
+} exec_scratch SEC(".maps");
+
 /*
- * Builds the entry event in the scratch buffer, sends it, and keeps it for the
- * exit. Strings are read in ABI order; an argv_last that is argv0/1/2 shares
- * that string instead of carrying a second copy.
+ * Appends a NUL-terminated string at *cursor and points the field at it, as
+ * ev_put_str does, but returns the read's result: < 0 when the memory could
+ * not be read, as opposed to a NULL source or an empty string.
+ */
+static __always_inline long exec_put(struct ev_exec *e, __u32 *cursor, struct ev_str *f,
+				     const void *src, bool user)
+{
+	__u32 at = *cursor;
+	long n;
+
+	f->off = at;
+	f->len = 0;
+	if (!src || at > EV_MAX_SIZE - EV_STR_MAX)
+		return 0;
+	if (user)
+		n = bpf_probe_read_user_str((__u8 *)e + at, EV_STR_MAX, src);
+	else
+		n = bpf_probe_read_kernel_str((__u8 *)e + at, EV_STR_MAX, src);
+	if (n <= 0)
+		return n;
+	f->len = n - 1;
+	*cursor = at + n;
+	return n;
+}
+
+/* An argv_last that is argv0/1/2 shares that string instead of carrying a second copy. */
+static __always_inline void exec_share_last(struct ev_exec *e)
+{
+	if (e->argc == 1)
+		e->argv_last = e->argv0;
+	else if (e->argc == 2)
+		e->argv_last = e->argv1;
+	else if (e->argc == 3)
+		e->argv_last = e->argv2;
+}
+
+/*
+ * Builds the entry event, sends it, and keeps it for the exit. Strings are
+ * read in ABI order; one that cannot be read holds the event back (see
+ * exec_slot) and is appended later, after the others: strings stay packed.
  */
 static __always_inline int handle_enter(const char *filename, const char *const *argv)
 {
@@ -27,15 +100,22 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	__u32 size = sizeof(struct ev_exec);
 	const char *a0 = NULL, *a1 = NULL, *a2 = NULL, *last = NULL;
 	const char *p;
+	struct exec_slot *s;
 	struct ev_exec *e;
-	__u32 argc;
+	__u32 argc, zero = 0;
 	int i;
 
 	if (ev_skip())
 		return 0;
-	e = ev_scratch();
-	if (!e)
+	s = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!s)
 		return 0;
+	e = (struct ev_exec *)s->ev;
+	/*
+	 * missing is kept in the slot rather than a register, like argc below:
+	 * the verifier then does not tell apart each combination of failures.
+	 */
+	s->missing = 0;
 	/*
 	 * The count goes through the event, not a register: read back it is
 	 * unknown to the verifier, which then checks the code after the loop
@@ -48,44 +128,111 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 		e->argc = i + 1;
 	}
 	argc = e->argc;
-	if (argc > 0 && bpf_probe_read_user(&a0, sizeof(a0), &argv[0]))
+	if (argc > 0 && bpf_probe_read_user(&a0, sizeof(a0), &argv[0])) {
 		a0 = NULL;
-	if (argc > 1 && bpf_probe_read_user(&a1, sizeof(a1), &argv[1]))
+		s->missing |= EXEC_MISS_ARGV0;
+	}
+	if (argc > 1 && bpf_probe_read_user(&a1, sizeof(a1), &argv[1])) {
 		a1 = NULL;
-	if (argc > 2 && bpf_probe_read_user(&a2, sizeof(a2), &argv[2]))
+		s->missing |= EXEC_MISS_ARGV1;
+	}
+	if (argc > 2 && bpf_probe_read_user(&a2, sizeof(a2), &argv[2])) {
 		a2 = NULL;
-	if (argc > 3 && bpf_probe_read_user(&last, sizeof(last), &argv[argc - 1]))
+		s->missing |= EXEC_MISS_ARGV2;
+	}
+	if (argc > 3 && bpf_probe_read_user(&last, sizeof(last), &argv[argc - 1])) {
 		last = NULL;
+		s->missing |= EXEC_MISS_LAST;
+	}
 	ev_fill_hdr(&e->h, EV_EXEC, 0);
 	e->stage = EV_EXEC_ENTER;
 	e->error_raw = 0;
 	e->_pad = 0;
-	ev_put_str(e, &size, &e->filename, filename, true);
-	ev_put_str(e, &size, &e->argv0, a0, true);
-	ev_put_str(e, &size, &e->argv1, a1, true);
-	ev_put_str(e, &size, &e->argv2, a2, true);
-	if (argc == 1)
-		e->argv_last = e->argv0;
-	else if (argc == 2)
-		e->argv_last = e->argv1;
-	else if (argc == 3)
-		e->argv_last = e->argv2;
-	else
-		ev_put_str(e, &size, &e->argv_last, last, true);
-	ev_output(e, size);
-	/* ev_output wrote size into the header: the exit reads it back from there. */
-	bpf_map_update_elem(&exec_inflight, &tid, e, BPF_ANY);
+	if (exec_put(e, &size, &e->filename, filename, true) < 0)
+		s->missing |= EXEC_MISS_FILENAME;
+	if (exec_put(e, &size, &e->argv0, a0, true) < 0)
+		s->missing |= EXEC_MISS_ARGV0;
+	if (exec_put(e, &size, &e->argv1, a1, true) < 0)
+		s->missing |= EXEC_MISS_ARGV1;
+	if (exec_put(e, &size, &e->argv2, a2, true) < 0)
+		s->missing |= EXEC_MISS_ARGV2;
+	/* last is NULL up to 3 arguments: argv_last then shares argv0/1/2 below. */
+	if (exec_put(e, &size, &e->argv_last, last, true) < 0)
+		s->missing |= EXEC_MISS_LAST;
+	exec_share_last(e);
+	/* The header's size is where the exit (and any later string) reads it back. */
+	e->h.size = size;
+	s->src[0] = (__u64)filename;
+	s->src[1] = (__u64)a0;
+	s->src[2] = (__u64)a1;
+	s->src[3] = (__u64)a2;
+	s->src[4] = (__u64)last;
+	if (!s->missing) {
+		ev_output(e, size);
+		bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY);
+	} else if (bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY)) {
+		/* Nowhere to hold it: send what was read rather than nothing. */
+		ev_output(e, size);
+	}
 	return 0;
+}
+
+/* Sends the held-back entry event, with its entry header, once its strings are filled. */
+static __always_inline void exec_send_enter(struct exec_slot *s, __u32 size)
+{
+	struct ev_exec *e = (struct ev_exec *)s->ev;
+
+	exec_share_last(e);
+	e->h.size = size;
+	ev_output(e, size);
+	s->missing = 0;
+}
+
+/*
+ * A failed exec: the old image is still there and the kernel has touched what
+ * it read (the filename always; the arguments if it got to copying them), so
+ * the missing strings are read again from the addresses given at entry.
+ */
+static __always_inline void exec_fill_from_old_image(struct exec_slot *s)
+{
+	struct ev_exec *e = (struct ev_exec *)s->ev;
+	__u32 missing = s->missing;
+	__u32 size = e->h.size;
+
+	if (missing & EXEC_MISS_FILENAME)
+		exec_put(e, &size, &e->filename, (const void *)s->src[0], true);
+	if (missing & EXEC_MISS_ARGV0)
+		exec_put(e, &size, &e->argv0, (const void *)s->src[1], true);
+	if (missing & EXEC_MISS_ARGV1)
+		exec_put(e, &size, &e->argv1, (const void *)s->src[2], true);
+	if (missing & EXEC_MISS_ARGV2)
+		exec_put(e, &size, &e->argv2, (const void *)s->src[3], true);
+	if (missing & EXEC_MISS_LAST)
+		exec_put(e, &size, &e->argv_last, (const void *)s->src[4], true);
+	exec_send_enter(s, size);
 }
 
 static __always_inline int handle_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct ev_exec *e = bpf_map_lookup_elem(&exec_inflight, &tid);
+	struct exec_slot *s = bpf_map_lookup_elem(&exec_inflight, &tid);
+	struct ev_exec *e;
 	__u16 size;
 
-	if (!e)
+	if (!s)
 		return 0;
+	e = (struct ev_exec *)s->ev;
+	if (s->missing) {
+		/*
+		 * A success has sent the entry at sched_process_exec; one still
+		 * held here (sched_process_exec came before its program was
+		 * attached) must not read the old addresses in the new image.
+		 */
+		if (ret < 0)
+			exec_fill_from_old_image(s);
+		else
+			exec_send_enter(s, e->h.size);
+	}
 	size = e->h.size;
 	/* Fresh header: time, event id, and after a success the new comm. */
 	ev_fill_hdr(&e->h, EV_EXEC, size);
@@ -122,22 +269,104 @@ int exec_at_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
- * When a thread other than the leader execs, it takes over the leader's pid
- * before the syscall returns, so its exit would look for the wrong key: move
- * the saved entry event to the new thread id.
+ * Address of argument idx of the new image, from the argv array the ELF loader
+ * wrote on its stack (start_stack: argc, argv[0], ...); 0 unless it points into
+ * the argument area [arg_start, arg_end) where the kernel copied the strings.
+ */
+static __always_inline __u64 exec_new_arg(__u64 sp, __u32 width, __u32 idx, __u64 as, __u64 ae)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(sp + (__u64)(idx + 1) * width)))
+		return 0;
+	if (width == 4)
+		v &= 0xffffffffULL;
+	return v >= as && v < ae ? v : 0;
+}
+
+/*
+ * The exec succeeded: fills the missing strings from the new image. The
+ * filename is the tracepoint's own copy (kernel memory; for execveat with a
+ * directory fd it is the kernel's "/dev/fd/N/..." form). The arguments are the
+ * kernel's copies in the new process's argument area, located through the
+ * argv array on its stack: that array also gives the new argc, which differs
+ * from the entry's when the file was a script (or a binfmt_misc format): the
+ * kernel then replaced argv0 by the interpreter, its argument and the script's
+ * path. argv1 onwards keep their order at the end, shifted by the difference;
+ * the original argv0 is gone then and stays empty.
+ */
+static __always_inline void exec_fill_from_new_image(struct exec_slot *s,
+						     struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct ev_exec *e = (struct ev_exec *)s->ev;
+	__u32 missing = s->missing;
+	__u32 size = e->h.size;
+	__u32 argc = e->argc, nargc = 0, width, k;
+	struct task_struct *task;
+	__u64 sp, as, ae, v = 0;
+
+	if (missing & EXEC_MISS_FILENAME) {
+		__u32 loc = ctx->__data_loc_filename;
+
+		exec_put(e, &size, &e->filename, (const void *)ctx + (loc & 0xffff), false);
+	}
+	if (!(missing & EXEC_MISS_ARGS) || !argc)
+		goto send;
+	task = bpf_get_current_task_btf();
+	sp = BPF_CORE_READ(task, mm, start_stack);
+	as = BPF_CORE_READ(task, mm, arg_start);
+	ae = BPF_CORE_READ(task, mm, arg_end);
+	/* argc is a long (8 bytes, or 4 in a compat process); its low half on little-endian. */
+	if (bpf_probe_read_user(&nargc, sizeof(nargc), (const void *)sp))
+		goto send;
+	/* argv[0] is arg_start: that tells the pointer width. */
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(sp + 8)))
+		goto send;
+	if (v == as) {
+		width = 8;
+	} else {
+		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(sp + 4)) || (__u32)v != (__u32)as)
+			goto send;
+		width = 4;
+	}
+	if (nargc < argc)
+		goto send;
+	/* An entry argc cut at EXEC_ARGS_MAX tells nothing of a shift. */
+	k = argc < EXEC_ARGS_MAX ? nargc - argc : 0;
+	if ((missing & EXEC_MISS_ARGV0) && k == 0)
+		exec_put(e, &size, &e->argv0, (const void *)exec_new_arg(sp, width, 0, as, ae), true);
+	if (missing & EXEC_MISS_ARGV1)
+		exec_put(e, &size, &e->argv1, (const void *)exec_new_arg(sp, width, 1 + k, as, ae), true);
+	if (missing & EXEC_MISS_ARGV2)
+		exec_put(e, &size, &e->argv2, (const void *)exec_new_arg(sp, width, 2 + k, as, ae), true);
+	if (missing & EXEC_MISS_LAST)
+		exec_put(e, &size, &e->argv_last,
+			 (const void *)exec_new_arg(sp, width, argc - 1 + k, as, ae), true);
+send:
+	exec_send_enter(s, size);
+}
+
+/*
+ * The new image is in place (the exec can no longer fail). Sends a held-back
+ * entry event with the strings filled in. And when a thread other than the
+ * leader execs, it takes over the leader's pid before the syscall returns, so
+ * its exit would look for the wrong key: move the saved event to the new
+ * thread id.
  */
 SEC("tracepoint/sched/sched_process_exec")
-int exec_rekey(struct trace_event_raw_sched_process_exec *ctx)
+int exec_new_image(struct trace_event_raw_sched_process_exec *ctx)
 {
 	__u32 old_tid = ctx->old_pid, tid = ctx->pid;
-	struct ev_scratch *e;
+	struct exec_slot *s;
 
+	s = bpf_map_lookup_elem(&exec_inflight, &old_tid);
+	if (!s)
+		return 0;
+	if (s->missing)
+		exec_fill_from_new_image(s, ctx);
 	if (old_tid == tid)
 		return 0;
-	e = bpf_map_lookup_elem(&exec_inflight, &old_tid);
-	if (!e)
-		return 0;
-	bpf_map_update_elem(&exec_inflight, &tid, e, BPF_ANY);
+	bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY);
 	bpf_map_delete_elem(&exec_inflight, &old_tid);
 	return 0;
 }

@@ -3,7 +3,7 @@
 
 struct sig_args {
 	__s32 sig;
-	__u32 tpid;
+	__s32 target;  /* the pid argument as given */
 	__u32 syscall; /* enum ev_signal_syscall */
 };
 
@@ -16,10 +16,10 @@ struct {
 } sig_inflight SEC(".maps");
 
 /* Signal 0 is kept: a liveness probe is still a signal syscall worth seeing. */
-static __always_inline int handle_enter(__s32 sig, __u32 tpid, __u32 syscall)
+static __always_inline int handle_enter(__s32 sig, __s32 target, __u32 syscall)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sig_args a = {.sig = sig, .tpid = tpid, .syscall = syscall};
+	struct sig_args a = {.sig = sig, .target = target, .syscall = syscall};
 
 	if (ev_skip())
 		return 0;
@@ -40,20 +40,23 @@ static __always_inline int handle_exit(long ret)
 		goto out;
 	ev_fill_hdr(&e->h, EV_SIGNAL, sizeof(*e));
 	e->sig = a->sig;
-	e->tpid = a->tpid;
+	/* tpid is a pid: a kill to a group (0, -pgid) or to all (-1) has none. */
+	e->tpid = a->target > 0 ? (__u32)a->target : 0;
 	e->error_raw = ret < 0 ? (__s32)-ret : 0;
 	e->syscall = a->syscall;
+	e->target = a->target;
+	e->_pad = 0;
 	ev_submit(e);
 out:
 	bpf_map_delete_elem(&sig_inflight, &tid);
 	return 0;
 }
 
-/* kill(pid, sig): pid may be 0 or negative (a process group, or -1 for all); it is kept as given. */
+/* kill(pid, sig): pid may be 0 or negative (a process group, or -1 for all); target keeps it as given. */
 SEC("tracepoint/syscalls/sys_enter_kill")
 int sig_kill_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return handle_enter((__s32)ctx->args[1], (__u32)ctx->args[0], EV_SIG_KILL);
+	return handle_enter((__s32)ctx->args[1], (__s32)ctx->args[0], EV_SIG_KILL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_kill")
@@ -66,7 +69,7 @@ int sig_kill_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_tkill")
 int sig_tkill_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return handle_enter((__s32)ctx->args[1], (__u32)ctx->args[0], EV_SIG_TKILL);
+	return handle_enter((__s32)ctx->args[1], (__s32)ctx->args[0], EV_SIG_TKILL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_tkill")
@@ -79,7 +82,7 @@ int sig_tkill_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_tgkill")
 int sig_tgkill_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return handle_enter((__s32)ctx->args[2], (__u32)ctx->args[1], EV_SIG_TGKILL);
+	return handle_enter((__s32)ctx->args[2], (__s32)ctx->args[1], EV_SIG_TGKILL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_tgkill")

@@ -55,6 +55,7 @@ static const struct schema_field signal_fields[] = {
 	F("tpid", SF_U32, struct ev_signal, tpid),
 	F("error_raw", SF_S32, struct ev_signal, error_raw),
 	FN("syscall", struct ev_signal, syscall, signal_syscalls),
+	F("target", SF_S32, struct ev_signal, target),
 };
 
 static const struct schema_field malloc_fields[] = {

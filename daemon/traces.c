@@ -106,7 +106,8 @@ static int malloc_attach_hook(void *skel, const struct config *cfg, char *err, s
 
 static const struct trace_ops registry[] = {
 	{.desc = {"exec", "process executions (execve, execveat), at entry and exit",
-		  "tracepoint syscalls:sys_{enter,exit}_execve, syscalls:sys_{enter,exit}_execveat", EV_EXEC},
+		  "tracepoint syscalls:sys_{enter,exit}_execve, syscalls:sys_{enter,exit}_execveat, "
+		  "sched:sched_process_exec", EV_EXEC},
 	 TRACE_OPS_OF(exec)},
 	{.desc = {"vfs", "file opens (openat) with path, flags, mode and result",
 		  "tracepoint syscalls:sys_{enter,exit}_openat", EV_VFS},

@@ -1,6 +1,7 @@
 /* test_kernel.c: each trace loaded for real; a child process acts and the test asserts its record. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -8,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,17 +195,29 @@ START_TEST(exec_failure_has_errno)
 END_TEST
 
 /*
- * Right after fork the child has no page-table entries for the file-backed,
- * read-only .rodata where string literals live, so at sys_enter_execve their
- * user memory cannot be read without a fault. The children below pass literals
- * to execl before anything touches them; only the unique argument is copied to
- * the stack (which fork did copy).
+ * Right after fork a child may have no page-table entries for file-backed,
+ * read-only memory such as .rodata, where string literals live (fork copies
+ * them only for mappings with anonymous pages), so at sys_enter_execve the
+ * trace cannot read them: BPF does not fault pages in. Whether the test's own
+ * .rodata was mapped in the parent (and copied) depends on the layout, so the
+ * children drop the literals' page-table entries first (MADV_DONTNEED: no
+ * access, the page stays in the page cache) and then pass them to execl. Only
+ * the unique argument is on the stack, which fork did copy.
  */
+static void unmap_ptes(const void *p)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	madvise((void *)((uintptr_t)p & ~(page - 1)), page, MADV_DONTNEED);
+}
+
 static void child_exec_literals(const void *arg)
 {
 	char last[sizeof(unique)];
 
 	memcpy(last, arg, sizeof(last));
+	unmap_ptes("/bin/true");
+	unmap_ptes("lit-arg");
 	execl("/bin/true", "/bin/true", "lit-arg", last, NULL);
 	_exit(127);
 }
@@ -213,6 +228,10 @@ static void child_exec_literal_last(const void *arg)
 	char mid[sizeof(unique)];
 
 	memcpy(mid, arg, sizeof(mid));
+	unmap_ptes("/bin/true");
+	unmap_ptes("lit-one");
+	unmap_ptes("lit-four");
+	unmap_ptes("lit-last-arg");
 	execl("/bin/true", "/bin/true", "lit-one", mid, "lit-four", "lit-last-arg", NULL);
 	_exit(127);
 }
@@ -223,8 +242,21 @@ static void child_exec_missing_literal(const void *arg)
 	char last[sizeof(unique)];
 
 	memcpy(last, arg, sizeof(last));
+	unmap_ptes("/nonexistent/ebpf-forward-test");
 	execl("/nonexistent/ebpf-forward-test", "/nonexistent/ebpf-forward-test", last, NULL);
 	_exit(0);
+}
+
+/* arg is a script's path: the kernel runs its interpreter with the path as an argument. */
+static void child_exec_script_literals(const void *arg)
+{
+	char path[sizeof(unique)];
+
+	memcpy(path, arg, sizeof(path));
+	unmap_ptes("lit-script-zero");
+	unmap_ptes("lit-script-one");
+	execl(path, "lit-script-zero", "lit-script-one", NULL);
+	_exit(127);
 }
 
 static void assert_literal_exec(const msgpack_object *rec, const char *last)
@@ -287,6 +319,41 @@ START_TEST(exec_unfaulted_last_literal)
 }
 END_TEST
 
+START_TEST(exec_unfaulted_script)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+	FILE *f;
+
+	rig_start(&r, "exec");
+	make_unique("script");
+	f = fopen(unique, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(unique, 0755), 0);
+	w.pid = in_child(child_exec_script_literals, unique);
+	for (int i = 0; i < 2; i++, w.stage = "exit") {
+		rec = rig_wait(&r, match_exec, &w);
+		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
+		ck_assert_str_eq(rec_str(rec, "filename"), unique);
+		/*
+		 * The new image's arguments are "/bin/sh", the path, then
+		 * argv1 onwards: argv1 is found past the interpreter's, while
+		 * the kernel has dropped the original argv0.
+		 */
+		ck_assert_str_eq(rec_str(rec, "argv"), "");
+		ck_assert_str_eq(rec_str(rec, "argv1"), "lit-script-one");
+		ck_assert_str_eq(rec_str(rec, "argv_last"), "lit-script-one");
+		ck_assert_uint_eq(rec_uint(rec, "argc"), 2);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	}
+	unlink(unique);
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(exec_unfaulted_literal_failure)
 {
 	struct rig r;
@@ -300,6 +367,8 @@ START_TEST(exec_unfaulted_literal_failure)
 		rec = rig_wait(&r, match_exec, &w);
 		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
 		ck_assert_str_eq(rec_str(rec, "filename"), "/nonexistent/ebpf-forward-test");
+		/* the same literal, on the page the kernel faulted in for the filename */
+		ck_assert_str_eq(rec_str(rec, "argv"), "/nonexistent/ebpf-forward-test");
 		ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
 		ck_assert_uint_eq(rec_uint(rec, "argc"), 2);
 		ck_assert_int_eq(rec_int(rec, "error_raw"), i ? ENOENT : 0);
@@ -439,6 +508,12 @@ static void child_kill_nobody(const void *arg)
 	kill(*(const pid_t *)arg, SIGUSR2);
 }
 
+static void child_kill_group(const void *arg)
+{
+	(void)arg;
+	kill(-getpgrp(), 0);
+}
+
 struct sig_want {
 	pid_t pid;
 	int sig;
@@ -469,6 +544,25 @@ START_TEST(signal_kill_records_target)
 }
 END_TEST
 
+START_TEST(signal_to_group_has_negative_target)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct sig_want w = {0, 0};
+
+	rig_start(&r, "signal");
+	w.pid = in_child(child_kill_group, NULL);
+	rec = rig_wait(&r, match_signal, &w);
+	ck_assert_msg(rec, "no signal record for pid %d", w.pid);
+	/* the child is in the test's process group */
+	ck_assert_int_eq(rec_int(rec, "target"), -(int64_t)getpgrp());
+	ck_assert_uint_eq(rec_uint(rec, "tpid"), 0);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	ck_assert_str_eq(rec_str(rec, "syscall"), "kill");
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(signal_to_missing_pid_has_errno)
 {
 	struct rig r;
@@ -489,6 +583,20 @@ END_TEST
 /* ---- bind ---- */
 
 static uint16_t test_port;
+
+/* A port the kernel just handed out, so the test does not collide with a listener. */
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
 
 static void child_bind(const void *arg)
 {
@@ -528,7 +636,7 @@ START_TEST(bind_tcp_udp_and_failure)
 	const msgpack_object *rec;
 	struct bind_want w = {0, "tcp", 0};
 
-	test_port = (uint16_t)(20000 + getpid() % 20000);
+	test_port = free_port();
 	rig_start(&r, "bind");
 	w.pid = in_child(child_bind, NULL);
 	rec = rig_wait(&r, match_bind, &w);
@@ -559,17 +667,27 @@ END_TEST
 /* Through a volatile global, so the compiler cannot drop an allocation it sees unused. */
 static void *volatile sink;
 
+/*
+ * libc's own functions, looked up in libc: under AddressSanitizer plain
+ * malloc is ASan's allocator and never reaches the uprobes on libc.
+ */
 static void child_malloc(const void *arg)
 {
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	void *(*libc_malloc)(size_t) = libc ? (void *(*)(size_t))dlsym(libc, "malloc") : NULL;
+	void *(*libc_calloc)(size_t, size_t) = libc ? (void *(*)(size_t, size_t))dlsym(libc, "calloc") : NULL;
+	void (*libc_free)(void *) = libc ? (void (*)(void *))dlsym(libc, "free") : NULL;
 	void *p, *q;
 
 	(void)arg;
-	sink = malloc(MALLOC_SIZE);
+	if (!libc_malloc || !libc_calloc || !libc_free)
+		_exit(2);
+	sink = libc_malloc(MALLOC_SIZE);
 	p = sink;
-	sink = calloc(7, 1001);
+	sink = libc_calloc(7, 1001);
 	q = sink;
-	free(p);
-	free(q);
+	libc_free(p);
+	libc_free(q);
 }
 
 struct malloc_want {
@@ -680,12 +798,14 @@ int main(void)
 	tcase_add_test(tc, exec_failure_has_errno);
 	tcase_add_test(tc, exec_unfaulted_literals);
 	tcase_add_test(tc, exec_unfaulted_last_literal);
+	tcase_add_test(tc, exec_unfaulted_script);
 	tcase_add_test(tc, exec_unfaulted_literal_failure);
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
 	tcase_add_test(tc, full_ring_losses_are_counted);
 	tcase_add_test(tc, signal_kill_records_target);
+	tcase_add_test(tc, signal_to_group_has_negative_target);
 	tcase_add_test(tc, signal_to_missing_pid_has_errno);
 	tcase_add_test(tc, bind_tcp_udp_and_failure);
 	tcase_add_test(tc, malloc_and_free_in_child);

@@ -87,7 +87,7 @@ START_TEST(signal_exact_bytes)
 {
 	/* A signal event: a smaller map (fixmap), a name lookup, uint16 and fixint values. */
 	static const char expect[] =
-		"\x8e" /* fixmap: 14 pairs */
+		"\x8f" /* fixmap: 15 pairs */
 		"\xaa" "event_type" "\xa6" "signal"
 		"\xa8" "event_id" "\x05"
 		"\xa3" "pid" "\x0a"
@@ -97,6 +97,7 @@ START_TEST(signal_exact_bytes)
 		"\xa4" "tpid" "\xcd\x01\x2c"
 		"\xa9" "error_raw" "\x03"
 		"\xa7" "syscall" "\xa6" "tgkill"
+		"\xa6" "target" "\xd0\x9c"
 		"\xa4" "ppid" "\x01"
 		"\xa3" "uid" "\x00"
 		"\xa3" "gid" "\x00"
@@ -118,6 +119,7 @@ START_TEST(signal_exact_bytes)
 	e.tpid = 300;
 	e.error_raw = 3;
 	e.syscall = EV_SIG_TGKILL;
+	e.target = -100; /* below the negative fixint range (-32): int8 d0 9c */
 	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
 	ck_assert_uint_eq(sb.size, sizeof(expect) - 1);
 	ck_assert_mem_eq(sb.data, expect, sizeof(expect) - 1);

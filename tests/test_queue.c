@@ -1,0 +1,103 @@
+/* test_queue.c: the bounded frame queue: order, byte limit, which frames are dropped and counted. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+
+static struct fwd_chunk *chunk(size_t size, uint32_t entries, const char *id)
+{
+	uint8_t *buf = malloc(size);
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 0xab, size);
+	return fwd_chunk_new(buf, 0, size, entries, id);
+}
+
+START_TEST(fifo_order_and_bytes)
+{
+	struct fwd_queue q;
+	struct fwd_chunk *a = chunk(100, 1, "a"), *b = chunk(200, 2, NULL);
+
+	fwd_queue_init(&q, 1000);
+	ck_assert_uint_eq(fwd_queue_push(&q, a), 0);
+	ck_assert_uint_eq(fwd_queue_push(&q, b), 0);
+	ck_assert_uint_eq(q.bytes, 300);
+	ck_assert_uint_eq(q.count, 2);
+	ck_assert_ptr_eq(fwd_queue_first(&q, FWD_CHUNK_QUEUED), a);
+	ck_assert(a->has_id);
+	ck_assert_str_eq(a->id, "a");
+	ck_assert(!b->has_id);
+	fwd_queue_remove(&q, a);
+	ck_assert_ptr_eq(fwd_queue_first(&q, FWD_CHUNK_QUEUED), b);
+	ck_assert_uint_eq(q.bytes, 200);
+	ck_assert_uint_eq(fwd_queue_clear(&q), 2);
+	ck_assert_uint_eq(q.count, 0);
+	ck_assert_ptr_null(q.head);
+	ck_assert_ptr_null(q.tail);
+}
+END_TEST
+
+START_TEST(full_queue_drops_oldest_and_counts)
+{
+	struct fwd_queue q;
+	struct fwd_chunk *c[5];
+
+	fwd_queue_init(&q, 300);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(fwd_queue_push(&q, c[i] = chunk(100, 10 + (uint32_t)i, NULL)), 0);
+	/* the fourth pushes the first (10 entries) out */
+	ck_assert_uint_eq(fwd_queue_push(&q, c[3] = chunk(100, 13, NULL)), 10);
+	ck_assert_ptr_eq(q.head, c[1]);
+	ck_assert_uint_eq(q.dropped_chunks, 1);
+	ck_assert_uint_eq(q.dropped_entries, 10);
+	/* a large one pushes out as many as needed to fit under the limit, never itself */
+	ck_assert_uint_eq(fwd_queue_push(&q, c[4] = chunk(250, 1, NULL)), 11 + 12 + 13);
+	ck_assert_ptr_eq(q.head, c[4]);
+	ck_assert_uint_eq(q.bytes, 250);
+	ck_assert_uint_eq(q.dropped_entries, 10 + 11 + 12 + 13);
+	fwd_queue_clear(&q);
+}
+END_TEST
+
+START_TEST(frames_in_a_write_are_never_dropped)
+{
+	struct fwd_queue q;
+	struct fwd_chunk *w = chunk(100, 1, "w"), *s = chunk(100, 2, "s"), *n;
+
+	fwd_queue_init(&q, 200);
+	fwd_queue_push(&q, w);
+	fwd_queue_push(&q, s);
+	w->state = FWD_CHUNK_WRITING; /* libuv holds its bytes */
+	s->state = FWD_CHUNK_SENT;    /* written, waiting for an ack */
+	/* a queued frame comes in: only the sent one may go, not the one being written */
+	ck_assert_uint_eq(fwd_queue_push(&q, n = chunk(100, 3, NULL)), 2);
+	ck_assert_ptr_eq(q.head, w);
+	ck_assert_ptr_eq(q.head->next, n);
+	/* nothing droppable left but the newcomer itself: over the limit, kept */
+	ck_assert_uint_eq(fwd_queue_push(&q, chunk(150, 4, NULL)), 3);
+	ck_assert_ptr_eq(q.head, w);
+	ck_assert_uint_eq(q.count, 2);
+	fwd_queue_requeue(&q);
+	ck_assert_int_eq(w->state, FWD_CHUNK_QUEUED);
+	fwd_queue_clear(&q);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("queue");
+	TCase *tc = tcase_create("bounded");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, fifo_order_and_bytes);
+	tcase_add_test(tc, full_queue_drops_oldest_and_counts);
+	tcase_add_test(tc, frames_in_a_write_are_never_dropped);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,757 @@
+#!/usr/bin/python3
+"""test_receiver.py: checks fwd_receiver against an independent client (Debian's python3-fluent-logger) and raw sockets.
+
+Run: /usr/bin/python3 tests/test_receiver.py PATH_TO_fwd_receiver
+It must be Debian's /usr/bin/python3: python3-fluent-logger and python3-msgpack are installed for it only.
+"""
+import os
+import sys
+
+if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+    # another python3 came first on PATH: it lacks Debian's fluent-logger
+    os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+
+import gzip
+import json
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import traceback
+
+try:
+    import msgpack
+    from fluent import sender as fluent_sender
+except ImportError as e:
+    sys.exit("test_receiver: needs python3-fluent-logger and python3-msgpack (apt-get install "
+             "python3-fluent-logger): %s" % e)
+
+TIMEOUT = 10.0
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def wait_for(pred, what, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(0.02)
+
+
+def event_time(sec, nsec):
+    return msgpack.ExtType(0, struct.pack(">II", sec, nsec))
+
+
+def now_event_time():
+    t = time.time_ns()
+    return event_time(t // 10**9, t % 10**9)
+
+
+class Receiver:
+    """One fwd_receiver process, its files, and helpers to read them."""
+
+    def __init__(self, exe, workdir, name, transport="tcp", extra=()):
+        self.name = name
+        self.ready = os.path.join(workdir, name + ".ready")
+        self.out = os.path.join(workdir, name + ".out")
+        self.stats_path = os.path.join(workdir, name + ".stats")
+        self.err_path = os.path.join(workdir, name + ".err")
+        if transport == "tcp":
+            listen = ["--tcp", "127.0.0.1:0"]
+        else:
+            self.sock_path = os.path.join(workdir, name + ".sock")
+            listen = ["--unix", self.sock_path]
+        self.transport = transport
+        self.argv = [exe] + listen + ["--ready", self.ready, "--out", self.out,
+                                      "--stats", self.stats_path] + list(extra)
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.err)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise Failure("%s exited with %s before it was ready: %s"
+                              % (name, self.proc.returncode, self.stderr()))
+            return os.path.exists(self.ready)
+        wait_for(ready, "%s to write %s" % (name, self.ready))
+        with open(self.ready) as f:
+            line = f.read()
+        expect(line.endswith("\n") and line.count("\n") == 1, "ready file is not one line: %r" % line)
+        if transport == "tcp":
+            self.port = int(line)
+            expect(0 < self.port < 65536, "ready file holds no port: %r" % line)
+        else:
+            expect(line.strip() == self.sock_path, "ready file holds %r, not the socket path" % line)
+
+    def connect(self):
+        if self.transport == "tcp":
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+        else:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(TIMEOUT)
+            s.connect(self.sock_path)
+        return s
+
+    def stderr(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def lines(self):
+        if not os.path.exists(self.out):
+            return []
+        with open(self.out, encoding="utf-8") as f:
+            text = f.read()
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(l) for l in complete.splitlines()]
+
+    def wait_lines(self, n):
+        return wait_for(lambda: len(self.lines()) >= n and self.lines(),
+                        "%d JSON lines from %s (have %d)" % (n, self.name, len(self.lines())))
+
+    def stats(self):
+        try:
+            os.unlink(self.stats_path)
+        except FileNotFoundError:
+            pass
+        self.proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(self.stats_path), "%s to write its statistics" % self.name)
+        with open(self.stats_path) as f:
+            text = f.read()
+        expect(text.endswith("\n") and text.count("\n") == 1, "stats file is not one line: %r" % text)
+        return json.loads(text)
+
+    def stop(self):
+        """SIGTERM, expect exit status 0, return the final statistics."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure("%s did not exit within %.0f s of SIGTERM" % (self.name, TIMEOUT))
+        self.err.close()
+        expect(rc == 0, "%s exited with %s, not 0: %s" % (self.name, rc, self.stderr()))
+        with open(self.stats_path) as f:
+            return json.loads(f.read())
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.err.closed:
+            self.err.close()
+
+
+def closed_by_peer(sock, timeout=TIMEOUT):
+    """True when the receiver closed the connection (EOF or reset) without sending anything."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(4096)
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    expect(data == b"", "the receiver sent %r instead of closing" % data)
+    return True
+
+
+def recv_ack(sock, timeout=TIMEOUT, nothing_after=False):
+    """Reads exactly one msgpack object (the ack); with nothing_after, checks no other bytes follow soon."""
+    sock.settimeout(timeout)
+    unp = msgpack.Unpacker(raw=False)
+    buf = b""
+    while True:
+        data = sock.recv(4096)
+        expect(data, "the connection closed before an ack arrived")
+        buf += data
+        unp.feed(data)
+        try:
+            obj = unp.unpack()
+            break
+        except msgpack.OutOfData:
+            continue
+    expect(unp.tell() == len(buf), "extra bytes after the ack: %r" % buf[unp.tell():])
+    if nothing_after:
+        sock.settimeout(0.2)
+        try:
+            more = sock.recv(4096)
+            expect(not more, "extra bytes after the ack: %r" % more)
+        except socket.timeout:
+            pass
+    return obj, buf
+
+
+def no_reply(sock, wait=0.5):
+    sock.settimeout(wait)
+    try:
+        data = sock.recv(4096)
+    except socket.timeout:
+        return True
+    expect(data == b"", "unexpected reply %r" % data)
+    return False   # closed
+
+
+# ---------------------------------------------------------------- the checks
+
+RECORD = {
+    "text": "hello",
+    "count": 42,
+    "delta": -7,
+    "flag": True,
+    "nested": {"a": 1, "list": ["x", 2, None]},
+    "utf8": "héllo wörld ✓ 日本語",
+}
+RECORD_TYPES = {"text": "str", "count": "uint", "delta": "int", "flag": "bool", "nested": "map",
+                "utf8": "str"}
+
+
+def check_fluent_lines(lines, tag, n):
+    expect(len(lines) == n, "expected %d lines, got %d: %r" % (n, len(lines), lines))
+    now = time.time()
+    for i, l in enumerate(lines):
+        expect(l["tag"] == tag, "tag %r, expected %r" % (l["tag"], tag))
+        expect(l["mode"] == "message", "mode %r, expected message" % l["mode"])
+        expect(l["time_type"] == "eventtime", "time_type %r, expected eventtime" % l["time_type"])
+        t = l["time_sec"] + l["time_nsec"] / 1e9
+        expect(abs(t - now) < 1.0, "event time %.9f is not within a second of now %.3f" % (t, now))
+        expect(abs(l["time"] - t) < 1e-6, "time %r does not match time_sec/time_nsec" % l["time"])
+        expect(l["time_nsec"] != 0, "EventTime nanoseconds are 0: precision was lost")
+        expect(l["time_nsec"] < 10**9, "nanoseconds out of range: %r" % l["time_nsec"])
+        want = dict(RECORD, seq=i)
+        expect(l["record"] == want, "record %r, expected %r" % (l["record"], want))
+        expect(l["types"] == dict(RECORD_TYPES, seq="uint"), "types %r" % l["types"])
+        expect(l["keys"] == list(want), "keys %r not in the sent order" % l["keys"])
+
+
+def t_fluent_logger_tcp(ctx):
+    r = ctx.receiver("fluent-tcp")
+    s = fluent_sender.FluentSender("app", host="127.0.0.1", port=r.port, nanosecond_precision=True)
+    try:
+        for i in range(3):
+            ok = s.emit("test", dict(RECORD, seq=i))
+            expect(ok, "FluentSender.emit failed: %r" % s.last_error)
+    finally:
+        s.close()
+    lines = r.wait_lines(3)
+    check_fluent_lines(lines, "app.test", 3)
+    st = r.stop()
+    expect(st["frames"] == 3 and st["entries"] == 3 and st["rejected"] == 0,
+           "stats after 3 events: %r" % st)
+    expect(st["entries_by_tag"] == {"app.test": 3}, "entries_by_tag %r" % st["entries_by_tag"])
+    expect(st["delay_samples"] == 3 and 0 < st["delay_p50_ns"] <= st["delay_p99_ns"] <= st["max_delay_ns"]
+           < 5 * 10**9, "delay statistics %r" % st)
+
+
+def t_fluent_logger_unix(ctx):
+    r = ctx.receiver("fluent-unix", transport="unix")
+    s = fluent_sender.FluentSender("unixapp", host="unix://" + r.sock_path, nanosecond_precision=True)
+    try:
+        for i in range(2):
+            expect(s.emit("ev", dict(RECORD, seq=i)), "FluentSender.emit failed: %r" % s.last_error)
+    finally:
+        s.close()
+    check_fluent_lines(r.wait_lines(2), "unixapp.ev", 2)
+    st = r.stop()
+    expect(st["frames"] == 2 and st["rejected"] == 0, "stats %r" % st)
+    expect(not os.path.exists(r.sock_path), "the socket file is left behind after exit")
+
+
+def t_fluent_logger_int_time(ctx):
+    r = ctx.receiver("fluent-int")
+    s = fluent_sender.FluentSender("app", host="127.0.0.1", port=r.port)   # seconds only
+    try:
+        expect(s.emit("int", {"k": "v"}), "FluentSender.emit failed: %r" % s.last_error)
+    finally:
+        s.close()
+    (l,) = r.wait_lines(1)
+    expect(l["time_type"] == "int" and l["time_nsec"] == 0, "int time decoded as %r" % l)
+    expect(abs(l["time_sec"] - time.time()) < 2, "int time %r is not now" % l["time_sec"])
+    r.stop()
+
+
+# (name, bytes, word the logged reason must contain)
+def garbage_cases():
+    pk = msgpack.packb
+    raw = msgpack.Packer(use_bin_type=False)   # bytes become msgpack str
+    good_entry = pk([1700000000, {"a": 1}])
+    payload = pk([1700000000, {"a": 1}]) + pk([now_event_time(), {"b": 2}])
+    deep = 1
+    for _ in range(40):   # msgpack-c (and so Fluent Bit) stops at 32 levels
+        deep = [deep]
+    return [
+        ("msgpack nil", b"\xc0", "nil"),
+        ("map at root", pk({"tag": "x"}), "root is a map"),
+        ("int tag", pk([1, 1700000000, {"a": 1}]), "tag is not a str"),
+        ("bin tag", pk([b"t", 1700000000, {"a": 1}]), "tag is not a str"),
+        ("root of 1 element", pk(["t"]), "elements"),
+        ("root of 5 elements", pk(["t", 1, {}, {}, {}]), "elements"),
+        ("message mode without record", pk(["t", 1700000000]), "elements"),
+        ("second element nil", pk(["t", None]), "nil"),
+        ("float time", pk(["t", 1700000000.5, {"a": 1}]), "float"),
+        ("negative time", pk(["t", -5, {"a": 1}]), "negative"),
+        ("str time in entry", pk(["t", [["now", {"a": 1}]]]), "time is a str"),
+        ("EventTime seconds 0xFFFFFFFF", pk(["t", event_time(0xFFFFFFFF, 0), {}]), "reserved"),
+        ("EventTime seconds 0xFFFFFFFE", pk(["t", event_time(0xFFFFFFFE, 0), {}]), "reserved"),
+        ("EventTime of 4 bytes", pk(["t", msgpack.ExtType(0, b"\0\0\0\1"), {}]), "not 8"),
+        ("EventTime of 12 bytes", pk(["t", msgpack.ExtType(0, b"\0" * 12), {}]), "not 8"),
+        ("ext type 1 time", pk(["t", msgpack.ExtType(1, b"\0" * 8), {}]), "type 1"),
+        ("EventTime nsec >= 1e9", pk(["t", event_time(1700000000, 10**9), {}]), "nanoseconds"),
+        ("record not a map", pk(["t", 1700000000, ["a", 1]]), "record is a array"),
+        ("record int key", pk(["t", 1700000000, {1: "x"}]), "record key 1 is a uint"),
+        ("record bin key", pk(["t", 1700000000, {b"k": "x"}]), "record key 1 is a bin"),
+        ("forward entry of 1 element", pk(["t", [[1700000000]]]), "entry 1"),
+        ("forward entry of 3 elements", pk(["t", [[1700000000, {}, {}]]]), "entry 1"),
+        ("forward entry not an array", pk(["t", [{"a": 1}]]), "entry 1 is a map"),
+        ("forward 2nd entry bad", pk(["t", [[1, {"a": 1}], [2, "x"]]]), "entry 2"),
+        ("metadata not a map", pk(["t", [[[now_event_time(), [1]], {"a": 1}]]]), "metadata is a array"),
+        ("header of 3", pk(["t", [[[now_event_time(), {}, {}], {"a": 1}]]]), "header"),
+        ("forward with 4 elements", pk(["t", [], {}, {}]), "elements"),
+        ("packed truncated", pk(["t", payload[:-1]]), "truncated"),
+        ("packed truncated inside a header", pk(["t", good_entry + b"\x92\xd2\x00"]), "truncated"),
+        ("packed str payload truncated", raw.pack(["t", payload[:-2]]), "truncated"),
+        ("packed payload of a non-entry", pk(["t", pk("hello")]), "entry 1 is a str"),
+        ("packed payload with 0xc1", pk(["t", good_entry + b"\xc1"]), "0xc1"),
+        ("option not a map", pk(["t", [], [1]]), "option is a array"),
+        ("option nil", pk(["t", 1700000000, {"a": 1}, None]), "option is a nil"),
+        ("option int key", pk(["t", [], {1: 2}]), "option key 1 is a uint"),
+        ("chunk as bin", pk(["t", [], {"chunk": b"abc"}]), "chunk is a bin"),
+        ("chunk as int", pk(["t", [], {"chunk": 5}]), "chunk is a uint"),
+        ("compressed zstd", pk(["t", payload, {"compressed": "zstd"}]), "compressed"),
+        ("compressed not a str", pk(["t", payload, {"compressed": 1}]), "compressed"),
+        ("compressed on forward mode", pk(["t", [[1, {}]], {"compressed": "gzip"}]), "compressed"),
+        ("gzip payload not gzip", pk(["t", payload, {"compressed": "gzip"}]), "gzip"),
+        ("gzip payload truncated", pk(["t", gzip.compress(payload)[:-3], {"compressed": "gzip"}]), "gzip"),
+        ("gzip with trailing garbage", pk(["t", gzip.compress(payload) + b"junk", {"compressed": "gzip"}]),
+         "gzip"),
+        ("gzip of a truncated payload", pk(["t", gzip.compress(payload[:-1]), {"compressed": "gzip"}]),
+         "truncated"),
+        ("gzip empty", pk(["t", b"", {"compressed": "gzip"}]), "empty"),
+        ("size mismatch", pk(["t", [[1, {}]], {"size": 2}]), "size"),
+        ("packed size mismatch", pk(["t", payload, {"size": 3}]), "size"),
+        ("fluent_signal metrics", pk(["t", payload, {"fluent_signal": 1}]), "fluent_signal"),
+        ("byte 0xc1", b"\xc1", "0xc1"),
+        ("frame over 6,144,000 bytes (header only)", b"\x92\xa1t\xc6" + struct.pack(">I", 7000000), "exceeds"),
+        ("array of 2^32-1 elements", b"\xdd\xff\xff\xff\xff", "exceeds"),
+        ("map of 2^32-1 pairs in a record", b"\x93\xa1t\x01\xdf\xff\xff\xff\xff", "exceeds"),
+        ("nested 40 deep", pk(["t", 1700000000, {"a": deep}]), "32"),
+    ]
+
+
+def t_garbage_rejected(ctx):
+    r = ctx.receiver("garbage")
+    cases = garbage_cases()
+    for i, (name, data, word) in enumerate(cases, 1):
+        s = r.connect()
+        s.sendall(data)
+        expect(closed_by_peer(s), "%s: the connection was not closed" % name)
+        s.close()
+        st = r.stats()
+        expect(st["rejected"] == i, "%s: rejected is %d, expected %d" % (name, st["rejected"], i))
+        expect(word in st["last_reject"], "%s: reason %r does not mention %r" % (name, st["last_reject"], word))
+        expect(st["last_reject"].startswith("conn %d: frame 1: " % i),
+               "%s: reason %r does not name the connection and frame" % (name, st["last_reject"]))
+    st = r.stop()
+    expect(st["frames"] == 0 and st["entries"] == 0, "garbage was accepted: %r" % st)
+    expect(r.lines() == [], "garbage produced output lines: %r" % r.lines())
+    log = [l for l in r.stderr().splitlines() if ": frame " in l]
+    expect(len(log) == len(cases), "expected %d reject lines on stderr, got %d" % (len(cases), len(log)))
+
+
+def t_good_then_bad_same_connection(ctx):
+    r = ctx.receiver("goodbad")
+    s = r.connect()
+    s.sendall(msgpack.packb(["ok", now_event_time(), {"n": 1}]) + msgpack.packb(["ok", 1.5, {"n": 2}]) +
+              msgpack.packb(["ok", now_event_time(), {"n": 3}]))
+    expect(closed_by_peer(s), "the connection was not closed on the bad second frame")
+    s.close()
+    st = r.stop()
+    expect(st["frames"] == 1 and st["rejected"] == 1, "stats %r" % st)
+    expect("frame 2: " in st["last_reject"], "the bad frame is not named frame 2: %r" % st["last_reject"])
+    lines = r.lines()
+    expect([l["record"]["n"] for l in lines] == [1], "lines %r" % lines)
+
+
+def t_rejected_frame_writes_nothing(ctx):
+    r = ctx.receiver("allornothing")
+    s = r.connect()
+    s.sendall(msgpack.packb(["t", [[1, {"n": 1}], [2, {"n": 2}], [3, {5: "bad key"}]], {"chunk": "c1"}]))
+    expect(closed_by_peer(s), "not closed")
+    s.close()
+    st = r.stop()
+    expect(st["entries"] == 0 and st["acks"] == 0, "a rejected frame left entries or an ack: %r" % st)
+    expect(r.lines() == [], "a rejected frame left lines: %r" % r.lines())
+
+
+def t_split_and_coalesced_frames(ctx):
+    r = ctx.receiver("split")
+    s = r.connect()
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    frame = msgpack.packb(["split", [[now_event_time(), {"msg": "x" * 300, "i": i}] for i in range(5)]])
+    for i in range(0, len(frame), 7):      # a frame over many reads
+        s.sendall(frame[i:i + 7])
+        time.sleep(0.001)
+    many = b"".join(msgpack.packb(["many", now_event_time(), {"i": i}]) for i in range(200))
+    s.sendall(many)                         # many frames in few reads
+    lines = r.wait_lines(205)
+    s.close()
+    st = r.stop()
+    expect(st["frames"] == 201 and st["entries"] == 205 and st["rejected"] == 0, "stats %r" % st)
+    expect([l["record"]["i"] for l in lines if l["tag"] == "many"] == list(range(200)), "order lost")
+    expect(all(l["record"]["msg"] == "x" * 300 for l in lines if l["tag"] == "split"), "split frame damaged")
+
+
+def t_modes_and_types(ctx):
+    r = ctx.receiver("modes")
+    s = r.connect()
+    et = now_event_time()
+    raw = msgpack.Packer(use_bin_type=False)
+    entries = [msgpack.packb([et, {"p": i}]) for i in range(3)]
+    s.sendall(msgpack.packb(["fw", [[et, {"a": 1}], [[et, {"m": "meta"}], {"b": 2}]], {"size": 2}]))
+    s.sendall(msgpack.packb(["pk", b"".join(entries), {"size": 3, "fluent_signal": 0}]))
+    s.sendall(raw.pack(["pkstr", b"".join(entries)]))
+    s.sendall(msgpack.packb(["empty", []]))
+    s.sendall(msgpack.packb(["types", et, {
+        "u": 1, "big": 2**64 - 1, "i": -(2**63), "f": 1.5, "f0": 2.0, "b": False, "bin": b"\x00ok",
+        "nil": None, "arr": [1, "two"], "map": {"k": {"deep": True}}, "ctl": "tab\there \"q\" \\ \x01",
+    }]))
+    s.sendall(raw.pack(["badutf8", et, {"s": b"\xffok\xc3\x28\xe2\x82", "good": "€".encode()}]))
+    s.sendall(msgpack.packb(["dup", et, {"k": 1}]).replace(b"\x81\xa1k\x01", b"\x82\xa1k\x01\xa1k\x02"))
+    lines = r.wait_lines(2 + 3 + 3 + 1 + 1 + 1)
+    by = {}
+    for l in lines:
+        by.setdefault(l["tag"], []).append(l)
+    expect([l["mode"] for l in by["fw"]] == ["forward"] * 2, "forward mode lines %r" % by["fw"])
+    expect(by["fw"][1]["metadata"] == {"m": "meta"} and by["fw"][1]["record"] == {"b": 2},
+           "[[time, metadata], record] decoded as %r" % by["fw"][1])
+    expect([l["record"]["p"] for l in by["pk"]] == [0, 1, 2] and by["pk"][0]["mode"] == "packed",
+           "PackedForward bin payload %r" % by["pk"])
+    expect([l["record"]["p"] for l in by["pkstr"]] == [0, 1, 2], "PackedForward str payload %r" % by["pkstr"])
+    (t,) = by["types"]
+    expect(t["types"] == {"u": "uint", "big": "uint", "i": "int", "f": "float", "f0": "float", "b": "bool",
+                          "bin": "bin", "nil": "nil", "arr": "array", "map": "map", "ctl": "str"},
+           "types %r" % t["types"])
+    rec = t["record"]
+    expect(rec["big"] == 2**64 - 1 and rec["i"] == -(2**63) and rec["f"] == 1.5, "numbers %r" % rec)
+    expect(isinstance(rec["f0"], float), "float 2.0 written as %r" % rec["f0"])
+    expect(rec["bin"] == "\x00ok" and rec["nil"] is None and rec["arr"] == [1, "two"], "values %r" % rec)
+    expect(rec["ctl"] == "tab\there \"q\" \\ \x01", "escaping %r" % rec["ctl"])
+    (b,) = by["badutf8"]
+    expect(b["record"]["s"] == "\ufffdok\ufffd(\ufffd\ufffd" and b["record"]["good"] == "€",
+           "invalid UTF-8 not replaced by U+FFFD: %r" % b["record"])
+    (d,) = by["dup"]
+    expect(d["keys"] == ["k", "k"], "duplicate keys not kept in 'keys': %r" % d["keys"])
+    s.close()
+    st = r.stop()
+    expect(st["frames"] == 7 and st["rejected"] == 0, "stats %r" % st)
+    expect(st["entries_by_tag"].get("empty") == 0, "an empty Forward frame is not counted: %r" % st)
+
+
+def t_acks(ctx):
+    r = ctx.receiver("acks")
+    s = r.connect()
+    et = now_event_time()
+    payload = msgpack.packb([et, {"a": 1}]) + msgpack.packb([et, {"a": 2}])
+    frames = [
+        ("message", msgpack.packb(["ack", et, {"m": 1}, {"chunk": "bWVzc2FnZS1tb2RlLWNodW5r"}])),
+        ("forward", msgpack.packb(["ack", [[et, {"f": 1}]], {"chunk": "Zm9yd2FyZA==", "size": 1}])),
+        ("packed", msgpack.packb(["ack", payload, {"chunk": "cGFja2Vk", "size": 2}])),
+        ("compressed", msgpack.packb(["ack", gzip.compress(payload), {"chunk": "Z3ppcA==",
+                                                                      "compressed": "gzip"}])),
+        ("long chunk", msgpack.packb(["ack", [[et, {"l": 1}]], {"chunk": "L" * 300}])),
+    ]
+    for name, f in frames:
+        chunk = msgpack.unpackb(f)[-1]["chunk"]
+        s.sendall(f)
+        obj, wire = recv_ack(s, nothing_after=True)
+        expect(obj == {"ack": chunk}, "%s: ack %r, expected {'ack': %r}" % (name, obj, chunk))
+        expect(wire == msgpack.packb({"ack": chunk}), "%s: ack bytes %r" % (name, wire))
+    s.sendall(msgpack.packb(["noack", et, {"x": 1}]))   # no chunk: no answer
+    expect(no_reply(s), "the connection closed after a frame without chunk")
+    s.sendall(msgpack.packb(["noack", et, {"x": 2}, {"chunk": "bGFzdA=="}]))
+    obj, _ = recv_ack(s)
+    expect(obj == {"ack": "bGFzdA=="}, "ack %r" % obj)
+    s.close()
+    st = r.stop()
+    expect(st["acks"] == 6 and st["frames"] == 7, "stats %r" % st)
+
+
+def t_gzip(ctx):
+    r = ctx.receiver("gzip")
+    s = r.connect()
+    et = now_event_time()
+    entries = [msgpack.packb([et, {"z": i, "pad": "p" * 100}]) for i in range(6)]
+    one = gzip.compress(b"".join(entries[:2]))
+    multi = gzip.compress(b"".join(entries[2:4])) + gzip.compress(entries[4]) + gzip.compress(entries[5])
+    s.sendall(msgpack.packb(["gz", one, {"compressed": "gzip", "size": 2}]))
+    s.sendall(msgpack.packb(["gz", multi, {"compressed": "gzip", "size": 4}]))
+    lines = r.wait_lines(6)
+    expect([l["record"]["z"] for l in lines] == list(range(6)), "gzip entries %r" % lines)
+    expect(all(l["mode"] == "compressed" and l["time_type"] == "eventtime" for l in lines), "modes %r" % lines)
+    s.close()
+    st = r.stop()
+    expect(st["frames"] == 2 and st["entries"] == 6 and st["rejected"] == 0, "stats %r" % st)
+
+
+def t_frame_limit(ctx):
+    limit = 1000
+    r = ctx.receiver("limit", extra=["--max-frame", str(limit)])
+    base = msgpack.packb(["t", 1700000000, {"a": ""}])
+    exact = msgpack.packb(["t", 1700000000, {"a": "x" * (limit - len(base) - 2)}])   # str16 header: +2 bytes
+    expect(len(exact) == limit, "test bug: frame of %d bytes" % len(exact))
+    s = r.connect()
+    s.sendall(exact)
+    r.wait_lines(1)
+    over = msgpack.packb(["t", 1700000000, {"a": "x" * (limit - len(base) - 1)}])
+    expect(len(over) == limit + 1, "test bug: frame of %d bytes" % len(over))
+    s.sendall(over)
+    expect(closed_by_peer(s), "a frame of limit+1 bytes was not rejected")
+    s.close()
+    bomb = gzip.compress(msgpack.packb([1700000000, {"a": "x" * 5000}]))
+    expect(len(bomb) < limit, "test bug: compressed %d bytes" % len(bomb))
+    s = r.connect()
+    s.sendall(msgpack.packb(["t", bomb, {"compressed": "gzip"}]))
+    expect(closed_by_peer(s), "a payload that inflates past the limit was not rejected")
+    s.close()
+    st = r.stop()
+    expect(st["frames"] == 1 and st["rejected"] == 2, "stats %r" % st)
+    expect("decompressed" in st["last_reject"], "reason %r" % st["last_reject"])
+
+
+def t_truncated_at_eof(ctx):
+    r = ctx.receiver("eof")
+    s = r.connect()
+    f = msgpack.packb(["t", now_event_time(), {"a": 1}])
+    s.sendall(f + f[:-3])
+    r.wait_lines(1)
+    s.close()
+    wait_for(lambda: r.stats()["truncated"] == 1, "the truncated frame to be counted")
+    st = r.stop()
+    expect(st["frames"] == 1 and st["rejected"] == 0, "stats %r" % st)
+
+
+def t_count_only(ctx):
+    r = ctx.receiver("count", extra=["--count-only"])
+    s = r.connect()
+    et = now_event_time()
+    payload = b"".join(msgpack.packb([et, {"i": i}]) for i in range(1000))
+    for _ in range(5):
+        s.sendall(msgpack.packb(["bench", payload, {"chunk": "Y291bnQ="}]))
+        recv_ack(s)
+    s.close()
+    st = r.stop()
+    expect(st["entries"] == 5000 and st["frames"] == 5, "stats %r" % st)
+    expect(st["delay_samples"] == 5000 and st["delay_p99_ns"] > 0, "delay stats %r" % st)
+    expect(r.lines() == [], "--count-only wrote lines")
+
+
+def t_no_ack(ctx):
+    r = ctx.receiver("noack", extra=["--no-ack"])
+    s = r.connect()
+    s.sendall(msgpack.packb(["t", now_event_time(), {"a": 1}, {"chunk": "bm8="}]))
+    expect(no_reply(s), "--no-ack closed the connection")
+    s.sendall(msgpack.packb(["t", now_event_time(), {"a": 2}, {"chunk": "bm8y"}]))
+    r.wait_lines(2)
+    expect(no_reply(s, 0.3), "--no-ack closed the connection")
+    s.close()
+    st = r.stop()
+    expect(st["acks"] == 0 and st["frames"] == 2, "stats %r" % st)
+
+
+def t_wrong_ack(ctx):
+    r = ctx.receiver("wrongack", extra=["--wrong-ack"])
+    s = r.connect()
+    for chunk in ["QUJD", "AAAA", ""]:
+        s.sendall(msgpack.packb(["t", now_event_time(), {"a": 1}, {"chunk": chunk}]))
+        obj, _ = recv_ack(s)
+        expect(isinstance(obj, dict) and list(obj) == ["ack"] and isinstance(obj["ack"], str),
+               "--wrong-ack answer %r is not {'ack': str}" % obj)
+        expect(obj["ack"] != chunk, "--wrong-ack answered the right id %r" % chunk)
+        if chunk:
+            expect(len(obj["ack"]) == len(chunk), "--wrong-ack changed the length: %r" % obj)
+    s.close()
+    r.stop()
+
+
+def t_close_after(ctx):
+    r = ctx.receiver("closeafter", extra=["--close-after", "2"])
+    s = r.connect()
+    frames = [msgpack.packb(["t", now_event_time(), {"n": i}, {"chunk": "c%d" % i}]) for i in range(3)]
+    s.sendall(frames[0])
+    obj, _ = recv_ack(s)
+    expect(obj == {"ack": "c0"}, "first ack %r" % obj)
+    s.sendall(frames[1] + frames[2])
+    expect(closed_by_peer(s), "--close-after 2 did not close after the 2nd frame")
+    s.close()
+    s = r.connect()   # a new connection starts its own count
+    s.sendall(frames[0])
+    obj, _ = recv_ack(s)
+    expect(obj == {"ack": "c0"}, "ack on a new connection %r" % obj)
+    s.close()
+    st = r.stop()
+    expect(st["frames"] == 3 and st["acks"] == 2, "stats %r" % st)
+    expect([l["record"]["n"] for l in r.lines()] == [0, 1, 0], "lines %r" % r.lines())
+
+
+def t_refuse(ctx):
+    r = ctx.receiver("refuse", extra=["--refuse"])
+    for _ in range(2):
+        s = r.connect()
+        try:
+            s.sendall(msgpack.packb(["t", now_event_time(), {"a": 1}]))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        expect(closed_by_peer(s), "--refuse kept the connection open")
+        s.close()
+    st = r.stop()
+    expect(st["refused"] == 2 and st["connections"] == 2 and st["frames"] == 0, "stats %r" % st)
+
+
+def t_exit_after_frames(ctx):
+    r = ctx.receiver("exitafter", extra=["--exit-after-frames", "2"])
+    s = r.connect()
+    for i in range(2):
+        s.sendall(msgpack.packb(["t", now_event_time(), {"n": i}]))
+    try:
+        rc = r.proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Failure("--exit-after-frames 2 did not exit")
+    s.close()
+    expect(rc == 0, "--exit-after-frames exited with %s" % rc)
+    with open(r.stats_path) as f:
+        st = json.load(f)
+    expect(st["frames"] == 2, "stats %r" % st)
+    expect(len(r.lines()) == 2, "lines %r" % r.lines())
+
+
+def t_stop_reading(ctx):
+    r = ctx.receiver("stopread", extra=["--stop-reading-after", "1"])
+    s = r.connect()
+    s.sendall(msgpack.packb(["t", now_event_time(), {"n": 0}, {"chunk": "Zmlyc3Q="}]))
+    obj, _ = recv_ack(s)
+    expect(obj == {"ack": "Zmlyc3Q="}, "ack of the frame before the stop %r" % obj)
+    big = msgpack.packb(["t", [[now_event_time(), {"pad": "p" * 60000}]]])
+    s.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + TIMEOUT
+    full = False
+    rest = b""
+    while time.monotonic() < deadline and sent < 10000:
+        try:
+            n = s.send(big)
+        except BlockingIOError:
+            full = True
+            break
+        sent += 1
+        if n < len(big):           # the socket filled inside this frame: finish it later
+            rest = big[n:]
+            full = True
+            break
+    expect(full, "the sender's socket never filled (%d frames sent)" % sent)
+    # stays open while stopped
+    st = r.stats()
+    expect(st["paused"] and st["frames"] == 1 and st["active_connections"] == 1, "stats while stopped %r" % st)
+    r.proc.send_signal(signal.SIGUSR2)
+    s.setblocking(True)
+    s.settimeout(TIMEOUT)
+    s.sendall(rest + big)
+    sent += 1
+    wait_for(lambda: r.stats()["frames"] == 1 + sent, "all %d frames after SIGUSR2" % sent)
+    s.close()
+    st = r.stop()
+    expect(st["rejected"] == 0 and not st["paused"], "stats %r" % st)
+
+
+def t_many_connections(ctx):
+    r = ctx.receiver("many")
+    socks = [r.connect() for _ in range(50)]
+    for i, s in enumerate(socks):
+        s.sendall(msgpack.packb(["conc", now_event_time(), {"c": i}, {"chunk": "k%d" % i}]))
+    for i, s in enumerate(socks):
+        obj, _ = recv_ack(s)
+        expect(obj == {"ack": "k%d" % i}, "ack on connection %d: %r" % (i, obj))
+    st = r.stats()
+    expect(st["active_connections"] == 50 and st["connections"] == 50, "stats %r" % st)
+    for s in socks:
+        s.close()
+    st = r.stop()
+    expect(st["frames"] == 50, "stats %r" % st)
+
+
+TESTS = [t_fluent_logger_tcp, t_fluent_logger_unix, t_fluent_logger_int_time, t_garbage_rejected,
+         t_good_then_bad_same_connection, t_rejected_frame_writes_nothing, t_split_and_coalesced_frames,
+         t_modes_and_types, t_acks, t_gzip, t_frame_limit, t_truncated_at_eof, t_count_only, t_no_ack,
+         t_wrong_ack, t_close_after, t_refuse, t_exit_after_frames, t_stop_reading, t_many_connections]
+
+
+class Context:
+    def __init__(self, exe, workdir):
+        self.exe = exe
+        self.workdir = workdir
+        self.started = []
+
+    def receiver(self, name, transport="tcp", extra=()):
+        r = Receiver(self.exe, self.workdir, name, transport, extra)
+        self.started.append(r)
+        return r
+
+    def cleanup(self):
+        for r in self.started:
+            r.kill()
+        self.started = []
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: /usr/bin/python3 test_receiver.py PATH_TO_fwd_receiver")
+    exe = os.path.abspath(sys.argv[1])
+    if not os.access(exe, os.X_OK):
+        sys.exit("test_receiver: %s is not an executable" % exe)
+    workdir = tempfile.mkdtemp(prefix="fwdrecv.")
+    passed, failed = 0, 0
+    for t in TESTS:
+        ctx = Context(exe, workdir)
+        name = t.__name__[2:]
+        try:
+            t(ctx)
+            # a sanitizer report or crash on stderr is a failure even if the checks passed
+            for r in ctx.started:
+                err = r.stderr()
+                for bad in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+                    expect(bad not in err, "%s stderr: %s" % (r.name, err[-3000:]))
+            passed += 1
+            print("ok   %s" % name, flush=True)
+        except Exception as e:
+            failed += 1
+            detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
+            print("FAIL %s: %s" % (name, detail), flush=True)
+            for r in ctx.started:
+                tail = r.stderr()[-2000:]
+                if tail:
+                    print("  [%s stderr]\n%s" % (r.name, tail), flush=True)
+        finally:
+            ctx.cleanup()
+    if failed == 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print("files kept in %s" % workdir)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
