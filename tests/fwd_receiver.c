@@ -1,4 +1,4 @@
-/* fwd_receiver: a strict Fluent Forward receiver for the tests and the benchmark: checks every frame, writes JSON lines, acks, misbehaves on request. */
+/* fwd_receiver: strict Fluent Forward receiver for the tests and benchmark: checks frames, writes JSON lines, acks, can misbehave. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -215,7 +215,7 @@ static const char *a_type(const msgpack_object *o)
 {
     const char *t = type_name(o);
     static char b[16];
-    snprintf(b, sizeof b, "%s %s", strchr("aeiou", t[0]) ? "an" : "a", t);
+    snprintf(b, sizeof b, "%s %s", strchr("aeio", t[0]) ? "an" : "a", t);
     return b;
 }
 

@@ -1,0 +1,37 @@
+/* receiver_proc.h: runs the test receiver (fwd_receiver) as a child process and reads its counters. */
+#ifndef EBPF_FORWARD_TEST_RECEIVER_PROC_H
+#define EBPF_FORWARD_TEST_RECEIVER_PROC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct receiver {
+	pid_t pid;
+	int unix_socket;          /* listening on a Unix socket, not TCP */
+	uint16_t port;            /* TCP port it listens on */
+	char path[108];           /* Unix socket path */
+	char dir[64];             /* its files: ready, stats, out */
+	char out[128];            /* JSON lines of accepted entries */
+	char stats[128];
+};
+
+/*
+ * Starts fwd_receiver on TCP 127.0.0.1 (port: 0 = any free one) or on a Unix
+ * socket in a fresh directory, with extra arguments (NULL-terminated), and
+ * waits until it listens. Fails the test when it does not come up.
+ */
+void receiver_start(struct receiver *r, int unix_socket, uint16_t port, const char *const extra[]);
+
+/* Same, reusing r's port or socket path (a receiver coming back). */
+void receiver_restart(struct receiver *r, const char *const extra[]);
+
+/* A counter from its statistics ("entries", "frames", "rejected", "acks", ...). */
+uint64_t receiver_stat(struct receiver *r, const char *key);
+
+/* SIGTERM, and waits for it; its files stay for reading. */
+void receiver_stop(struct receiver *r);
+
+/* Removes its files. */
+void receiver_cleanup(struct receiver *r);
+
+#endif

@@ -1,0 +1,305 @@
+/* test_e2e.c: the daemon with real traces sends to the strict receiver over TCP and a Unix socket. */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "receiver_proc.h"
+
+#ifndef DAEMON_PATH
+#error "DAEMON_PATH must name the built binary"
+#endif
+
+struct daemon_proc {
+	pid_t pid;
+	char conf[64];
+	char log[80];
+};
+
+static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const char *extra)
+{
+	char text[1024];
+	int fd;
+
+	snprintf(d->conf, sizeof(d->conf), "/tmp/ebpf-forward-e2e-XXXXXX");
+	fd = mkstemp(d->conf);
+	ck_assert_int_ge(fd, 0);
+	if (rv->unix_socket)
+		snprintf(text, sizeof(text),
+			 "[SERVICE]\nUser = nobody\nStats_Interval = 0\n[INPUT]\nTrace = exec\nTrace = vfs\n"
+			 "[OUTPUT]\nName = forward\nUnix_Path = %s\nTag = ebpf.*\nFlush_Ms = 50\n%s",
+			 rv->path, extra ? extra : "");
+	else
+		snprintf(text, sizeof(text),
+			 "[SERVICE]\nUser = nobody\nStats_Interval = 0\n[INPUT]\nTrace = exec\nTrace = vfs\n"
+			 "[OUTPUT]\nName = forward\nPort = %u\nTag = ebpf.*\nFlush_Ms = 50\n%s",
+			 rv->port, extra ? extra : "");
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	snprintf(d->log, sizeof(d->log), "%s.log", d->conf);
+	d->pid = fork();
+	ck_assert_int_ge(d->pid, 0);
+	if (d->pid == 0) {
+		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(log, 2);
+		execl(DAEMON_PATH, DAEMON_PATH, "-c", d->conf, NULL);
+		_exit(127);
+	}
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 1 << 16, len = 0, n;
+	char *buf;
+
+	if (!f)
+		return calloc(1, 1);
+	buf = malloc(cap);
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Waits (up to ms) for the daemon's log to contain text. */
+static bool log_has(struct daemon_proc *d, const char *text, unsigned ms)
+{
+	for (unsigned i = 0; i <= ms / 20; i++) {
+		char *log = slurp(d->log);
+		bool found = strstr(log, text) != NULL;
+
+		free(log);
+		if (found)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+static void daemon_stop(struct daemon_proc *d)
+{
+	int status;
+
+	kill(d->pid, SIGTERM);
+	ck_assert_int_eq(waitpid(d->pid, &status, 0), d->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+	unlink(d->conf);
+	unlink(d->log);
+}
+
+/* The first receiver line (a malloc'd copy) containing all of needles, waiting up to ms. */
+static char *wait_line(struct receiver *rv, const char *const needles[], unsigned ms)
+{
+	for (unsigned i = 0; i <= ms / 20; i++) {
+		char *text = slurp(rv->out), *line = text, *nl;
+
+		for (; *line; line = nl + 1) {
+			bool all = true;
+
+			nl = strchr(line, '\n');
+			if (!nl)
+				break;
+			*nl = '\0';
+			for (int k = 0; needles[k] && all; k++)
+				all = strstr(line, needles[k]) != NULL;
+			if (all) {
+				char *copy = strdup(line);
+
+				free(text);
+				return copy;
+			}
+		}
+		free(text);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static char marker[96];
+static char path[160];
+
+static void new_marker(const char *what)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(marker, sizeof(marker), "e2e-%s-%d-%ld", what, getpid(), ts.tv_nsec);
+	snprintf(path, sizeof(path), "/tmp/%s", marker);
+}
+
+/* A child opens the marker path and then execs /bin/true with the marker; returns its pid. */
+static pid_t act(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char arg[96];
+		int fd = open(path, O_RDONLY);
+
+		if (fd >= 0)
+			close(fd);
+		snprintf(arg, sizeof(arg), "%s", marker);
+		execl("/bin/true", "/bin/true", arg, NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+static void assert_time_near(const char *line, time_t when)
+{
+	const char *t = strstr(line, "\"time_sec\":");
+	long sec;
+
+	ck_assert_ptr_nonnull(t);
+	sec = strtol(t + 11, NULL, 10);
+	ck_assert_msg(labs(sec - (long)when) <= 1, "event time %ld vs action at %ld", sec, (long)when);
+	ck_assert_ptr_nonnull(strstr(line, "\"time_type\":\"eventtime\""));
+}
+
+/* Waits for the vfs and execve records of the child's action and checks them. */
+static void expect_records(struct receiver *rv, pid_t pid, time_t when)
+{
+	char pidkey[32], pathkv[200], argkv[140];
+	const char *vfs[] = {"\"tag\":\"ebpf.vfs\"", pathkv, pidkey, NULL};
+	const char *exec[] = {"\"tag\":\"ebpf.execve\"", argkv, pidkey, "\"stage\":\"enter\"", NULL};
+	char *line;
+
+	snprintf(pidkey, sizeof(pidkey), "\"pid\":%d,", pid);
+	snprintf(pathkv, sizeof(pathkv), "\"path\":\"%s\"", path);
+	snprintf(argkv, sizeof(argkv), "\"argv_last\":\"%s\"", marker);
+
+	line = wait_line(rv, vfs, 5000);
+	ck_assert_msg(line, "no vfs record of %s from pid %d", path, pid);
+	assert_time_near(line, when);
+	/* keys and msgpack types of record-schema.md */
+	ck_assert_ptr_nonnull(strstr(line, "\"event_type\":\"vfs\""));
+	ck_assert_ptr_nonnull(strstr(line, "\"comm\":\"test_e2e\""));
+	ck_assert_ptr_nonnull(strstr(line, "\"error_raw\":2"));
+	ck_assert_ptr_nonnull(strstr(line, "\"fd\":-1"));
+	ck_assert_ptr_nonnull(strstr(line, "\"types\":{\"event_type\":\"str\",\"event_id\":\"uint\","
+					   "\"pid\":\"uint\",\"tid\":\"uint\",\"comm\":\"str\","
+					   "\"operation\":\"uint\",\"path\":\"str\",\"flags\":\"uint\","
+					   "\"mode\":\"uint\",\"fd\":\"int\",\"error_raw\":\"uint\""));
+	free(line);
+
+	line = wait_line(rv, exec, 5000);
+	ck_assert_msg(line, "no execve record of %s from pid %d", marker, pid);
+	assert_time_near(line, when);
+	ck_assert_ptr_nonnull(strstr(line, "\"filename\":\"/bin/true\""));
+	ck_assert_ptr_nonnull(strstr(line, "\"argc\":2"));
+	ck_assert_ptr_nonnull(strstr(line, "\"types\":{\"event_type\":\"str\",\"event_id\":\"uint\","
+					   "\"pid\":\"uint\",\"tid\":\"uint\",\"comm\":\"str\","
+					   "\"stage\":\"str\",\"ppid\":\"uint\",\"filename\":\"str\",\"argv\":\"str\","
+					   "\"argv1\":\"str\",\"argv2\":\"str\",\"argv_last\":\"str\","
+					   "\"argc\":\"uint\",\"error_raw\":\"uint\""));
+	free(line);
+}
+
+static void records_arrive(int unix_socket)
+{
+	struct receiver rv;
+	struct daemon_proc d;
+	pid_t pid;
+	time_t when;
+
+	receiver_start(&rv, unix_socket, 0, NULL);
+	daemon_start(&d, &rv, NULL);
+	ck_assert_msg(log_has(&d, "connected to", 10000), "daemon did not connect");
+	new_marker(unix_socket ? "unix" : "tcp");
+	when = time(NULL);
+	pid = act();
+	expect_records(&rv, pid, when);
+	ck_assert_uint_eq(receiver_stat(&rv, "rejected"), 0);
+	daemon_stop(&d);
+	receiver_cleanup(&rv);
+}
+
+START_TEST(records_over_tcp)
+{
+	records_arrive(0);
+}
+END_TEST
+
+START_TEST(records_over_unix_socket)
+{
+	records_arrive(1);
+}
+END_TEST
+
+START_TEST(receiver_restart_midstream)
+{
+	struct receiver rv;
+	struct daemon_proc d;
+	pid_t pid;
+	time_t when;
+	char *log;
+
+	receiver_start(&rv, 0, 0, NULL);
+	daemon_start(&d, &rv, NULL);
+	ck_assert_msg(log_has(&d, "connected to", 10000), "daemon did not connect");
+	new_marker("before");
+	when = time(NULL);
+	pid = act();
+	expect_records(&rv, pid, when);
+
+	receiver_stop(&rv);
+	ck_assert_msg(log_has(&d, "lost", 5000), "daemon did not notice the receiver going");
+	/* while it is away: kept in the daemon's buffer */
+	new_marker("during");
+	when = time(NULL);
+	pid = act();
+	usleep(300000);
+	receiver_restart(&rv, NULL);
+	ck_assert_msg(log_has(&d, "connected to 127.0.0.1", 1) || log_has(&d, "again", 10000),
+		      "daemon did not reconnect");
+	expect_records(&rv, pid, when);
+	/* and after it */
+	new_marker("after");
+	when = time(NULL);
+	pid = act();
+	expect_records(&rv, pid, when);
+	log = slurp(d.log);
+	ck_assert_msg(strstr(log, "dropped") == NULL || strstr(log, "0 records were dropped"), "%s", log);
+	free(log);
+	daemon_stop(&d);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("e2e");
+	TCase *tc = tcase_create("daemon_to_receiver");
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_e2e: must run as root (the daemon loads BPF programs)\n");
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, records_over_tcp);
+	tcase_add_test(tc, records_over_unix_socket);
+	tcase_add_test(tc, receiver_restart_midstream);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
