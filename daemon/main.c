@@ -234,6 +234,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	libbpf_set_print(libbpf_log);
+	/* a receiver that goes away must cost a reconnect, not the process */
+	signal(SIGPIPE, SIG_IGN);
 	if (list)
 		return list_traces();
 	if (config_load(&cfg, path, err, sizeof(err))) {
