@@ -188,6 +188,7 @@ static int run(const struct config *cfg)
 	d.out->start(d.out);
 	log_info("ebpf-forward %s running with %zu trace(s)", EBPF_FORWARD_VERSION, n);
 	uv_run(d.loop, UV_RUN_DEFAULT);
+	pipeline_log_totals(d.pipeline);
 	rc = 0;
 out:
 	if (d.loop)

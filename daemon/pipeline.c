@@ -168,7 +168,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 static void pipeline_shutdown_handles(struct pipeline *p);
 
 /* Output losses are reported as soon as they are seen, and totals at every stats interval. */
-static void check_output(struct pipeline *p, bool report)
+static void check_output(struct pipeline *p, const char *report)
 {
 	struct output_stats os = {0};
 
@@ -179,9 +179,9 @@ static void check_output(struct pipeline *p, bool report)
 	p->out_dropped_seen = os.records_dropped;
 	if (!report)
 		return;
-	stats_log(p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
-	log_info("stats: output: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
-		 " dropped, %" PRIu64 " bytes buffered%s", os.records_in, os.records_sent, os.records_acked,
+	stats_log(report, p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
+	log_info("%s: output: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
+		 " dropped, %" PRIu64 " bytes buffered%s", report, os.records_in, os.records_sent, os.records_acked,
 		 os.records_dropped, os.buffered_bytes,
 		 os.connected < 0 ? "" : os.connected ? ", connected" : ", NOT connected");
 }
@@ -204,7 +204,7 @@ static void on_housekeeping(uv_timer_t *h)
 			s->rate_mark = s->events;
 		}
 	}
-	check_output(p, p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0);
+	check_output(p, p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0 ? "stats" : NULL);
 	p->out->flush(p->out);
 }
 
@@ -295,8 +295,13 @@ void pipeline_shutdown(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
 	p->out->flush(p->out);
-	check_output(p, false);
+	check_output(p, NULL);
 	pipeline_shutdown_handles(p);
+}
+
+void pipeline_log_totals(struct pipeline *p)
+{
+	check_output(p, "final");
 }
 
 const struct trace_stats *pipeline_stats(const struct pipeline *p, size_t i)

@@ -26,6 +26,9 @@ int pipeline_drain(struct pipeline *p);
 /* Shutdown: detach the traces, read what is left, flush the output, close the handles. */
 void pipeline_shutdown(struct pipeline *p);
 
+/* Logs every counter, traces and output, as "final: ..." lines (after the output has closed). */
+void pipeline_log_totals(struct pipeline *p);
+
 /* Counters of trace i. */
 const struct trace_stats *pipeline_stats(const struct pipeline *p, size_t i);
 

@@ -4,14 +4,14 @@
 #include "log.h"
 #include "stats.h"
 
-void stats_log(struct trace_stats *s, unsigned n, double elapsed_s)
+void stats_log(const char *prefix, struct trace_stats *s, unsigned n, double elapsed_s)
 {
 	for (unsigned i = 0; i < n; i++) {
 		double rate = elapsed_s > 0 ? (double)(s[i].events - s[i].prev_events) / elapsed_s : 0;
 
-		log_info("stats: trace %s: %" PRIu64 " events (%.1f/s), %" PRIu64
+		log_info("%s: trace %s: %" PRIu64 " events (%.1f/s), %" PRIu64
 			 " lost in kernel ring, %" PRIu64 " malformed, %" PRIu64 " rejected by output",
-			 s[i].name, s[i].events, rate, s[i].lost, s[i].malformed, s[i].rejected);
+			 prefix, s[i].name, s[i].events, rate, s[i].lost, s[i].malformed, s[i].rejected);
 		s[i].prev_events = s[i].events;
 	}
 }

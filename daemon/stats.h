@@ -16,8 +16,8 @@ struct trace_stats {
 	uint64_t rate_mark;   /* events at the last rate log line (malloc) */
 };
 
-/* Logs one line per trace with totals and per-second rates over elapsed_s; remembers them. */
-void stats_log(struct trace_stats *s, unsigned n, double elapsed_s);
+/* Logs "PREFIX: trace ..." per trace with totals and per-second rates over elapsed_s; remembers them. */
+void stats_log(const char *prefix, struct trace_stats *s, unsigned n, double elapsed_s);
 
 /* Logs a warning when the kernel lost count grew since the last call. */
 void stats_check_lost(struct trace_stats *s, uint64_t lost_now);
