@@ -120,9 +120,11 @@ static __always_inline void *ev_scratch(void)
 
 /*
  * Appends a NUL-terminated string at *cursor in the scratch event and points
- * the field at it. A string that cannot be read is left empty.
+ * the field at it. A string that cannot be read is left empty. Returns the
+ * read's result: < 0 when the memory could not be read (not paged in, say),
+ * 0 for a NULL source or no room left, else the bytes taken with the NUL.
  */
-static __always_inline void ev_put_str(void *base, __u32 *cursor, struct ev_str *f,
+static __always_inline long ev_put_str(void *base, __u32 *cursor, struct ev_str *f,
 				       const void *src, bool user)
 {
 	__u32 at = *cursor;
@@ -131,15 +133,16 @@ static __always_inline void ev_put_str(void *base, __u32 *cursor, struct ev_str 
 	f->off = at;
 	f->len = 0;
 	if (!src || at > EV_MAX_SIZE - EV_STR_MAX)
-		return;
+		return 0;
 	if (user)
 		n = bpf_probe_read_user_str((__u8 *)base + at, EV_STR_MAX, src);
 	else
 		n = bpf_probe_read_kernel_str((__u8 *)base + at, EV_STR_MAX, src);
 	if (n <= 0)
-		return;
+		return n;
 	f->len = n - 1;
 	*cursor = at + n;
+	return n;
 }
 
 /* Copies the used part of a scratch event to the ring, counting a loss on failure. */

@@ -52,32 +52,6 @@ struct {
 	__type(value, struct exec_slot);
 } exec_scratch SEC(".maps");
 
-/*
- * Appends a NUL-terminated string at *cursor and points the field at it, as
- * ev_put_str does, but returns the read's result: < 0 when the memory could
- * not be read, as opposed to a NULL source or an empty string.
- */
-static __always_inline long exec_put(struct ev_exec *e, __u32 *cursor, struct ev_str *f,
-				     const void *src, bool user)
-{
-	__u32 at = *cursor;
-	long n;
-
-	f->off = at;
-	f->len = 0;
-	if (!src || at > EV_MAX_SIZE - EV_STR_MAX)
-		return 0;
-	if (user)
-		n = bpf_probe_read_user_str((__u8 *)e + at, EV_STR_MAX, src);
-	else
-		n = bpf_probe_read_kernel_str((__u8 *)e + at, EV_STR_MAX, src);
-	if (n <= 0)
-		return n;
-	f->len = n - 1;
-	*cursor = at + n;
-	return n;
-}
-
 /* An argv_last that is argv0/1/2 shares that string instead of carrying a second copy. */
 static __always_inline void exec_share_last(struct ev_exec *e)
 {
@@ -148,16 +122,16 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	e->stage = EV_EXEC_ENTER;
 	e->error_raw = 0;
 	e->_pad = 0;
-	if (exec_put(e, &size, &e->filename, filename, true) < 0)
+	if (ev_put_str(e, &size, &e->filename, filename, true) < 0)
 		s->missing |= EXEC_MISS_FILENAME;
-	if (exec_put(e, &size, &e->argv0, a0, true) < 0)
+	if (ev_put_str(e, &size, &e->argv0, a0, true) < 0)
 		s->missing |= EXEC_MISS_ARGV0;
-	if (exec_put(e, &size, &e->argv1, a1, true) < 0)
+	if (ev_put_str(e, &size, &e->argv1, a1, true) < 0)
 		s->missing |= EXEC_MISS_ARGV1;
-	if (exec_put(e, &size, &e->argv2, a2, true) < 0)
+	if (ev_put_str(e, &size, &e->argv2, a2, true) < 0)
 		s->missing |= EXEC_MISS_ARGV2;
 	/* last is NULL up to 3 arguments: argv_last then shares argv0/1/2 below. */
-	if (exec_put(e, &size, &e->argv_last, last, true) < 0)
+	if (ev_put_str(e, &size, &e->argv_last, last, true) < 0)
 		s->missing |= EXEC_MISS_LAST;
 	exec_share_last(e);
 	/* The header's size is where the exit (and any later string) reads it back. */
@@ -200,15 +174,15 @@ static __always_inline void exec_fill_from_old_image(struct exec_slot *s)
 	__u32 size = e->h.size;
 
 	if (missing & EXEC_MISS_FILENAME)
-		exec_put(e, &size, &e->filename, (const void *)s->src[0], true);
+		ev_put_str(e, &size, &e->filename, (const void *)s->src[0], true);
 	if (missing & EXEC_MISS_ARGV0)
-		exec_put(e, &size, &e->argv0, (const void *)s->src[1], true);
+		ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], true);
 	if (missing & EXEC_MISS_ARGV1)
-		exec_put(e, &size, &e->argv1, (const void *)s->src[2], true);
+		ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], true);
 	if (missing & EXEC_MISS_ARGV2)
-		exec_put(e, &size, &e->argv2, (const void *)s->src[3], true);
+		ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], true);
 	if (missing & EXEC_MISS_LAST)
-		exec_put(e, &size, &e->argv_last, (const void *)s->src[4], true);
+		ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], true);
 	exec_send_enter(s, size);
 }
 
@@ -308,7 +282,7 @@ static __always_inline void exec_fill_from_new_image(struct exec_slot *s,
 	if (missing & EXEC_MISS_FILENAME) {
 		__u32 loc = ctx->__data_loc_filename;
 
-		exec_put(e, &size, &e->filename, (const void *)ctx + (loc & 0xffff), false);
+		ev_put_str(e, &size, &e->filename, (const void *)ctx + (loc & 0xffff), false);
 	}
 	if (!(missing & EXEC_MISS_ARGS) || !argc)
 		goto send;
@@ -334,13 +308,13 @@ static __always_inline void exec_fill_from_new_image(struct exec_slot *s,
 	/* An entry argc cut at EXEC_ARGS_MAX tells nothing of a shift. */
 	k = argc < EXEC_ARGS_MAX ? nargc - argc : 0;
 	if ((missing & EXEC_MISS_ARGV0) && k == 0)
-		exec_put(e, &size, &e->argv0, (const void *)exec_new_arg(sp, width, 0, as, ae), true);
+		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(sp, width, 0, as, ae), true);
 	if (missing & EXEC_MISS_ARGV1)
-		exec_put(e, &size, &e->argv1, (const void *)exec_new_arg(sp, width, 1 + k, as, ae), true);
+		ev_put_str(e, &size, &e->argv1, (const void *)exec_new_arg(sp, width, 1 + k, as, ae), true);
 	if (missing & EXEC_MISS_ARGV2)
-		exec_put(e, &size, &e->argv2, (const void *)exec_new_arg(sp, width, 2 + k, as, ae), true);
+		ev_put_str(e, &size, &e->argv2, (const void *)exec_new_arg(sp, width, 2 + k, as, ae), true);
 	if (missing & EXEC_MISS_LAST)
-		exec_put(e, &size, &e->argv_last,
+		ev_put_str(e, &size, &e->argv_last,
 			 (const void *)exec_new_arg(sp, width, argc - 1 + k, as, ae), true);
 send:
 	exec_send_enter(s, size);

@@ -310,7 +310,34 @@ START_TEST(wrong_ack_is_not_taken)
 	ck_assert_uint_eq(st.buffered_frames, 1);
 	ck_assert_ptr_nonnull(strstr(r.logs, "acked"));
 	rig_close(&r, 200);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+START_TEST(refused_connections_keep_everything)
+{
+	static const char *const extra[] = {"--refuse", NULL};
+	struct receiver rv;
+	struct rig r;
+	uint64_t three = 3, frames = 5;
+	struct fwd_client_stats st;
+
+	receiver_start(&rv, 0, 0, extra);
+	rig_open(&r, &rv, true, 1 << 20);
+	for (uint32_t i = 0; i < frames; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	/* accepted and closed at once, again and again: nothing is taken as delivered */
+	ck_assert(run_until(&r, connects_at_least, &three, 5000));
 	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.frames_acked, 0);
+	ck_assert_uint_eq(st.buffered_frames, frames);
+	ck_assert_uint_eq(st.entries_dropped, 0);
+	/* a receiver that behaves, on the same port, gets all of it */
+	receiver_stop(&rv);
+	receiver_restart(&rv, NULL);
+	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
+	rig_close(&r, 200);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -345,7 +372,6 @@ START_TEST(shutdown_counts_what_was_not_delivered)
 {
 	struct receiver rv;
 	struct rig r;
-	struct fwd_client_stats st;
 
 	receiver_start(&rv, 0, 0, NULL);
 	receiver_stop(&rv);
@@ -353,7 +379,6 @@ START_TEST(shutdown_counts_what_was_not_delivered)
 	for (uint32_t i = 0; i < 5; i++)
 		send_frame(&r, true, i * ENTRIES_PER_FRAME);
 	rig_close(&r, 300);
-	(void)st;
 	ck_assert_ptr_nonnull(strstr(r.logs, "50 records not delivered"));
 	receiver_cleanup(&rv);
 }
@@ -375,6 +400,7 @@ int main(void)
 	tcase_add_test(tc, receiver_restart_midstream_loses_nothing);
 	tcase_add_test(tc, closed_before_ack_is_resent);
 	tcase_add_test(tc, wrong_ack_is_not_taken);
+	tcase_add_test(tc, refused_connections_keep_everything);
 	tcase_add_test(tc, stalled_receiver_fills_buffer_then_oldest_dropped);
 	tcase_add_test(tc, shutdown_counts_what_was_not_delivered);
 	suite_add_tcase(s, tc);
