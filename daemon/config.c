@@ -44,6 +44,7 @@ enum key_id {
 	K_PID,
 	K_UID,
 	K_LIBC_PATH,
+	K_POLL_MS,
 	K_OUTPUT_NAME,
 	K_TAG,
 	K_HOST,
@@ -95,6 +96,7 @@ static int set_ringbuf_size(struct parse *p, const char *v);
 static int set_pid(struct parse *p, const char *v);
 static int set_uid(struct parse *p, const char *v);
 static int set_libc_path(struct parse *p, const char *v);
+static int set_poll_ms(struct parse *p, const char *v);
 static int set_output_name(struct parse *p, const char *v);
 static int set_tag(struct parse *p, const char *v);
 static int set_host(struct parse *p, const char *v);
@@ -116,6 +118,7 @@ static const struct key keys[K_COUNT] = {
 	[K_PID] = {SEC_INPUT, "Pid", set_pid, false, false},
 	[K_UID] = {SEC_INPUT, "Uid", set_uid, false, false},
 	[K_LIBC_PATH] = {SEC_INPUT, "Libc_Path", set_libc_path, false, false},
+	[K_POLL_MS] = {SEC_INPUT, "Poll_Ms", set_poll_ms, false, false},
 	[K_OUTPUT_NAME] = {SEC_OUTPUT, "Name", set_output_name, false, false},
 	[K_TAG] = {SEC_OUTPUT, "Tag", set_tag, false, false},
 	[K_HOST] = {SEC_OUTPUT, "Host", set_host, false, true},
@@ -136,13 +139,14 @@ void config_defaults(struct config *cfg)
 	cfg->ringbuf_size = 16 * MIB;
 	cfg->filter_pid = 0;
 	cfg->filter_uid = -1;
+	cfg->poll_ms = 25;
 	cfg->output = OUTPUT_STDOUT;
 	snprintf(cfg->tag, sizeof(cfg->tag), "%s", "ebpf");
 	snprintf(cfg->host, sizeof(cfg->host), "%s", "127.0.0.1");
 	cfg->port = 24224;
 	cfg->buffer_limit = 64 * MIB;
 	cfg->frame_size = 1 * MIB;
-	cfg->flush_ms = 200;
+	cfg->flush_ms = 50;
 	cfg->require_ack = true;
 }
 
@@ -416,6 +420,17 @@ static int set_libc_path(struct parse *p, const char *v)
 	if (v[0] != '/')
 		return bad(p, v, "is not an absolute path");
 	return copy_value(p, v, p->cfg->libc_path, sizeof(p->cfg->libc_path));
+}
+
+/* in_ebpf's key: how often the rings are read while events flow; 0 = a wake-up per event. */
+static int set_poll_ms(struct parse *p, const char *v)
+{
+	uint64_t n;
+
+	if (!get_uint(v, 0, 1000, &n))
+		return bad(p, v, "is not a number of milliseconds (0-1000, 0 = wake on every event)");
+	p->cfg->poll_ms = (unsigned)n;
+	return 1;
 }
 
 static int set_output_name(struct parse *p, const char *v)

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <bpf/libbpf.h>
-#include <msgpack.h>
 
 #include "config.h"
 #include "events.h"
@@ -47,10 +46,11 @@ struct pipeline {
 	struct output *out;
 	struct ring_reader *readers;
 	uv_timer_t housekeeping;
+	uv_timer_t poll_timer;       /* reads the rings every Poll_Ms while events flow */
+	unsigned quiet_ticks;
 	bool handles_open;
 	struct evclock clock;
-	msgpack_sbuffer rec;
-	msgpack_packer pk;
+	struct mpbuf rec;            /* one record at a time, reused */
 	/* per event type: its tag, and the trace that emits it */
 	char tag[EV_TYPE_COUNT][TAG_MAX];
 	size_t tag_len[EV_TYPE_COUNT];
@@ -96,14 +96,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	enum schema_error e;
 	struct ev_hdr h;
 
-	msgpack_sbuffer_clear(&p->rec);
-	e = schema_pack(&p->pk, data, size, &where);
+	p->rec.len = 0;
+	e = schema_pack(&p->rec, data, size, &where);
 	if (e)
 		note_malformed(p, st, data, size, e, where);
 	else {
 		memcpy(&h, data, sizeof(h)); /* schema_pack checked the size */
 		if (p->out->write(p->out, h.type, p->tag[h.type], p->tag_len[h.type],
-				  evtime_from_boot(&p->clock, h.ts_ns), p->rec.data, p->rec.size))
+				  evtime_from_boot(&p->clock, h.ts_ns), (const char *)p->rec.p, p->rec.len))
 			st->rejected++;
 		else
 			st->events++;
@@ -151,9 +151,41 @@ int pipeline_drain(struct pipeline *p)
 	return total;
 }
 
+/* Ticks with nothing read before the timer stops and the next event has to wake us. */
+#define QUIET_TICKS 2
+
+static void set_sleeping(struct pipeline *p, bool sleeping)
+{
+	for (size_t i = 0; i < p->n; i++)
+		trace_reader_sleeping(p->traces[i], sleeping);
+}
+
+static void on_poll_tick(uv_timer_t *t)
+{
+	struct pipeline *p = t->data;
+	int n = pipeline_drain(p);
+
+	if (n != 0) {
+		p->quiet_ticks = 0;
+		return;
+	}
+	if (++p->quiet_ticks < QUIET_TICKS)
+		return;
+	/*
+	 * Going to sleep: from now on the first event wakes us. An event written
+	 * between the last read and the flag is read here; one racing the flag
+	 * itself waits at most for the next event or the 1 s housekeeping read.
+	 */
+	set_sleeping(p, true);
+	uv_timer_stop(&p->poll_timer);
+	p->quiet_ticks = 0;
+	pipeline_drain(p);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct ring_reader *r = h->data;
+	struct pipeline *p = r->p;
 
 	(void)events;
 	if (status < 0) {
@@ -162,7 +194,12 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	}
 	/* a ring left with data stays readable: the loop comes back after other work */
 	if (drain_ring(r, DRAIN_BUDGET, true) > 0)
-		r->p->out->flush(r->p->out);
+		p->out->flush(p->out);
+	/* events are flowing: read on the timer until they stop (the trace cleared its flag) */
+	if (p->cfg->poll_ms && !uv_is_active((uv_handle_t *)&p->poll_timer)) {
+		p->quiet_ticks = 0;
+		uv_timer_start(&p->poll_timer, on_poll_tick, p->cfg->poll_ms, p->cfg->poll_ms);
+	}
 }
 
 static void pipeline_shutdown_handles(struct pipeline *p);
@@ -192,6 +229,9 @@ static void on_housekeeping(uv_timer_t *h)
 
 	p->ticks++;
 	evclock_sync(&p->clock); /* follow wall-clock steps (NTP, settimeofday) */
+	/* the rare event that raced the reader going to sleep is read here at the latest */
+	if (!uv_is_active((uv_handle_t *)&p->poll_timer))
+		pipeline_drain(p);
 	for (size_t i = 0; i < p->n; i++) {
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
 		if (trace_desc(p->traces[i])->event_type == EV_MALLOC &&
@@ -228,8 +268,6 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 	p->traces = traces;
 	p->n = n;
 	p->out = out;
-	msgpack_sbuffer_init(&p->rec);
-	msgpack_packer_init(&p->pk, &p->rec, msgpack_sbuffer_write);
 	evclock_sync(&p->clock);
 	for (int t = 0; t < EV_TYPE_COUNT; t++) {
 		const struct schema_type *st = schema_find((uint16_t)t);
@@ -260,9 +298,13 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		uv_poll_start(&r->poll, UV_READABLE, on_readable);
 	}
 	uv_timer_init(loop, &p->housekeeping);
+	uv_timer_init(loop, &p->poll_timer);
 	p->handles_open = true;
 	p->housekeeping.data = p;
+	p->poll_timer.data = p;
 	uv_timer_start(&p->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	/* asleep from the start: the first event wakes us */
+	set_sleeping(p, true);
 	return p;
 fail:
 	/* handles already started must be closed by the loop before the memory goes */
@@ -279,8 +321,10 @@ static void pipeline_shutdown_handles(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		if (!uv_is_closing((uv_handle_t *)&p->readers[i].poll))
 			uv_close((uv_handle_t *)&p->readers[i].poll, NULL);
-	if (p->handles_open)
+	if (p->handles_open) {
 		uv_close((uv_handle_t *)&p->housekeeping, NULL);
+		uv_close((uv_handle_t *)&p->poll_timer, NULL);
+	}
 	p->handles_open = false;
 }
 
@@ -316,7 +360,7 @@ void pipeline_free(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		ring_buffer__free(p->readers[i].rb);
 	free(p->readers);
-	msgpack_sbuffer_destroy(&p->rec);
+	mpbuf_free(&p->rec);
 	free(p->stats);
 	free(p);
 }

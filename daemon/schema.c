@@ -98,13 +98,16 @@ static const struct schema_type types[EV_TYPE_COUNT] = {
 	TYPE(EV_VFS, "vfs", struct ev_vfs, vfs_fields),
 };
 
-/* A type's whole record, head + own + tail, composed once. */
+/* A type's whole record, head + own + tail, composed once, with each key already encoded. */
 #define MAX_KEYS 32
+#define KEY_ENC_MAX 33
 struct record_plan {
 	const struct schema_field *f[MAX_KEYS];
+	uint8_t key[MAX_KEYS][KEY_ENC_MAX]; /* fixstr header and bytes */
 	uint8_t klen[MAX_KEYS];
 	uint32_t n;
-	uint8_t event_type_len;
+	uint8_t head[64];                    /* map header, "event_type" and its value */
+	uint8_t head_len;
 };
 
 static struct record_plan plans[EV_TYPE_COUNT];
@@ -117,10 +120,20 @@ static int has_key(const struct schema_type *t, const char *key)
 	return 0;
 }
 
+/* Encodes a short str (keys, event types are under 32 bytes) into dst; returns its length. */
+static uint8_t encode_fixstr(uint8_t *dst, const char *s)
+{
+	size_t n = strlen(s);
+
+	dst[0] = (uint8_t)(0xa0 | n);
+	memcpy(dst + 1, s, n);
+	return (uint8_t)(n + 1);
+}
+
 static void plan_add(struct record_plan *p, const struct schema_field *f)
 {
 	if (p->n < MAX_KEYS) {
-		p->klen[p->n] = (uint8_t)strlen(f->key);
+		p->klen[p->n] = encode_fixstr(p->key[p->n], f->key);
 		p->f[p->n++] = f;
 	}
 }
@@ -129,9 +142,10 @@ static const struct record_plan *plan_of(const struct schema_type *t)
 {
 	struct record_plan *p = &plans[t->type];
 
+	uint32_t pairs;
+
 	if (p->n)
 		return p;
-	p->event_type_len = (uint8_t)strlen(t->event_type);
 	for (size_t i = 0; i < LEN(head); i++)
 		plan_add(p, &head[i]);
 	for (size_t i = 0; i < t->nfields; i++)
@@ -139,6 +153,15 @@ static const struct record_plan *plan_of(const struct schema_type *t)
 	for (size_t i = 0; i < LEN(tail); i++)
 		if (!has_key(t, tail[i].key))
 			plan_add(p, &tail[i]);
+	pairs = p->n + 1;
+	p->head_len = 0;
+	p->head[p->head_len++] = pairs < 16 ? (uint8_t)(0x80 | pairs) : 0xde;
+	if (pairs >= 16) {
+		p->head[p->head_len++] = (uint8_t)(pairs >> 8);
+		p->head[p->head_len++] = (uint8_t)pairs;
+	}
+	p->head_len += encode_fixstr(p->head + p->head_len, "event_type");
+	p->head_len += encode_fixstr(p->head + p->head_len, t->event_type);
 	return p;
 }
 
@@ -173,13 +196,7 @@ static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof
 static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, sizeof(v)); return v; }
 static inline struct ev_str ldstr(const uint8_t *p) { struct ev_str v; memcpy(&v, p, sizeof(v)); return v; }
 
-static void pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void pack_ipaddr(msgpack_packer *pk, const uint8_t *ev, const struct schema_field *f)
+static void pack_ipaddr(struct mpbuf *b, const uint8_t *ev, const struct schema_field *f)
 {
 	char buf[INET6_ADDRSTRLEN];
 	uint16_t family = ld16(ev + f->off);
@@ -187,21 +204,21 @@ static void pack_ipaddr(msgpack_packer *pk, const uint8_t *ev, const struct sche
 
 	if ((family != AF_INET && family != AF_INET6) || !inet_ntop(af, ev + f->aux, buf, sizeof(buf)))
 		buf[0] = '\0';
-	pack_str(pk, buf, strlen(buf));
+	mp_str(b, buf, strlen(buf));
 }
 
-static void pack_proto(msgpack_packer *pk, uint16_t proto)
+static void pack_proto(struct mpbuf *b, uint16_t proto)
 {
 	char buf[8];
 
 	switch (proto) {
-	case IPPROTO_TCP: pack_str(pk, "tcp", 3); return;
-	case IPPROTO_UDP: pack_str(pk, "udp", 3); return;
-	case IPPROTO_SCTP: pack_str(pk, "sctp", 4); return;
-	case IPPROTO_ICMP: pack_str(pk, "icmp", 4); return;
-	case IPPROTO_ICMPV6: pack_str(pk, "icmpv6", 6); return;
-	case IPPROTO_RAW: pack_str(pk, "raw", 3); return;
-	default: pack_str(pk, buf, (size_t)snprintf(buf, sizeof(buf), "%u", proto));
+	case IPPROTO_TCP: mp_str(b, "tcp", 3); return;
+	case IPPROTO_UDP: mp_str(b, "udp", 3); return;
+	case IPPROTO_SCTP: mp_str(b, "sctp", 4); return;
+	case IPPROTO_ICMP: mp_str(b, "icmp", 4); return;
+	case IPPROTO_ICMPV6: mp_str(b, "icmpv6", 6); return;
+	case IPPROTO_RAW: mp_str(b, "raw", 3); return;
+	default: mp_str(b, buf, (size_t)snprintf(buf, sizeof(buf), "%u", proto));
 	}
 }
 
@@ -226,7 +243,10 @@ static enum schema_error check(const struct schema_type *t, const uint8_t *ev, s
 	return SCHEMA_OK;
 }
 
-enum schema_error schema_pack(msgpack_packer *pk, const void *data, size_t size, const char **where)
+/* The most one field can add besides its string bytes: key, header, a number, an address. */
+#define FIELD_MAX (KEY_ENC_MAX + 9 + INET6_ADDRSTRLEN)
+
+enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, const char **where)
 {
 	const uint8_t *ev = data;
 	const struct schema_type *t;
@@ -248,36 +268,37 @@ enum schema_error schema_pack(msgpack_packer *pk, const void *data, size_t size,
 	if (e)
 		return e;
 	p = plan_of(t);
+	/* one reservation for the whole record: the strings come from the event's own bytes */
+	if (mpbuf_reserve(out, sizeof(p->head) + p->n * FIELD_MAX + size))
+		return SCHEMA_NOMEM;
 
-	msgpack_pack_map(pk, p->n + 1);
-	pack_str(pk, "event_type", 10);
-	pack_str(pk, t->event_type, p->event_type_len);
+	mp_raw(out, p->head, p->head_len);
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct schema_field *f = p->f[i];
 		const uint8_t *at = ev + f->off;
 
-		pack_str(pk, f->key, p->klen[i]);
+		mp_raw(out, p->key[i], p->klen[i]);
 		switch (f->kind) {
-		case SF_U16: msgpack_pack_uint16(pk, ld16(at)); break;
-		case SF_U32: msgpack_pack_uint32(pk, ld32(at)); break;
-		case SF_U64: msgpack_pack_uint64(pk, ld64(at)); break;
-		case SF_S32: msgpack_pack_int32(pk, (int32_t)ld32(at)); break;
+		case SF_U16: mp_uint(out, ld16(at)); break;
+		case SF_U32: mp_uint(out, ld32(at)); break;
+		case SF_U64: mp_uint(out, ld64(at)); break;
+		case SF_S32: mp_int(out, (int32_t)ld32(at)); break;
 		case SF_STR: {
 			struct ev_str s = ldstr(at);
-			pack_str(pk, (const char *)ev + s.off, s.len);
+			mp_str(out, (const char *)ev + s.off, s.len);
 			break;
 		}
-		case SF_COMM: pack_str(pk, (const char *)at, strnlen((const char *)at, EV_COMM_LEN)); break;
+		case SF_COMM: mp_str(out, (const char *)at, strnlen((const char *)at, EV_COMM_LEN)); break;
 		case SF_NAME: {
 			uint32_t v = ld32(at);
 			if (v < f->nnames)
-				pack_str(pk, f->names[v], strlen(f->names[v]));
+				mp_str(out, f->names[v], strlen(f->names[v]));
 			else
-				pack_str(pk, "unknown", 7);
+				mp_str(out, "unknown", 7);
 			break;
 		}
-		case SF_IPADDR: pack_ipaddr(pk, ev, f); break;
-		case SF_PROTO: pack_proto(pk, ld16(at)); break;
+		case SF_IPADDR: pack_ipaddr(out, ev, f); break;
+		case SF_PROTO: pack_proto(out, ld16(at)); break;
 		}
 	}
 	return SCHEMA_OK;
@@ -292,6 +313,7 @@ const char *schema_strerror(enum schema_error e)
 	case SCHEMA_UNKNOWN_TYPE: return "unknown event type";
 	case SCHEMA_TOO_SMALL: return "smaller than its event type";
 	case SCHEMA_BAD_STRING: return "string outside the event";
+	case SCHEMA_NOMEM: return "out of memory";
 	}
 	return "?";
 }

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
+#include "mpbuf.h"
 
 enum schema_kind {
 	SF_U16,      /* __u16 -> uint */
@@ -50,14 +50,15 @@ enum schema_error {
 	SCHEMA_UNKNOWN_TYPE,
 	SCHEMA_TOO_SMALL,    /* smaller than the type's fixed part */
 	SCHEMA_BAD_STRING,   /* a string points outside the event */
+	SCHEMA_NOMEM,
 };
 
 /*
- * Checks a ring record and packs it as a msgpack map into pk. On error
- * nothing is packed and the error says why (schema_strerror); where names the
- * offending field when there is one.
+ * Checks a ring record and appends it as a msgpack map to out. On error
+ * nothing is appended and the error says why (schema_strerror); where names
+ * the offending field when there is one. SCHEMA_NOMEM when out cannot grow.
  */
-enum schema_error schema_pack(msgpack_packer *pk, const void *data, size_t size, const char **where);
+enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, const char **where);
 
 const char *schema_strerror(enum schema_error e);
 

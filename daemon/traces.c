@@ -25,6 +25,7 @@ struct trace_settings {
 	__u32 self_tgid;
 	__u32 filter_tgid;
 	__u32 filter_uid;
+	__u64 wakeup_bytes;
 };
 
 /* What differs between traces; everything else is done the same way for all. */
@@ -34,6 +35,7 @@ struct trace_ops {
 	int (*load)(void *skel);
 	struct bpf_object *(*object)(void *skel);
 	const struct ev_lost_slot *(*lost_slots)(void *skel);
+	volatile __u32 *(*sleep_flag)(void *skel);
 	void (*detach)(void *skel);
 	void (*destroy)(void *skel);
 	/* NULL: attach every program by its section name. */
@@ -57,7 +59,12 @@ struct trace {
 		k->rodata->self_tgid = s->self_tgid;                                  \
 		k->rodata->filter_tgid = s->filter_tgid;                              \
 		k->rodata->filter_uid = s->filter_uid;                                \
+		k->rodata->wakeup_bytes = s->wakeup_bytes;                            \
 		return k;                                                             \
+	}                                                                             \
+	static volatile __u32 *NAME##_sleep_flag(void *k)                             \
+	{                                                                             \
+		return &((struct NAME##_bpf *)k)->bss->reader_sleeping;               \
 	}                                                                             \
 	/* the skeleton's load also maps .bss, where the loss counter lives */     \
 	static int NAME##_load(void *k)                                               \
@@ -83,6 +90,7 @@ struct trace {
 
 #define TRACE_OPS_OF(NAME) \
 	.open = NAME##_open, .load = NAME##_load, .object = NAME##_object, .lost_slots = NAME##_lost_slots, \
+	.sleep_flag = NAME##_sleep_flag, \
 	.detach = NAME##_detach, .destroy = NAME##_destroy
 
 TRACE_GLUE(exec)
@@ -197,6 +205,8 @@ struct trace *trace_start(const struct trace_desc *desc, const struct config *cf
 		.self_tgid = (__u32)getpid(),
 		.filter_tgid = cfg ? cfg->filter_pid : 0,
 		.filter_uid = cfg && cfg->filter_uid >= 0 ? (__u32)cfg->filter_uid : (__u32)-1,
+		/* a sixteenth of the ring: a burst wakes the reader well before the ring is full */
+		.wakeup_bytes = cfg && cfg->poll_ms ? (cfg->ringbuf_size ? cfg->ringbuf_size : (16u << 20)) / 16 : 0,
 	};
 	struct trace *t = calloc(1, sizeof(*t));
 	struct bpf_map *ring;
@@ -269,6 +279,14 @@ uint64_t trace_lost(const struct trace *t)
 	for (int i = 0; i < EV_LOST_SLOTS; i++)
 		sum += slots[i].n;
 	return sum;
+}
+
+void trace_reader_sleeping(struct trace *t, bool sleeping)
+{
+	volatile __u32 *flag = t->ops->sleep_flag(t->skel);
+
+	if (flag)
+		__atomic_store_n(flag, sleeping ? 1u : 0u, __ATOMIC_SEQ_CST);
 }
 
 const struct trace_desc *trace_desc(const struct trace *t)

@@ -44,6 +44,12 @@ uint64_t trace_lost(const struct trace *t);
 
 const struct trace_desc *trace_desc(const struct trace *t);
 
+/*
+ * With batched wake-ups: tells the trace whether the reader waits for a
+ * wake-up (true: the next event wakes it) or reads on its timer (false).
+ */
+void trace_reader_sleeping(struct trace *t, bool sleeping);
+
 /* Stops new events (links destroyed) but keeps the ring readable. */
 void trace_detach(struct trace *t);
 

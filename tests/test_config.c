@@ -79,7 +79,7 @@ static void assert_defaults_except_input_output(const struct config *c)
 	ck_assert_str_eq(c->tag, "ebpf");
 	ck_assert_uint_eq(c->buffer_limit, 64 << 20);
 	ck_assert_uint_eq(c->frame_size, 1 << 20);
-	ck_assert_uint_eq(c->flush_ms, 200);
+	ck_assert_uint_eq(c->flush_ms, 50);
 }
 
 /* ---- shipped files ---- */
@@ -121,7 +121,7 @@ START_TEST(reference_file_documents_every_key)
 	static const char *const names[] = {
 		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
 		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
-		"Group", "Require_Ack_Response",
+		"Group", "Require_Ack_Response", "Poll_Ms",
 	};
 	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
 	char needle[64];
@@ -194,6 +194,7 @@ START_TEST(every_key)
 	      "Pid = 4194304\n"
 	      "Uid = 0\n"
 	      "Libc_Path = /usr/lib/libc.so.6\n"
+	      "Poll_Ms = 0\n"
 	      "[OUTPUT]\n"
 	      "Name = forward\n"
 	      "Tag = host.*.ebpf\n"
@@ -214,6 +215,7 @@ START_TEST(every_key)
 	ck_assert_uint_eq(cfg.filter_pid, 4194304);
 	ck_assert_int_eq(cfg.filter_uid, 0);
 	ck_assert_str_eq(cfg.libc_path, "/usr/lib/libc.so.6");
+	ck_assert_uint_eq(cfg.poll_ms, 0);
 	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
 	ck_assert_str_eq(cfg.tag, "host.*.ebpf");
 	ck_assert_str_eq(cfg.host, "fe80::1");
@@ -311,6 +313,7 @@ static const struct bad_value {
 	{"SERVICE", "User", "", "User: \"\" is not a user name"},
 	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
 	{"SERVICE", "Group", "", "Group: \"\" is not a group name"},
+	{"INPUT", "Poll_Ms", "1001", "Poll_Ms: \"1001\" is not a number of milliseconds (0-1000, 0 = wake on every event)"},
 	{"OUTPUT", "Require_Ack_Response", "maybe", "Require_Ack_Response: \"maybe\" is not a boolean (on/off, true/false, yes/no, 1/0)"},
 	{"SERVICE", "Log_Level", "loud", "Log_Level: \"loud\" is not a level (error, warn, info or debug)"},
 	{"SERVICE", "Log_Level", "", "Log_Level: \"\" is not a level (error, warn, info or debug)"},

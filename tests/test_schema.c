@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "events.h"
+#include <msgpack.h>
+
 #include "schema.h"
 
 /* A vfs event as the kernel would write it: fixed part, then the path. */
@@ -37,18 +39,19 @@ static size_t make_vfs(uint8_t *buf, const char *path)
 	return e.h.size;
 }
 
-static msgpack_sbuffer sb;
-static msgpack_packer pk;
+static struct mpbuf out;
+/* the packed record's bytes and length, for the asserts */
+#define sb_data ((const char *)out.p)
+#define sb_size (out.len)
 
 static void setup(void)
 {
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	memset(&out, 0, sizeof(out));
 }
 
 static void teardown(void)
 {
-	msgpack_sbuffer_destroy(&sb);
+	mpbuf_free(&out);
 }
 
 START_TEST(vfs_exact_bytes)
@@ -77,9 +80,9 @@ START_TEST(vfs_exact_bytes)
 	size_t n = make_vfs(buf, "/etc/hosts");
 	const char *where;
 
-	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_OK);
-	ck_assert_uint_eq(sb.size, sizeof(expect) - 1);
-	ck_assert_mem_eq(sb.data, expect, sizeof(expect) - 1);
+	ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_OK);
+	ck_assert_uint_eq(sb_size, sizeof(expect) - 1);
+	ck_assert_mem_eq(sb_data, expect, sizeof(expect) - 1);
 }
 END_TEST
 
@@ -120,9 +123,9 @@ START_TEST(signal_exact_bytes)
 	e.error_raw = 3;
 	e.syscall = EV_SIG_TGKILL;
 	e.target = -100; /* below the negative fixint range (-32): int8 d0 9c */
-	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
-	ck_assert_uint_eq(sb.size, sizeof(expect) - 1);
-	ck_assert_mem_eq(sb.data, expect, sizeof(expect) - 1);
+	ck_assert_int_eq(schema_pack(&out, &e, sizeof(e), &where), SCHEMA_OK);
+	ck_assert_uint_eq(sb_size, sizeof(expect) - 1);
+	ck_assert_mem_eq(sb_data, expect, sizeof(expect) - 1);
 }
 END_TEST
 
@@ -137,10 +140,10 @@ START_TEST(comm_of_16_without_nul)
 	e.h.type = EV_SIGNAL;
 	e.h.size = sizeof(e);
 	memcpy(e.h.comm, "0123456789abcdef", 16);
-	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
+	ck_assert_int_eq(schema_pack(&out, &e, sizeof(e), &where), SCHEMA_OK);
 	msgpack_unpacked_init(&u);
-	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
-	ck_assert_uint_eq(off, sb.size);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb_data, sb_size, &off), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_uint_eq(off, sb_size);
 	/* pair 4 is comm */
 	ck_assert_str_eq(u.data.via.map.ptr[4].key.via.str.ptr[0] == 'c' ? "comm" : "?", "comm");
 	ck_assert_uint_eq(u.data.via.map.ptr[4].val.via.str.size, 16);
@@ -164,9 +167,9 @@ START_TEST(bind_address_and_protocol)
 	e.addr[15] = 1; /* ::1 */
 	e.port = 8080;
 	e.protocol = 17;
-	ck_assert_int_eq(schema_pack(&pk, &e, sizeof(e), &where), SCHEMA_OK);
+	ck_assert_int_eq(schema_pack(&out, &e, sizeof(e), &where), SCHEMA_OK);
 	msgpack_unpacked_init(&u);
-	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb_data, sb_size, &off), MSGPACK_UNPACK_SUCCESS);
 	nkeys = schema_keys(EV_BIND, keys, 40);
 	ck_assert_uint_eq(nkeys, u.data.via.map.size);
 	for (size_t i = 0; i < nkeys; i++) {
@@ -195,22 +198,22 @@ START_TEST(rejects_bad_ring_data)
 	struct ev_vfs *e = (struct ev_vfs *)buf;
 	const char *where;
 
-	ck_assert_int_eq(schema_pack(&pk, buf, 10, &where), SCHEMA_SHORT);
-	ck_assert_int_eq(schema_pack(&pk, buf, n + 8, &where), SCHEMA_BAD_SIZE);
+	ck_assert_int_eq(schema_pack(&out, buf, 10, &where), SCHEMA_SHORT);
+	ck_assert_int_eq(schema_pack(&out, buf, n + 8, &where), SCHEMA_BAD_SIZE);
 	e->h.type = 999;
-	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_UNKNOWN_TYPE);
+	ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_UNKNOWN_TYPE);
 	e->h.type = EV_VFS;
 	e->path.len = 400;
-	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_BAD_STRING);
+	ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_BAD_STRING);
 	ck_assert_str_eq(where, "path");
 	e->path.len = 10;
 	e->path.off = 4; /* inside the header */
-	ck_assert_int_eq(schema_pack(&pk, buf, n, &where), SCHEMA_BAD_STRING);
+	ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_BAD_STRING);
 	/* a vfs header claiming to be smaller than a vfs event */
 	e->h.size = sizeof(struct ev_hdr) + 4;
-	ck_assert_int_eq(schema_pack(&pk, buf, e->h.size, &where), SCHEMA_TOO_SMALL);
+	ck_assert_int_eq(schema_pack(&out, buf, e->h.size, &where), SCHEMA_TOO_SMALL);
 	/* nothing was packed by any failure */
-	ck_assert_uint_eq(sb.size, 0);
+	ck_assert_uint_eq(sb_size, 0);
 }
 END_TEST
 
