@@ -14,6 +14,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0;     /* the daemon: never traced */
 const volatile __u32 filter_tgid = 0;   /* 0: every process */
 const volatile __u32 filter_uid = (__u32)-1; /* -1: every user */
+/*
+ * Batched wake-ups. 0: the kernel's default, a wake-up whenever the reader has
+ * caught up, which on a busy machine means one per event and costs the traced
+ * syscall more than the event itself. Otherwise events are written without a
+ * wake-up while the daemon reads the rings on a timer, and only the first
+ * event after it went to sleep, or a ring filled past this many bytes, wakes it.
+ */
+const volatile __u64 wakeup_bytes = 0;
+
+/* Set by the daemon (through the mmapped .bss) when it stops its timer and waits. */
+__u32 reader_sleeping = 0;
 
 /* The daemon sizes the ring before load (bpf_map__set_max_entries). */
 struct {
@@ -105,9 +116,22 @@ static __always_inline void *ev_reserve(__u32 size)
 	return e;
 }
 
+static __always_inline __u64 ev_wakeup_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	if (reader_sleeping) {
+		reader_sleeping = 0;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void ev_submit(void *e)
 {
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, ev_wakeup_flags());
 }
 
 /* The per-CPU scratch event, for events that carry strings. */
@@ -151,7 +175,7 @@ static __always_inline void ev_output(void *base, __u32 size)
 	if (size > EV_MAX_SIZE)
 		return;
 	((struct ev_hdr *)base)->size = size;
-	if (bpf_ringbuf_output(&events, base, size, 0))
+	if (bpf_ringbuf_output(&events, base, size, ev_wakeup_flags()))
 		ev_count_lost();
 }
 
