@@ -442,6 +442,54 @@ START_TEST(vfs_failed_open_has_errno)
 }
 END_TEST
 
+static void on_test_tick(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* Like rig_wait, but only the loop reads the rings, as in the daemon (wake-ups, Poll_Ms timer). */
+static const msgpack_object *rig_wait_loop(struct rig *r, match_fn match, const void *arg, unsigned ms)
+{
+	uv_timer_t tick;
+	const msgpack_object *found = NULL;
+	uint64_t end = uv_now(&r->loop) + ms;
+	size_t seen = 0;
+
+	uv_timer_init(&r->loop, &tick);
+	uv_timer_start(&tick, on_test_tick, 5, 5);
+	while (!found && uv_now(&r->loop) < end) {
+		uv_run(&r->loop, UV_RUN_ONCE);
+		for (; seen < r->cap.n && !found; seen++)
+			if (match(&r->cap.recs[seen].u.data, arg))
+				found = &r->cap.recs[seen].u.data;
+	}
+	uv_close((uv_handle_t *)&tick, NULL);
+	uv_run(&r->loop, UV_RUN_NOWAIT);
+	return found;
+}
+
+START_TEST(batched_reading_sleeps_and_wakes)
+{
+	struct rig r;
+	char first[128];
+
+	/* Poll_Ms 25 (the default): the first event wakes the loop, then the timer reads */
+	rig_start(&r, "vfs");
+	ck_assert_uint_eq(r.cfg.poll_ms, 25);
+	make_unique("wake1");
+	snprintf(first, sizeof(first), "%s", unique);
+	in_child(child_open_missing, first);
+	ck_assert_msg(rig_wait_loop(&r, match_path, first, 2000), "first event did not wake the reader");
+	/* the loop runs quiet long enough for the reader to go back to sleep (two empty ticks) */
+	ck_assert_ptr_null(rig_wait_loop(&r, match_path, "/nothing/opens/this", 200));
+	make_unique("wake2");
+	in_child(child_open_missing, unique);
+	/* well under the 1 s housekeeping read: it was a wake-up */
+	ck_assert_msg(rig_wait_loop(&r, match_path, unique, 500), "event after sleeping did not wake the reader");
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(daemon_itself_is_not_traced)
 {
 	struct rig r;
@@ -803,6 +851,7 @@ int main(void)
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
+	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
 	tcase_add_test(tc, full_ring_losses_are_counted);
 	tcase_add_test(tc, signal_kill_records_target);
 	tcase_add_test(tc, signal_to_group_has_negative_target);
