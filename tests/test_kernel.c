@@ -471,21 +471,42 @@ static const msgpack_object *rig_wait_loop(struct rig *r, match_fn match, const 
 START_TEST(batched_reading_sleeps_and_wakes)
 {
 	struct rig r;
-	char first[128];
+	char first[128], second[128], c = 0;
+	int go[2];
+	pid_t pid;
 
-	/* Poll_Ms 25 (the default): the first event wakes the loop, then the timer reads */
-	rig_start(&r, "vfs");
-	ck_assert_uint_eq(r.cfg.poll_ms, 25);
+	/*
+	 * One child opens two paths, each when told to, and the trace sees only
+	 * it (Pid=): the quiet time in between is really quiet, so the reader
+	 * goes to sleep and only a wake-up can bring the second event in time.
+	 */
 	make_unique("wake1");
 	snprintf(first, sizeof(first), "%s", unique);
-	in_child(child_open_missing, first);
-	ck_assert_msg(rig_wait_loop(&r, match_path, first, 2000), "first event did not wake the reader");
-	/* the loop runs quiet long enough for the reader to go back to sleep (two empty ticks) */
-	ck_assert_ptr_null(rig_wait_loop(&r, match_path, "/nothing/opens/this", 200));
 	make_unique("wake2");
-	in_child(child_open_missing, unique);
-	/* well under the 1 s housekeeping read: it was a wake-up */
-	ck_assert_msg(rig_wait_loop(&r, match_path, unique, 500), "event after sleeping did not wake the reader");
+	snprintf(second, sizeof(second), "%s", unique);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) == 1)
+			child_open_missing(first);
+		if (read(go[0], &c, 1) == 1)
+			child_open_missing(second);
+		_exit(0);
+	}
+	close(go[0]);
+	rig_start_full(&r, "vfs", 1 << 22, pid);
+	ck_assert_uint_eq(r.cfg.poll_ms, 25); /* the default: batched */
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	ck_assert_msg(rig_wait_loop(&r, match_path, first, 900), "first event did not wake the reader");
+	/* the loop runs quiet long enough for the reader to go back to sleep (two empty ticks) */
+	ck_assert_ptr_null(rig_wait_loop(&r, match_path, "/nothing/opens/this", 150));
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	/* under the 1 s housekeeping read, which is still ~700 ms away: it was a wake-up */
+	ck_assert_msg(rig_wait_loop(&r, match_path, second, 300), "event after sleeping did not wake the reader");
+	close(go[1]);
+	waitpid(pid, NULL, 0);
 	rig_stop(&r);
 }
 END_TEST
