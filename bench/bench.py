@@ -180,6 +180,7 @@ def flat_out_run(args, workdir, marker, procs):
     d = Daemon(args.build, workdir, args.trace, recv.port, args.extra, "flat%d" % procs)
     traced = loadgen(args.build, marker, procs, args.seconds, trace=args.trace)
     got = settle(recv)
+    rss_now = d.status("VmRSS") / 1024.0
     fin = d.stop()
     rstats = recv.stop()
     made = traced["ops"]
@@ -198,6 +199,7 @@ def flat_out_run(args, workdir, marker, procs):
         "daemon_cpu_s": fin["cpu_s"],
         "daemon_cpu_ns_per_event": fin["cpu_s"] * 1e9 / all_delivered if all_delivered else None,
         "daemon_peak_rss_mib": fin["maxrss_kib"] / 1024.0,
+        "daemon_rss_after_mib": rss_now,
         "open_close_untraced_ns": untraced["ns_per_op"],
         "open_close_traced_ns": traced["ns_per_op"],
         "added_syscall_ns": traced["ns_per_op"] - untraced["ns_per_op"],
@@ -247,12 +249,14 @@ def table(results):
                 r["lost_kernel_ring"], r["lost_daemon_buffer"], r["lost_total"])),
             ("  events per second delivered", "%.0f" % r["events_per_s"]),
             ("  daemon CPU per delivered event", "%.0f ns" % (r["daemon_cpu_ns_per_event"] or 0)),
-            ("  daemon peak RSS", "%.1f MiB" % r["daemon_peak_rss_mib"]),
+            ("  daemon RSS: peak / after the run", "%.1f / %.1f MiB" % (
+                r["daemon_peak_rss_mib"], r["daemon_rss_after_mib"])),
             ("  open+close untraced / traced / added", "%.0f / %.0f / %.0f ns" % (
                 r["open_close_untraced_ns"], r["open_close_traced_ns"], r["added_syscall_ns"])),
         ]
     i = results["idle"]
     rows.append(("idle wake-ups per second", "%.1f" % i["idle_wakeups_per_s"]))
+    rows.append(("idle daemon RSS: peak", "%.1f MiB" % i["idle_rss_mib"]))
     dl = results["delay"]
     rows.append(("delay at %d events/s: median / p99" % dl["rate"], "%.1f / %.1f ms (%d of %d received)" % (
         dl["delay_p50_ms"], dl["delay_p99_ms"], dl["events_received"], dl["events_made"])))

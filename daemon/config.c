@@ -38,6 +38,7 @@ enum key_id {
 	K_GROUP,
 	K_LOG_LEVEL,
 	K_STATS_INTERVAL,
+	K_METRICS_RECORDS,
 	K_INPUT_NAME,
 	K_TRACE,
 	K_RINGBUF_SIZE,
@@ -90,6 +91,7 @@ static int set_user(struct parse *p, const char *v);
 static int set_group(struct parse *p, const char *v);
 static int set_log_level(struct parse *p, const char *v);
 static int set_stats_interval(struct parse *p, const char *v);
+static int set_metrics_records(struct parse *p, const char *v);
 static int set_input_name(struct parse *p, const char *v);
 static int set_trace(struct parse *p, const char *v);
 static int set_ringbuf_size(struct parse *p, const char *v);
@@ -112,6 +114,7 @@ static const struct key keys[K_COUNT] = {
 	[K_GROUP] = {SEC_SERVICE, "Group", set_group, false, false},
 	[K_LOG_LEVEL] = {SEC_SERVICE, "Log_Level", set_log_level, false, false},
 	[K_STATS_INTERVAL] = {SEC_SERVICE, "Stats_Interval", set_stats_interval, false, false},
+	[K_METRICS_RECORDS] = {SEC_SERVICE, "Metrics_Records", set_metrics_records, false, false},
 	[K_INPUT_NAME] = {SEC_INPUT, "Name", set_input_name, false, false},
 	[K_TRACE] = {SEC_INPUT, "Trace", set_trace, true, false},
 	[K_RINGBUF_SIZE] = {SEC_INPUT, "Ringbuf_Size", set_ringbuf_size, false, false},
@@ -136,6 +139,7 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->user, sizeof(cfg->user), "%s", "ebpf-forward");
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->stats_interval_s = 60;
+	cfg->metrics_records = true;
 	cfg->ringbuf_size = 16 * MIB;
 	cfg->filter_pid = 0;
 	cfg->filter_uid = -1;
@@ -507,21 +511,31 @@ static int set_flush_ms(struct parse *p, const char *v)
 }
 
 /* Fluent Bit's spellings of a boolean. */
-static int set_require_ack(struct parse *p, const char *v)
+static int get_bool(struct parse *p, const char *v, bool *out)
 {
 	static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false", "no", "0"};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (strcasecmp(v, yes[i]) == 0) {
-			p->cfg->require_ack = true;
+			*out = true;
 			return 1;
 		}
 		if (strcasecmp(v, no[i]) == 0) {
-			p->cfg->require_ack = false;
+			*out = false;
 			return 1;
 		}
 	}
 	return bad(p, v, "is not a boolean (on/off, true/false, yes/no, 1/0)");
+}
+
+static int set_require_ack(struct parse *p, const char *v)
+{
+	return get_bool(p, v, &p->cfg->require_ack);
+}
+
+static int set_metrics_records(struct parse *p, const char *v)
+{
+	return get_bool(p, v, &p->cfg->metrics_records);
 }
 
 static bool blank(const char *s, size_t len)

@@ -21,6 +21,7 @@ struct config {
 	char group[CONFIG_NAME_MAX];       /* Group: primary group to run as; empty = the user's */
 	enum config_log_level log_level;   /* Log_Level */
 	unsigned stats_interval_s;         /* Stats_Interval: seconds between stats log lines, 0 = off */
+	bool metrics_records;              /* Metrics_Records: the same counters as records, event_type "metrics" */
 
 	/* [INPUT] */
 	char traces[CONFIG_MAX_TRACES][CONFIG_NAME_MAX]; /* Trace: canonical names without "trace_" */

@@ -1,6 +1,7 @@
 /* main.c: command line, start-up order (config, traces, output, privileges), signals, shutdown. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,8 @@ static int run(const struct config *cfg)
 		}
 		log_info("trace %s attached (%s)", desc->name, desc->attach_points);
 	}
+	/* loading parsed the kernel's BTF once per trace (megabytes): give that memory back */
+	malloc_trim(0);
 	d.loop = uv_default_loop();
 	d.out = output_open(d.loop, cfg, err, sizeof(err));
 	if (!d.out) {

@@ -98,6 +98,18 @@ static inline void mp_uint(struct mpbuf *b, uint64_t v)
 		mp_be(b, 0xcf, v, 8);
 }
 
+static inline void mp_bool(struct mpbuf *b, int v)
+{
+	b->p[b->len++] = v ? 0xc3 : 0xc2;
+}
+
+/* A str key and a uint value: the shape of every counter. */
+static inline void mp_kv_uint(struct mpbuf *b, const char *key, uint64_t v)
+{
+	mp_str(b, key, strlen(key));
+	mp_uint(b, v);
+}
+
 /* Non-negative values take the uint forms, as msgpack-c and the spec's "smallest" rule do. */
 static inline void mp_int(struct mpbuf *b, int64_t v)
 {

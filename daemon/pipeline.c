@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 
@@ -11,6 +12,7 @@
 #include "events.h"
 #include "evtime.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "pipeline.h"
 #include "schema.h"
@@ -26,6 +28,7 @@
  */
 #define DRAIN_BUDGET 8192
 #define BUDGET_SPENT (-ECANCELED)
+#define METRICS_TAG EV_TYPE_COUNT
 
 struct pipeline;
 
@@ -51,9 +54,9 @@ struct pipeline {
 	bool handles_open;
 	struct evclock clock;
 	struct mpbuf rec;            /* one record at a time, reused */
-	/* per event type: its tag, and the trace that emits it */
-	char tag[EV_TYPE_COUNT][TAG_MAX];
-	size_t tag_len[EV_TYPE_COUNT];
+	/* per event type its tag; metrics records use the id after the last type */
+	char tag[EV_TYPE_COUNT + 1][TAG_MAX];
+	size_t tag_len[EV_TYPE_COUNT + 1];
 	struct trace_stats *stats;
 	uint64_t ticks;
 	uint64_t malformed_logged;
@@ -204,6 +207,27 @@ static void on_readable(uv_poll_t *h, int status, int events)
 
 static void pipeline_shutdown_handles(struct pipeline *p);
 
+/* The counters as records, through the output like any other record (time: now). */
+static void send_metrics(struct pipeline *p, const struct output_stats *os)
+{
+	struct timespec now;
+	struct evtime t;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	t.sec = (uint32_t)now.tv_sec;
+	t.nsec = (uint32_t)now.tv_nsec;
+	for (size_t i = 0; i <= p->n; i++) {
+		int rc;
+
+		p->rec.len = 0;
+		rc = i < p->n ? metrics_pack_trace(&p->rec, &p->stats[i])
+			      : metrics_pack_output(&p->rec, p->cfg->output == OUTPUT_FORWARD ? "forward" : "stdout", os);
+		if (rc == 0)
+			p->out->write(p->out, METRICS_TAG, p->tag[METRICS_TAG], p->tag_len[METRICS_TAG], t,
+				      (const char *)p->rec.p, p->rec.len);
+	}
+}
+
 /* Output losses are reported as soon as they are seen, and totals at every stats interval. */
 static void check_output(struct pipeline *p, const char *report)
 {
@@ -216,6 +240,8 @@ static void check_output(struct pipeline *p, const char *report)
 	p->out_dropped_seen = os.records_dropped;
 	if (!report)
 		return;
+	if (p->cfg->metrics_records && strcmp(report, "stats") == 0)
+		send_metrics(p, &os);
 	stats_log(report, p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
 	log_info("%s: output: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
 		 " dropped, %" PRIu64 " bytes buffered%s", report, os.records_in, os.records_sent, os.records_acked,
@@ -275,6 +301,7 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		if (st)
 			p->tag_len[t] = expand_tag(p->tag[t], TAG_MAX, cfg->tag, st->event_type);
 	}
+	p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, cfg->tag, METRICS_EVENT_TYPE);
 	for (i = 0; i < n; i++) {
 		struct ring_reader *r = &p->readers[i];
 		const struct trace_desc *d = trace_desc(traces[i]);

@@ -121,7 +121,7 @@ START_TEST(reference_file_documents_every_key)
 	static const char *const names[] = {
 		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
 		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
-		"Group", "Require_Ack_Response", "Poll_Ms",
+		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records",
 	};
 	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
 	char needle[64];
@@ -187,6 +187,7 @@ START_TEST(every_key)
 	      "Group = adm\n"
 	      "Log_Level = debug\n"
 	      "Stats_Interval = 0\n"
+	      "Metrics_Records = no\n"
 	      "[INPUT]\n"
 	      "Name = ebpf\n"
 	      "Trace = malloc\n"
@@ -210,6 +211,7 @@ START_TEST(every_key)
 	ck_assert(cfg.user_set);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
 	ck_assert_uint_eq(cfg.stats_interval_s, 0);
+	ck_assert(!cfg.metrics_records);
 	ck_assert_str_eq(cfg.traces[0], "malloc");
 	ck_assert_uint_eq(cfg.ringbuf_size, 262144);
 	ck_assert_uint_eq(cfg.filter_pid, 4194304);

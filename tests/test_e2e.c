@@ -22,7 +22,7 @@ struct daemon_proc {
 	char log[80];
 };
 
-static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const char *extra)
+static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const char *stats_interval)
 {
 	char text[1024];
 	int fd;
@@ -32,14 +32,14 @@ static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const
 	ck_assert_int_ge(fd, 0);
 	if (rv->unix_socket)
 		snprintf(text, sizeof(text),
-			 "[SERVICE]\nUser = nobody\nStats_Interval = 0\n[INPUT]\nTrace = exec\nTrace = vfs\n"
-			 "[OUTPUT]\nName = forward\nUnix_Path = %s\nTag = ebpf.*\nFlush_Ms = 50\n%s",
-			 rv->path, extra ? extra : "");
+			 "[SERVICE]\nUser = nobody\nStats_Interval = %s\n[INPUT]\nTrace = exec\nTrace = vfs\n"
+			 "[OUTPUT]\nName = forward\nUnix_Path = %s\nTag = ebpf.*\nFlush_Ms = 50\n",
+			 stats_interval ? stats_interval : "0", rv->path);
 	else
 		snprintf(text, sizeof(text),
-			 "[SERVICE]\nUser = nobody\nStats_Interval = 0\n[INPUT]\nTrace = exec\nTrace = vfs\n"
-			 "[OUTPUT]\nName = forward\nPort = %u\nTag = ebpf.*\nFlush_Ms = 50\n%s",
-			 rv->port, extra ? extra : "");
+			 "[SERVICE]\nUser = nobody\nStats_Interval = %s\n[INPUT]\nTrace = exec\nTrace = vfs\n"
+			 "[OUTPUT]\nName = forward\nPort = %u\nTag = ebpf.*\nFlush_Ms = 50\n",
+			 stats_interval ? stats_interval : "0", rv->port);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	snprintf(d->log, sizeof(d->log), "%s.log", d->conf);
@@ -281,6 +281,32 @@ START_TEST(receiver_restart_midstream)
 }
 END_TEST
 
+START_TEST(metrics_records_arrive)
+{
+	static const char *const trace_m[] = {"\"tag\":\"ebpf.metrics\"", "\"trace\":\"vfs\"", "\"lost_kernel\":0", NULL};
+	static const char *const out_m[] = {"\"tag\":\"ebpf.metrics\"", "\"output\":\"forward\"",
+					    "\"records_dropped\":0", "\"connected\":true", NULL};
+	struct receiver rv;
+	struct daemon_proc d;
+	char *line;
+
+	receiver_start(&rv, 0, 0, NULL);
+	daemon_start(&d, &rv, "1");
+	ck_assert_msg(log_has(&d, "connected to", 10000), "daemon did not connect");
+	line = wait_line(&rv, trace_m, 5000);
+	ck_assert_msg(line, "no metrics record of the vfs trace");
+	ck_assert_ptr_nonnull(strstr(line, "\"event_type\":\"metrics\""));
+	ck_assert_ptr_nonnull(strstr(line, "\"events\":"));
+	free(line);
+	line = wait_line(&rv, out_m, 5000);
+	ck_assert_msg(line, "no metrics record of the output");
+	ck_assert_ptr_nonnull(strstr(line, "\"records_acked\":"));
+	free(line);
+	daemon_stop(&d);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("e2e");
@@ -296,6 +322,7 @@ int main(void)
 	tcase_add_test(tc, records_over_tcp);
 	tcase_add_test(tc, records_over_unix_socket);
 	tcase_add_test(tc, receiver_restart_midstream);
+	tcase_add_test(tc, metrics_records_arrive);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
