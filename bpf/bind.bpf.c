@@ -11,13 +11,18 @@ struct bind_args {
 	const void *addr;  /* struct sockaddr __user * */
 	__u32 fd;
 	__u32 addrlen;
+	__u32 active;      /* 1 from enter to exit */
+	__u32 _pad;
 };
 
-/* bind in flight, by thread id, from enter to exit. */
+/*
+ * bind in flight, per thread, from enter to exit: task storage (see
+ * vfs.bpf.c), never deleted, active marks it in use.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct bind_args);
 } bind_inflight SEC(".maps");
 
@@ -25,16 +30,16 @@ struct {
  * The socket behind fd in the current task's file table, or NULL when fd is
  * out of range or not a socket (bind then failed with EBADF or ENOTSOCK).
  */
-static __always_inline struct sock *fd_to_sock(__u32 fd)
+static __always_inline struct sock *fd_to_sock(struct task_struct *task, __u32 fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds, *file = NULL;
 	struct socket *sock;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	/* Direct loads where the offset is constant (see ev_task); fds[fd] is not. */
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 	/* private_data is a struct socket only for sockfs files. */
@@ -47,15 +52,18 @@ static __always_inline struct sock *fd_to_sock(__u32 fd)
 SEC("tracepoint/syscalls/sys_enter_bind")
 int bind_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct bind_args a;
+	struct task_struct *task = ev_task();
+	struct bind_args *a;
 
-	if (ev_skip())
+	if (ev_skip_task(task))
 		return 0;
-	a.fd = (__u32)ctx->args[0];
-	a.addr = (const void *)ctx->args[1];
-	a.addrlen = (__u32)ctx->args[2];
-	bpf_map_update_elem(&bind_inflight, &tid, &a, BPF_ANY);
+	a = bpf_task_storage_get(&bind_inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a)
+		return 0;
+	a->fd = (__u32)ctx->args[0];
+	a->addr = (const void *)ctx->args[1];
+	a->addrlen = (__u32)ctx->args[2];
+	a->active = 1;
 	return 0;
 }
 
@@ -66,31 +74,32 @@ int bind_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_bind")
 int bind_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct bind_args *a = bpf_map_lookup_elem(&bind_inflight, &tid);
+	struct task_struct *task = ev_task();
+	struct bind_args *a = bpf_task_storage_get(&bind_inflight, task, NULL, 0);
 	struct sockaddr_in6 sa = {};
 	struct ev_bind *e;
 	struct sock *sk;
 	long ret = ctx->ret;
 
-	if (!a)
+	if (!a || !a->active)
 		return 0;
+	a->active = 0;
 	/* sockaddr_in is a prefix of sockaddr_in6 up to the port; read what the family needs. */
 	if (bpf_probe_read_user(&sa.sin6_family, sizeof(sa.sin6_family), a->addr))
-		goto out;
+		return 0;
 	if (sa.sin6_family == AF_INET) {
 		if (bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), a->addr))
-			goto out;
+			return 0;
 	} else if (sa.sin6_family == AF_INET6) {
 		if (bpf_probe_read_user(&sa, sizeof(sa), a->addr))
-			goto out;
+			return 0;
 	} else {
-		goto out;
+		return 0;
 	}
 	e = ev_reserve(sizeof(*e));
 	if (!e)
-		goto out;
-	ev_fill_hdr(&e->h, EV_BIND, sizeof(*e));
+		return 0;
+	ev_fill_hdr_task(&e->h, task, EV_BIND, sizeof(*e));
 	e->error_raw = ret < 0 ? (__s32)-ret : 0;
 	e->family = sa.sin6_family;
 	e->port = bpf_ntohs(sa.sin6_port);
@@ -99,7 +108,7 @@ int bind_exit(struct trace_event_raw_sys_exit *ctx)
 		__builtin_memcpy(e->addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
 	else
 		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
-	sk = fd_to_sock(a->fd);
+	sk = fd_to_sock(task, a->fd);
 	if (sk) {
 		/* Bitfields before 5.6: the probed read works for both layouts. */
 		e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
@@ -111,7 +120,5 @@ int bind_exit(struct trace_event_raw_sys_exit *ctx)
 		e->bound_dev_if = 0;
 	}
 	ev_submit(e);
-out:
-	bpf_map_delete_elem(&bind_inflight, &tid);
 	return 0;
 }

@@ -67,43 +67,78 @@ static __always_inline void ev_count_lost(void)
 	__sync_fetch_and_add(&lost_slots[slot].n, 1);
 }
 
-/* True when the current task must not be traced. */
-static __always_inline bool ev_skip(void)
+/*
+ * The current task, as the trusted BTF pointer. Its fields are read with plain
+ * loads (task->tgid, task->real_parent->tgid, ...): the verifier turns them
+ * into faulting loads, where a NULL or bad pointer on the way reads as 0 like a
+ * failed bpf_probe_read_kernel, and CO-RE still relocates the offsets through
+ * vmlinux.h. A load costs a few instructions where a BPF_CORE_READ step is a
+ * bpf_probe_read_kernel call and bpf_get_current_comm, _uid_gid and
+ * _cgroup_id each do more work than the load they stand for.
+ */
+static __always_inline struct task_struct *ev_task(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
+	return bpf_get_current_task_btf();
+}
+
+/* True when the task (the current one) must not be traced. */
+static __always_inline bool ev_skip_task(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
 
 	if (tgid == self_tgid)
 		return true;
 	if (filter_tgid && tgid != filter_tgid)
 		return true;
-	if (filter_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != filter_uid)
+	/* cred->uid is what bpf_get_current_uid_gid() returns (current_cred(), init_user_ns). */
+	if (filter_uid != (__u32)-1 && task->cred->uid.val != filter_uid)
 		return true;
 	return false;
 }
 
-static __always_inline void ev_fill_hdr(struct ev_hdr *h, __u16 type, __u16 size)
+/* True when the current task must not be traced. */
+static __always_inline bool ev_skip(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 ug = bpf_get_current_uid_gid();
+	return ev_skip_task(ev_task());
+}
+
+/*
+ * The header from the task (the current one). Each field is what the helper
+ * it replaces returns: pid/tid are task->tgid/pid (bpf_get_current_pid_tgid),
+ * uid/gid the subjective cred's in the initial namespace, which maps ids to
+ * themselves (bpf_get_current_uid_gid), cgroup_id the default hierarchy's
+ * kernfs id (bpf_get_current_cgroup_id), comm the task's (the kernel keeps it
+ * NUL-terminated and NUL-padded, as bpf_get_current_comm would copy it).
+ */
+static __always_inline void ev_fill_hdr_task(struct ev_hdr *h, struct task_struct *task,
+					     __u16 type, __u16 size)
+{
+	const struct cred *cred = task->cred;
 	__u32 zero = 0;
 	__u64 *s;
 
 	h->type = type;
 	h->size = size;
-	h->pid = id >> 32;
-	h->tid = (__u32)id;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	h->uid = (__u32)ug;
-	h->gid = ug >> 32;
+	h->pid = task->tgid;
+	h->tid = task->pid;
+	h->ppid = task->real_parent->tgid;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
 	h->ts_ns = bpf_ktime_get_boot_ns();
 	s = bpf_map_lookup_elem(&seq, &zero);
 	h->event_id = ((__u64)bpf_get_smp_processor_id() << 48) |
 		      ((s ? (*s)++ : 0) & 0xffffffffffffULL);
-	h->mntns_id = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	h->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	/* nsproxy is NULL once an exiting task has dropped its namespaces: 0 then. */
+	h->mntns_id = task->nsproxy->mnt_ns->ns.inum;
+	h->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
+	/* Terminated whatever a concurrent rename left: the helper's guarantee. */
+	h->comm[EV_COMM_LEN - 1] = 0;
+}
+
+static __always_inline void ev_fill_hdr(struct ev_hdr *h, __u16 type, __u16 size)
+{
+	ev_fill_hdr_task(h, ev_task(), type, size);
 }
 
 /* A fixed-size event straight in the ring; NULL (and counted) when it is full. */

@@ -4,25 +4,30 @@
 #define MAP_FAILED ((__u64)-1)
 
 /*
- * A call in flight from its uprobe to its uretprobe. Keyed by thread and
- * operation, because libc calls its own entry points: realloc(NULL, n) enters
- * malloc, and a large malloc enters mmap, while the outer call is in flight.
+ * A call in flight from its uprobe to its uretprobe, one slot per operation,
+ * because libc calls its own entry points: realloc(NULL, n) enters malloc, and
+ * a large malloc enters mmap, while the outer call is in flight.
  */
-struct call_key {
-	__u32 tid;
-	__u32 op; /* enum ev_malloc_op */
-};
-
 struct call_args {
 	__u64 address;
 	__u64 size;
 };
 
+struct calls_in_flight {
+	struct call_args op[EV_MALLOC_OP_COUNT]; /* by enum ev_malloc_op */
+	__u32 active;                            /* bit (1 << op): op[op] is in flight */
+	__u32 _pad;
+};
+
+/*
+ * Per thread: task storage (see vfs.bpf.c) rather than a hash keyed by
+ * {tid, op}: no hashing or bucket lock on each call, never deleted.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct call_key);
-	__type(value, struct call_args);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct calls_in_flight);
 } malloc_inflight SEC(".maps");
 
 static __always_inline void emit(__u32 op, __u64 address, __u64 size)
@@ -41,25 +46,29 @@ static __always_inline void emit(__u32 op, __u64 address, __u64 size)
 
 static __always_inline int call_enter(__u32 op, __u64 address, __u64 size)
 {
-	struct call_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .op = op};
-	struct call_args a = {.address = address, .size = size};
+	struct task_struct *task = ev_task();
+	struct calls_in_flight *c;
 
-	if (ev_skip())
+	if (ev_skip_task(task))
 		return 0;
-	bpf_map_update_elem(&malloc_inflight, &k, &a, BPF_ANY);
+	c = bpf_task_storage_get(&malloc_inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return 0;
+	c->op[op].address = address;
+	c->op[op].size = size;
+	c->active |= 1u << op;
 	return 0;
 }
 
-/* The entry's arguments, taken out of the map; false when the entry was not seen. */
+/* The entry's arguments, taken out of the slot; false when the entry was not seen. */
 static __always_inline bool call_exit(__u32 op, struct call_args *a)
 {
-	struct call_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .op = op};
-	struct call_args *v = bpf_map_lookup_elem(&malloc_inflight, &k);
+	struct calls_in_flight *c = bpf_task_storage_get(&malloc_inflight, ev_task(), NULL, 0);
 
-	if (!v)
+	if (!c || !(c->active & (1u << op)))
 		return false;
-	*a = *v;
-	bpf_map_delete_elem(&malloc_inflight, &k);
+	*a = c->op[op];
+	c->active &= ~(1u << op);
 	return true;
 }
 

@@ -5,40 +5,51 @@ struct sig_args {
 	__s32 sig;
 	__s32 target;  /* the pid argument as given */
 	__u32 syscall; /* enum ev_signal_syscall */
+	__u32 active;  /* 1 from enter to exit */
 };
 
-/* Signal syscall in flight, by thread id, from enter to exit. */
+/*
+ * Signal syscall in flight, per thread, from enter to exit: task storage (see
+ * vfs.bpf.c), never deleted, active marks it in use.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sig_args);
 } sig_inflight SEC(".maps");
 
 /* Signal 0 is kept: a liveness probe is still a signal syscall worth seeing. */
 static __always_inline int handle_enter(__s32 sig, __s32 target, __u32 syscall)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sig_args a = {.sig = sig, .target = target, .syscall = syscall};
+	struct task_struct *task = ev_task();
+	struct sig_args *a;
 
-	if (ev_skip())
+	if (ev_skip_task(task))
 		return 0;
-	bpf_map_update_elem(&sig_inflight, &tid, &a, BPF_ANY);
+	a = bpf_task_storage_get(&sig_inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a)
+		return 0;
+	a->sig = sig;
+	a->target = target;
+	a->syscall = syscall;
+	a->active = 1;
 	return 0;
 }
 
 static __always_inline int handle_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sig_args *a = bpf_map_lookup_elem(&sig_inflight, &tid);
+	struct task_struct *task = ev_task();
+	struct sig_args *a = bpf_task_storage_get(&sig_inflight, task, NULL, 0);
 	struct ev_signal *e;
 
-	if (!a)
+	if (!a || !a->active)
 		return 0;
+	a->active = 0;
 	e = ev_reserve(sizeof(*e));
 	if (!e)
-		goto out;
-	ev_fill_hdr(&e->h, EV_SIGNAL, sizeof(*e));
+		return 0;
+	ev_fill_hdr_task(&e->h, task, EV_SIGNAL, sizeof(*e));
 	e->sig = a->sig;
 	/* tpid is a pid: a kill to a group (0, -pgid) or to all (-1) has none. */
 	e->tpid = a->target > 0 ? (__u32)a->target : 0;
@@ -47,8 +58,6 @@ static __always_inline int handle_exit(long ret)
 	e->target = a->target;
 	e->_pad = 0;
 	ev_submit(e);
-out:
-	bpf_map_delete_elem(&sig_inflight, &tid);
 	return 0;
 }
 

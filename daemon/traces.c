@@ -118,7 +118,7 @@ static const struct trace_ops registry[] = {
 		  "sched:sched_process_exec", EV_EXEC},
 	 TRACE_OPS_OF(exec)},
 	{.desc = {"vfs", "file opens (openat) with path, flags, mode and result",
-		  "tracepoint syscalls:sys_{enter,exit}_openat", EV_VFS},
+		  "tracepoint syscalls:sys_exit_openat (arguments from the saved registers)", EV_VFS},
 	 TRACE_OPS_OF(vfs)},
 	{.desc = {"signal", "signals sent with kill, tkill and tgkill",
 		  "tracepoint syscalls:sys_{enter,exit}_{kill,tkill,tgkill}", EV_SIGNAL},
