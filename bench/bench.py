@@ -45,7 +45,7 @@ class Receiver:
         self.proc = subprocess.Popen(
             [os.path.join(build, "tests", "fwd_receiver"), "--tcp", "127.0.0.1:0", "--ready", self.ready,
              "--count-only", "--count-match", match, "--stats", self.stats_path],
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, preexec_fn=pinned("rest"))
         self.port = int(wait_file(self.ready).strip())
 
     def stats(self):
@@ -80,7 +80,7 @@ class Daemon:
             f.write("\n".join(lines) + "\n")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([os.path.join(build, "daemon", "ebpf-forward"), "-c", self.conf],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+                                     stdout=subprocess.DEVNULL, stderr=self.log, preexec_fn=pinned("rest"))
         if not wait_text(self.log_path, "connected to", 15):
             self.proc.kill()
             self.proc.wait()
@@ -152,12 +152,30 @@ def wait_text(path, text, seconds):
 
 OPS = {"vfs": "open", "exec": "exec", "signal": "kill"}
 
+# Placement: with fewer generators than CPUs, the generators get CPUs of their
+# own and the daemon and receiver share the rest, so "added" is the tracing's
+# cost to the syscall, not time lost to the daemon or receiver preempting it.
+PLACE = {"gen": None, "rest": None}
+
+
+def place(procs):
+    cpus = sorted(os.sched_getaffinity(0))
+    if procs < len(cpus):
+        PLACE["gen"], PLACE["rest"] = set(cpus[:procs]), set(cpus[procs:])
+    else:
+        PLACE["gen"] = PLACE["rest"] = None
+
+
+def pinned(which):
+    cpus = PLACE[which]
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
 
 def loadgen(build, marker, procs, seconds, rate=0, trace="vfs"):
     out = subprocess.run([os.path.join(build, "bench", "loadgen"), "--path", marker, "--procs", str(procs),
                           "--seconds", str(seconds), "--rate", str(rate), "--op", OPS[trace],
                           "--comm", COMM],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout
     return json.loads(out)
 
 
@@ -175,6 +193,7 @@ def settle(recv, key="matched", quiet=1.0, limit=60):
 
 
 def flat_out_run(args, workdir, marker, procs):
+    place(procs)
     untraced = loadgen(args.build, marker, procs, args.seconds, trace=args.trace)
     recv = Receiver(args.build, workdir, COMM)
     d = Daemon(args.build, workdir, args.trace, recv.port, args.extra, "flat%d" % procs)
@@ -203,12 +222,14 @@ def flat_out_run(args, workdir, marker, procs):
         "open_close_untraced_ns": untraced["ns_per_op"],
         "open_close_traced_ns": traced["ns_per_op"],
         "added_syscall_ns": traced["ns_per_op"] - untraced["ns_per_op"],
+        "pinned": PLACE["gen"] is not None,
         "_settled": got,
     }
 
 
 def idle_run(args, workdir):
     """No events at all: the trace is filtered to a process that does nothing."""
+    place(len(os.sched_getaffinity(0)))
     sleeper = subprocess.Popen(["sleep", str(args.idle_seconds + 30)])
     recv = Receiver(args.build, workdir, "idle")
     d = Daemon(args.build, workdir, args.trace, recv.port, args.extra + ["Pid=%d" % sleeper.pid], "idle")
@@ -224,6 +245,7 @@ def idle_run(args, workdir):
 
 
 def delay_run(args, workdir, marker):
+    place(len(os.sched_getaffinity(0)))
     recv = Receiver(args.build, workdir, COMM)
     d = Daemon(args.build, workdir, args.trace, recv.port, args.extra, "delay")
     gen = loadgen(args.build, marker, 1, args.rate_seconds, args.rate, trace=args.trace)
@@ -243,7 +265,8 @@ def table(results):
     rows = []
     for r in results["flat_out"]:
         rows += [
-            ("flat out, %d generator(s), %d s" % (r["procs"], r["seconds"]), ""),
+            ("flat out, %d generator(s), %d s%s" % (r["procs"], r["seconds"],
+                                                  ", generators on CPUs of their own" if r["pinned"] else ""), ""),
             ("  events made / received", "%d / %d" % (r["events_made"], r["events_received"])),
             ("  lost: kernel ring / daemon buffer / total", "%d / %d / %d" % (
                 r["lost_kernel_ring"], r["lost_daemon_buffer"], r["lost_total"])),

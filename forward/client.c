@@ -222,10 +222,19 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(c->readbuf);
 }
 
+/* The oldest frame on the wire not yet acked: written, or still in libuv's hands. */
+static struct fwd_chunk *oldest_unacked(struct fwd_client *c)
+{
+	for (struct fwd_chunk *ch = c->q.head; ch; ch = ch->next)
+		if ((ch->state == FWD_CHUNK_SENT || ch->state == FWD_CHUNK_WRITING) && !ch->acked)
+			return ch;
+	return NULL;
+}
+
 /* One msgpack object from the receiver: must be {"ack": <id of the oldest unacked frame>}. */
 static int handle_reply(struct fwd_client *c, const msgpack_object *o)
 {
-	struct fwd_chunk *head = fwd_queue_first(&c->q, FWD_CHUNK_SENT);
+	struct fwd_chunk *head = oldest_unacked(c);
 	const msgpack_object *ack = NULL;
 
 	if (o->type == MSGPACK_OBJECT_MAP)
@@ -250,6 +259,15 @@ static int handle_reply(struct fwd_client *c, const msgpack_object *o)
 	}
 	c->st.frames_acked++;
 	c->st.entries_acked += head->entries;
+	if (head->state == FWD_CHUNK_WRITING) {
+		/*
+		 * A fast receiver answers before libuv reports the write done (the
+		 * bytes left in uv_write itself): the frame is delivered, but its
+		 * buffer is libuv's until on_write.
+		 */
+		head->acked = true;
+		return 0;
+	}
 	c->unacked--;
 	fwd_queue_remove(&c->q, head);
 	return 0;
@@ -296,7 +314,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_ack_check(uv_timer_t *t)
 {
 	struct fwd_client *c = t->data;
-	struct fwd_chunk *head = fwd_queue_first(&c->q, FWD_CHUNK_SENT);
+	struct fwd_chunk *head = oldest_unacked(c);
+
+	/* a frame still in a write has no sent time yet: the write timing out is the kernel's business */
+	if (head && head->state != FWD_CHUNK_SENT)
+		return;
 
 	if (head && uv_now(c->loop) - head->sent_ms > c->cfg.ack_timeout_ms)
 		conn_lost(c, "no ack in time");
@@ -409,6 +431,16 @@ static void on_write(uv_write_t *req, int status)
 	struct fwd_client *c = req->handle->data;
 
 	c->writing--;
+	if (ch->acked) {
+		/* acked while libuv held it: delivered, whatever the write status says */
+		c->st.frames_sent++;
+		c->st.entries_sent += ch->entries;
+		fwd_queue_remove(&c->q, ch);
+		if (status >= 0)
+			pump(c);
+		maybe_finish(c);
+		return;
+	}
 	if (status < 0) {
 		/* cancelled by a close, or the write failed: it goes again later */
 		ch->state = FWD_CHUNK_QUEUED;

@@ -22,6 +22,7 @@ struct fwd_chunk {
 	size_t start, size;
 	uint32_t entries;
 	enum fwd_chunk_state state;
+	bool acked;            /* the ack came while libuv still held the write: freed when it completes */
 	bool has_id;
 	char id[FWD_CHUNK_ID_LEN + 1];
 	uint64_t sent_ms;      /* loop time of the write, for the ack timeout */

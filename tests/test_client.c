@@ -87,6 +87,34 @@ static void send_frame(struct rig *r, bool ack, uint32_t base)
 	fwd_client_send(r->c, buf, start, size, ENTRIES_PER_FRAME, ack ? id : NULL);
 }
 
+/* A frame of 16 records of about 64 KiB each: too big for one write to take it whole. */
+static void send_big_frame(struct rig *r)
+{
+	static uint8_t rec[65536 + 16];
+	struct fwd_frame f;
+	char id[FWD_CHUNK_ID_LEN + 1];
+	size_t start, size;
+	uint8_t *buf;
+
+	/* {"p": str32 of 65536 'x'} */
+	rec[0] = 0x81;
+	rec[1] = 0xa1;
+	rec[2] = 'p';
+	rec[3] = 0xdb;
+	rec[4] = 0x00;
+	rec[5] = 0x01;
+	rec[6] = 0x00;
+	rec[7] = 0x00;
+	memset(rec + 8, 'x', 65536);
+	ck_assert_int_eq(fwd_frame_init(&f, "test.big", 8, 1 << 20), 0);
+	for (int i = 0; i < 16; i++)
+		ck_assert_int_eq(fwd_frame_add(&f, 1700000000u, (uint32_t)i, rec, 8 + 65536), 0);
+	fwd_chunk_id_next(&r->ids, id);
+	ck_assert_int_eq(fwd_frame_seal(&f, id), 0);
+	buf = fwd_frame_take(&f, &start, &size);
+	fwd_client_send(r->c, buf, start, size, 16, id);
+}
+
 typedef bool (*until_fn)(struct rig *r, void *arg);
 
 static void on_tick(uv_timer_t *t)
@@ -191,6 +219,38 @@ END_TEST
 START_TEST(unix_delivers_with_acks)
 {
 	delivers_with_acks(1);
+}
+END_TEST
+
+START_TEST(fast_acks_for_frames_still_in_a_write)
+{
+	struct receiver rv;
+	struct rig r;
+	uint64_t frames = 200;
+	struct fwd_client_stats st;
+
+	/*
+	 * A receiver acks within microseconds, often before
+	 * libuv reports the write done: such an ack is the right one, not a
+	 * reason to drop the connection and send everything again.
+	 */
+	receiver_start(&rv, 0, 0, NULL);
+	rig_open(&r, &rv, true, 512 << 20);
+	/* big frames: the write finishes over several loop turns, the ack can come first */
+	for (uint32_t i = 0; i < frames; i++) {
+		send_big_frame(&r);
+		uv_run(&r.loop, UV_RUN_NOWAIT);
+	}
+	ck_assert_msg(run_until(&r, acked_at_least, &frames, 30000), "not all acked: %s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_msg(st.connects == 1, "reconnected %llu times: %s", (unsigned long long)st.connects, r.logs);
+	ck_assert_uint_eq(st.frames_resent, 0);
+	ck_assert_uint_eq(st.buffered_frames, 0);
+	ck_assert_ptr_null(strstr(r.logs, "wrong ack"));
+	/* exactly once here: nothing was sent twice */
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * 16);
+	rig_close(&r, 1000);
+	receiver_cleanup(&rv);
 }
 END_TEST
 
@@ -395,6 +455,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, tcp_delivers_with_acks);
 	tcase_add_test(tc, unix_delivers_with_acks);
+	tcase_add_test(tc, fast_acks_for_frames_still_in_a_write);
 	tcase_add_test(tc, without_acks_frames_are_freed_once_written);
 	tcase_add_test(tc, receiver_absent_then_present);
 	tcase_add_test(tc, receiver_restart_midstream_loses_nothing);
