@@ -1,5 +1,7 @@
 /* test_cli.c: the ebpf-forward binary as a user runs it: options, config errors, records on stdout, SIGTERM. */
 #include <check.h>
+
+#include "suite_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -245,8 +247,6 @@ int main(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("binary");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, version_and_help);
@@ -260,9 +260,5 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

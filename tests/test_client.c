@@ -11,6 +11,7 @@
 #include "client.h"
 #include "pack.h"
 #include "receiver_proc.h"
+#include "suite_run.h"
 
 #define ENTRIES_PER_FRAME 10
 
@@ -448,8 +449,6 @@ int main(void)
 {
 	Suite *s = suite_create("client");
 	TCase *tc = tcase_create("forward");
-	SRunner *sr;
-	int failed;
 
 	signal(SIGPIPE, SIG_IGN);
 	tcase_set_timeout(tc, 60);
@@ -465,9 +464,5 @@ int main(void)
 	tcase_add_test(tc, stalled_receiver_fills_buffer_then_oldest_dropped);
 	tcase_add_test(tc, shutdown_counts_what_was_not_delivered);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

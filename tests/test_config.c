@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "suite_run.h"
 
 #ifndef SRC_DIR
 #error "SRC_DIR must be defined to the source directory (-DSRC_DIR=\"...\")"
@@ -719,11 +720,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(config_suite());
 }

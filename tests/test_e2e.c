@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "receiver_proc.h"
+#include "suite_run.h"
 
 #ifndef DAEMON_PATH
 #error "DAEMON_PATH must name the built binary"
@@ -311,8 +312,6 @@ int main(void)
 {
 	Suite *s = suite_create("e2e");
 	TCase *tc = tcase_create("daemon_to_receiver");
-	SRunner *sr;
-	int failed;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_e2e: must run as root (the daemon loads BPF programs)\n");
@@ -324,9 +323,5 @@ int main(void)
 	tcase_add_test(tc, receiver_restart_midstream);
 	tcase_add_test(tc, metrics_records_arrive);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

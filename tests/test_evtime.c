@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "evtime.h"
+#include "suite_run.h"
 
 START_TEST(adds_offset_and_splits)
 {
@@ -54,16 +55,10 @@ int main(void)
 {
 	Suite *s = suite_create("evtime");
 	TCase *tc = tcase_create("convert");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, adds_offset_and_splits);
 	tcase_add_test(tc, never_reserved_seconds);
 	tcase_add_test(tc, sync_matches_clocks);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

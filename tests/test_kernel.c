@@ -23,6 +23,7 @@
 #include "privs.h"
 #include "tracefs.h"
 #include "traces.h"
+#include "suite_run.h"
 
 struct rig {
 	struct config cfg;
@@ -855,8 +856,6 @@ int main(void)
 {
 	Suite *s = suite_create("kernel");
 	TCase *tc = tcase_create("traces");
-	SRunner *sr;
-	int failed;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_kernel: must run as root (it loads BPF programs)\n");
@@ -881,9 +880,5 @@ int main(void)
 	tcase_add_test(tc, malloc_and_free_in_child);
 	tcase_add_test(tc, rings_work_after_dropping_privileges);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

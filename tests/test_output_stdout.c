@@ -7,6 +7,7 @@
 #include <msgpack.h>
 
 #include "output_stdout.h"
+#include "suite_run.h"
 
 static char *line_for(const msgpack_sbuffer *rec, const char *tag, struct evtime t)
 {
@@ -86,16 +87,10 @@ int main(void)
 {
 	Suite *s = suite_create("output_stdout");
 	TCase *tc = tcase_create("json");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, json_line);
 	tcase_add_test(tc, valid_utf8_passes_through);
 	tcase_add_test(tc, rejects_non_map);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

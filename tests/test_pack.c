@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pack.h"
+#include "suite_run.h"
 
 START_TEST(eventtime_bytes)
 {
@@ -133,8 +134,6 @@ int main(void)
 {
 	Suite *s = suite_create("pack");
 	TCase *tc = tcase_create("frames");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, eventtime_bytes);
 	tcase_add_test(tc, packed_forward_two_entries);
@@ -142,9 +141,5 @@ int main(void)
 	tcase_add_test(tc, large_payload_uses_bin32_and_long_tag_str8);
 	tcase_add_test(tc, chunk_ids_are_unique_base64);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

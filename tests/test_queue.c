@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "suite_run.h"
 
 static struct fwd_chunk *chunk(size_t size, uint32_t entries, const char *id)
 {
@@ -88,16 +89,10 @@ int main(void)
 {
 	Suite *s = suite_create("queue");
 	TCase *tc = tcase_create("bounded");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, fifo_order_and_bytes);
 	tcase_add_test(tc, full_queue_drops_oldest_and_counts);
 	tcase_add_test(tc, frames_in_a_write_are_never_dropped);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }

@@ -7,6 +7,7 @@
 #include <msgpack.h>
 
 #include "schema.h"
+#include "suite_run.h"
 
 /* A vfs event as the kernel would write it: fixed part, then the path. */
 static size_t make_vfs(uint8_t *buf, const char *path)
@@ -248,8 +249,6 @@ int main(void)
 {
 	Suite *s = suite_create("schema");
 	TCase *tc = tcase_create("pack");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, vfs_exact_bytes);
@@ -259,9 +258,5 @@ int main(void)
 	tcase_add_test(tc, rejects_bad_ring_data);
 	tcase_add_test(tc, every_type_has_in_ebpf_keys_first);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(s);
 }
