@@ -114,11 +114,15 @@ int bind_exit(struct trace_event_raw_sys_exit *ctx)
 		e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 		e->sock_type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
 		e->bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+		/* skc_num is the local port in host order, the kernel's choice for port 0 */
+		e->bound_port = ret == 0 ? BPF_CORE_READ(sk, __sk_common.skc_num) : 0;
 	} else {
 		e->protocol = 0;
 		e->sock_type = 0;
 		e->bound_dev_if = 0;
+		e->bound_port = 0;
 	}
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
 	ev_submit(e);
 	return 0;
 }

@@ -116,6 +116,8 @@ struct ev_bind {
 	__u16 protocol;    /* IPPROTO_* of the socket */
 	__u16 sock_type;   /* SOCK_STREAM, SOCK_DGRAM, ... */
 	__u8 addr[16];     /* network order; IPv4 in the first 4 bytes */
+	__u16 bound_port;  /* the port the socket has after a successful bind (port 0 asks for any) */
+	__u16 _pad[3];
 };
 
 enum ev_vfs_op { EV_VFS_OPENAT = 0 };

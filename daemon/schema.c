@@ -74,6 +74,7 @@ static const struct schema_field bind_fields[] = {
 	{.key = "addr", .kind = SF_IPADDR, .off = offsetof(struct ev_bind, family),
 	 .aux = offsetof(struct ev_bind, addr)},
 	F("protocol", SF_PROTO, struct ev_bind, protocol),
+	F("bound_port", SF_U16, struct ev_bind, bound_port),
 };
 
 static const struct schema_field vfs_fields[] = {

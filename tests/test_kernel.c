@@ -672,9 +672,11 @@ static void child_bind(const void *arg)
 {
 	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(test_port)};
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(test_port)};
+	struct sockaddr_in any = {.sin_family = AF_INET};
 	int t1 = socket(AF_INET, SOCK_STREAM, 0);
 	int t2 = socket(AF_INET, SOCK_STREAM, 0);
 	int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
 
 	(void)arg;
 	inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
@@ -683,6 +685,9 @@ static void child_bind(const void *arg)
 		_exit(1);
 	bind(t2, (struct sockaddr *)&a4, sizeof(a4)); /* EADDRINUSE */
 	bind(u6, (struct sockaddr *)&a6, sizeof(a6));
+	/* port 0: the kernel picks one; bound_port says which */
+	any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(u4, (struct sockaddr *)&any, sizeof(any));
 	_exit(0);
 }
 
@@ -690,6 +695,7 @@ struct bind_want {
 	pid_t pid;
 	const char *proto;
 	int error;
+	const char *addr;   /* NULL: any */
 };
 
 static bool match_bind(const msgpack_object *rec, const void *arg)
@@ -697,14 +703,15 @@ static bool match_bind(const msgpack_object *rec, const void *arg)
 	const struct bind_want *w = arg;
 
 	return rec_str_is(rec, "event_type", "bind") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
-	       rec_str_is(rec, "protocol", w->proto) && rec_int(rec, "error_raw") == w->error;
+	       rec_str_is(rec, "protocol", w->proto) && rec_int(rec, "error_raw") == w->error &&
+	       (!w->addr || rec_str_is(rec, "addr", w->addr));
 }
 
 START_TEST(bind_tcp_udp_and_failure)
 {
 	struct rig r;
 	const msgpack_object *rec;
-	struct bind_want w = {0, "tcp", 0};
+	struct bind_want w = {0, "tcp", 0, NULL};
 
 	test_port = free_port();
 	rig_start(&r, "bind");
@@ -712,6 +719,7 @@ START_TEST(bind_tcp_udp_and_failure)
 	rec = rig_wait(&r, match_bind, &w);
 	ck_assert_msg(rec, "no successful tcp bind record for pid %d", w.pid);
 	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
+	ck_assert_uint_eq(rec_uint(rec, "bound_port"), test_port);
 	ck_assert_str_eq(rec_str(rec, "addr"), "127.0.0.1");
 	ck_assert_uint_eq(rec_uint(rec, "bound_dev_if"), 0);
 	ck_assert_uint_eq(rec_uint(rec, "uid"), getuid());
@@ -720,12 +728,18 @@ START_TEST(bind_tcp_udp_and_failure)
 	rec = rig_wait(&r, match_bind, &w);
 	ck_assert_msg(rec, "no failed tcp bind record for pid %d", w.pid);
 	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
+	ck_assert_uint_eq(rec_uint(rec, "bound_port"), 0);
 	w.proto = "udp";
 	w.error = 0;
 	rec = rig_wait(&r, match_bind, &w);
 	ck_assert_msg(rec, "no udp bind record for pid %d", w.pid);
 	ck_assert_str_eq(rec_str(rec, "addr"), "::1");
 	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
+	w.addr = "127.0.0.1";
+	rec = rig_wait(&r, match_bind, &w);
+	ck_assert_msg(rec, "no udp port-0 bind record for pid %d", w.pid);
+	ck_assert_uint_eq(rec_uint(rec, "port"), 0);
+	ck_assert_uint_ne(rec_uint(rec, "bound_port"), 0);
 	rig_stop(&r);
 }
 END_TEST
