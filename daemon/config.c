@@ -55,6 +55,7 @@ enum key_id {
 	K_FRAME_SIZE,
 	K_FLUSH_MS,
 	K_REQUIRE_ACK,
+	K_COMPRESS,
 	K_COUNT
 };
 
@@ -108,6 +109,7 @@ static int set_buffer_limit(struct parse *p, const char *v);
 static int set_frame_size(struct parse *p, const char *v);
 static int set_flush_ms(struct parse *p, const char *v);
 static int set_require_ack(struct parse *p, const char *v);
+static int set_compress(struct parse *p, const char *v);
 
 static const struct key keys[K_COUNT] = {
 	[K_USER] = {SEC_SERVICE, "User", set_user, false, false},
@@ -131,6 +133,7 @@ static const struct key keys[K_COUNT] = {
 	[K_FRAME_SIZE] = {SEC_OUTPUT, "Frame_Size", set_frame_size, false, true},
 	[K_FLUSH_MS] = {SEC_OUTPUT, "Flush_Ms", set_flush_ms, false, true},
 	[K_REQUIRE_ACK] = {SEC_OUTPUT, "Require_Ack_Response", set_require_ack, false, true},
+	[K_COMPRESS] = {SEC_OUTPUT, "Compress", set_compress, false, true},
 };
 
 void config_defaults(struct config *cfg)
@@ -531,6 +534,16 @@ static int get_bool(struct parse *p, const char *v, bool *out)
 static int set_require_ack(struct parse *p, const char *v)
 {
 	return get_bool(p, v, &p->cfg->require_ack);
+}
+
+/* out_forward's key: gzip, or none (the default). */
+static int set_compress(struct parse *p, const char *v)
+{
+	if (strcasecmp(v, "gzip") == 0 || strcasecmp(v, "none") == 0 || strcasecmp(v, "off") == 0) {
+		p->cfg->compress_gzip = strcasecmp(v, "gzip") == 0;
+		return 1;
+	}
+	return bad(p, v, "is not a compression (gzip or none)");
 }
 
 static int set_metrics_records(struct parse *p, const char *v)

@@ -43,6 +43,7 @@ struct config {
 	uint64_t frame_size;               /* Frame_Size: a frame is sealed at this many bytes */
 	unsigned flush_ms;                 /* Flush_Ms: a frame is sealed after this long */
 	bool require_ack;                  /* Require_Ack_Response: keep frames until Fluent Bit acks them */
+	bool compress_gzip;                /* Compress: gzip each frame's entries (CompressedPackedForward) */
 
 	const char *path;                  /* file it came from (not owned) */
 };

@@ -25,6 +25,7 @@ struct output_forward {
 	size_t frame_size;
 	unsigned flush_ms;
 	bool require_ack;
+	bool gzip;
 	uv_timer_t flush_timer;
 	uint64_t records_in;
 	uint64_t records_unframed;   /* could not be framed (allocation failure) */
@@ -51,7 +52,7 @@ static void seal_and_send(struct output_forward *o, struct tag_frame *tf)
 	tf->open = false;
 	if (o->require_ack)
 		fwd_chunk_id_next(&o->ids, id);
-	if (fwd_frame_seal(&tf->f, o->require_ack ? id : NULL)) {
+	if ((o->gzip ? fwd_frame_seal_gzip : fwd_frame_seal)(&tf->f, o->require_ack ? id : NULL)) {
 		o->records_unframed += entries;
 		fwd_frame_free(&tf->f);
 		return;
@@ -200,6 +201,7 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 	o->frame_size = cfg->frame_size;
 	o->flush_ms = cfg->flush_ms;
 	o->require_ack = cfg->require_ack;
+	o->gzip = cfg->compress_gzip;
 	uv_timer_init(loop, &o->flush_timer);
 	o->flush_timer.data = o;
 	o->base.start = fwd_start;
@@ -208,8 +210,8 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 	o->base.close = fwd_close;
 	o->base.stats = fwd_stats;
 	o->base.destroy = fwd_destroy;
-	log_info("forward output to %s, frames up to %zu bytes or %u ms, acks %s, buffer %zu bytes",
+	log_info("forward output to %s, frames up to %zu bytes or %u ms, acks %s, %s, buffer %zu bytes",
 		 fwd_client_peer(o->client), o->frame_size, o->flush_ms, o->require_ack ? "on" : "off",
-		 (size_t)cfg->buffer_limit);
+		 o->gzip ? "gzip" : "not compressed", (size_t)cfg->buffer_limit);
 	return &o->base;
 }

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <zlib.h>
+
 #include "pack.h"
 
 static void be32(uint8_t *p, uint32_t v)
@@ -149,21 +151,24 @@ size_t fwd_frame_payload(const struct fwd_frame *f)
 	return f->len - f->body;
 }
 
-int fwd_frame_seal(struct fwd_frame *f, const char *chunk)
+static int seal(struct fwd_frame *f, const char *chunk, bool gzip)
 {
 	static const uint8_t size_key[] = {0xa4, 's', 'i', 'z', 'e'};
 	static const uint8_t signal_pair[] = {0xad, 'f', 'l', 'u', 'e', 'n', 't', '_', 's',
 					      'i', 'g', 'n', 'a', 'l', 0x00};
 	static const uint8_t chunk_key[] = {0xa5, 'c', 'h', 'u', 'n', 'k'};
+	static const uint8_t gzip_pair[] = {0xaa, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 'e', 'd',
+					    0xa4, 'g', 'z', 'i', 'p'};
 	size_t head_len = f->start, payload = fwd_frame_payload(f), chunk_len = chunk ? strlen(chunk) : 0;
 	uint8_t bin[5];
 	size_t bl = bin_header(bin, payload);
 	size_t at;
 
-	if (reserve(f, 1 + sizeof(size_key) + 5 + sizeof(signal_pair) + sizeof(chunk_key) + 5 + chunk_len))
+	if (reserve(f, 1 + sizeof(size_key) + 5 + sizeof(signal_pair) + sizeof(chunk_key) + 5 + chunk_len +
+			       sizeof(gzip_pair)))
 		return -1;
 	/* options map */
-	f->buf[f->len++] = chunk ? 0x83 : 0x82;
+	f->buf[f->len++] = (uint8_t)(0x80 | (2 + (chunk ? 1 : 0) + (gzip ? 1 : 0)));
 	memcpy(f->buf + f->len, size_key, sizeof(size_key));
 	f->len += sizeof(size_key);
 	f->len += uint_value(f->buf + f->len, f->entries);
@@ -176,6 +181,10 @@ int fwd_frame_seal(struct fwd_frame *f, const char *chunk)
 		memcpy(f->buf + f->len, chunk, chunk_len);
 		f->len += chunk_len;
 	}
+	if (gzip) {
+		memcpy(f->buf + f->len, gzip_pair, sizeof(gzip_pair));
+		f->len += sizeof(gzip_pair);
+	}
 	/* the bin header right before the entries, array+tag right before it */
 	at = f->body - bl;
 	memcpy(f->buf + at, bin, bl);
@@ -183,6 +192,48 @@ int fwd_frame_seal(struct fwd_frame *f, const char *chunk)
 	f->start = at - head_len;
 	f->sealed = true;
 	return 0;
+}
+
+int fwd_frame_seal(struct fwd_frame *f, const char *chunk)
+{
+	return seal(f, chunk, false);
+}
+
+int fwd_frame_seal_gzip(struct fwd_frame *f, const char *chunk)
+{
+	size_t payload = fwd_frame_payload(f);
+	z_stream z;
+	uLong bound;
+	uint8_t *nb;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	/* windowBits 15 + 16: a gzip member, which is what in_forward sniffs for */
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	bound = deflateBound(&z, (uLong)payload);
+	/* same room in front as the plain frame, and room behind for the options */
+	nb = malloc(f->body + bound + 128);
+	if (!nb) {
+		deflateEnd(&z);
+		return -1;
+	}
+	z.next_in = f->buf + f->body;
+	z.avail_in = (uInt)payload;
+	z.next_out = nb + f->body;
+	z.avail_out = (uInt)bound;
+	rc = deflate(&z, Z_FINISH);
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(nb);
+		return -1;
+	}
+	memcpy(nb, f->buf, f->start); /* array and tag, not yet slid into place */
+	free(f->buf);
+	f->buf = nb;
+	f->cap = f->body + bound + 128;
+	f->len = f->body + z.total_out;
+	return seal(f, chunk, true);
 }
 
 const uint8_t *fwd_frame_data(const struct fwd_frame *f)

@@ -44,6 +44,13 @@ size_t fwd_frame_payload(const struct fwd_frame *f);
  */
 int fwd_frame_seal(struct fwd_frame *f, const char *chunk);
 
+/*
+ * The same as CompressedPackedForward: the entries gzip'ed (one member, fast
+ * level) and "compressed": "gzip" added to the options. -1 on failure, the
+ * frame then left as it was (unsealed).
+ */
+int fwd_frame_seal_gzip(struct fwd_frame *f, const char *chunk);
+
 /* The sealed frame's bytes. */
 const uint8_t *fwd_frame_data(const struct fwd_frame *f);
 size_t fwd_frame_size(const struct fwd_frame *f);

@@ -122,7 +122,7 @@ START_TEST(reference_file_documents_every_key)
 	static const char *const names[] = {
 		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
 		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
-		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records",
+		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records", "Compress",
 	};
 	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
 	char needle[64];
@@ -205,7 +205,9 @@ START_TEST(every_key)
 	      "Buffer_Limit = 1G\n"
 	      "Frame_Size = 4M\n"
 	      "Flush_Ms = 60000\n"
-	      "Require_Ack_Response = Off\n");
+	      "Require_Ack_Response = Off\n"
+	      "Compress = GZIP\n");
+	ck_assert(cfg.compress_gzip);
 	ck_assert_str_eq(cfg.user, "daemon");
 	ck_assert_str_eq(cfg.group, "adm");
 	ck_assert(!cfg.require_ack);
@@ -316,6 +318,7 @@ static const struct bad_value {
 	{"SERVICE", "User", "", "User: \"\" is not a user name"},
 	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
 	{"SERVICE", "Group", "", "Group: \"\" is not a group name"},
+	{"OUTPUT", "Compress", "zstd", "Compress: \"zstd\" is not a compression (gzip or none)"},
 	{"INPUT", "Poll_Ms", "1001", "Poll_Ms: \"1001\" is not a number of milliseconds (0-1000, 0 = wake on every event)"},
 	{"OUTPUT", "Require_Ack_Response", "maybe", "Require_Ack_Response: \"maybe\" is not a boolean (on/off, true/false, yes/no, 1/0)"},
 	{"SERVICE", "Log_Level", "loud", "Log_Level: \"loud\" is not a level (error, warn, info or debug)"},

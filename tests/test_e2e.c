@@ -23,6 +23,8 @@ struct daemon_proc {
 	char log[80];
 };
 
+static const char *output_extra = "";
+
 static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const char *stats_interval)
 {
 	char text[1024];
@@ -34,13 +36,13 @@ static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const
 	if (rv->unix_socket)
 		snprintf(text, sizeof(text),
 			 "[SERVICE]\nUser = nobody\nStats_Interval = %s\n[INPUT]\nTrace = exec\nTrace = vfs\n"
-			 "[OUTPUT]\nName = forward\nUnix_Path = %s\nTag = ebpf.*\nFlush_Ms = 50\n",
-			 stats_interval ? stats_interval : "0", rv->path);
+			 "[OUTPUT]\nName = forward\nUnix_Path = %s\nTag = ebpf.*\nFlush_Ms = 50\n%s",
+			 stats_interval ? stats_interval : "0", rv->path, output_extra);
 	else
 		snprintf(text, sizeof(text),
 			 "[SERVICE]\nUser = nobody\nStats_Interval = %s\n[INPUT]\nTrace = exec\nTrace = vfs\n"
-			 "[OUTPUT]\nName = forward\nPort = %u\nTag = ebpf.*\nFlush_Ms = 50\n",
-			 stats_interval ? stats_interval : "0", rv->port);
+			 "[OUTPUT]\nName = forward\nPort = %u\nTag = ebpf.*\nFlush_Ms = 50\n%s",
+			 stats_interval ? stats_interval : "0", rv->port, output_extra);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	snprintf(d->log, sizeof(d->log), "%s.log", d->conf);
@@ -242,6 +244,34 @@ START_TEST(records_over_unix_socket)
 }
 END_TEST
 
+START_TEST(records_gzip_compressed)
+{
+	static const char *const compressed[] = {"\"mode\":\"compressed\"", NULL};
+	struct receiver rv;
+	struct daemon_proc d;
+	pid_t pid;
+	time_t when;
+	char *line;
+
+	output_extra = "Compress = gzip\n";
+	receiver_start(&rv, 0, 0, NULL);
+	daemon_start(&d, &rv, NULL);
+	ck_assert_msg(log_has(&d, "connected to", 10000), "daemon did not connect");
+	new_marker("gzip");
+	when = time(NULL);
+	pid = act();
+	expect_records(&rv, pid, when);
+	/* and they came in CompressedPackedForward frames */
+	line = wait_line(&rv, compressed, 1000);
+	ck_assert_msg(line, "no compressed frame at the receiver");
+	free(line);
+	ck_assert_uint_eq(receiver_stat(&rv, "rejected"), 0);
+	daemon_stop(&d);
+	receiver_cleanup(&rv);
+	output_extra = "";
+}
+END_TEST
+
 START_TEST(receiver_restart_midstream)
 {
 	struct receiver rv;
@@ -320,6 +350,7 @@ int main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, records_over_tcp);
 	tcase_add_test(tc, records_over_unix_socket);
+	tcase_add_test(tc, records_gzip_compressed);
 	tcase_add_test(tc, receiver_restart_midstream);
 	tcase_add_test(tc, metrics_records_arrive);
 	suite_add_tcase(s, tc);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "pack.h"
 #include "suite_run.h"
 
@@ -81,6 +83,44 @@ START_TEST(packed_forward_with_chunk)
 }
 END_TEST
 
+START_TEST(gzip_frame_holds_the_same_entries)
+{
+	/* ["ebpf", bin(gzip of the entries), {"size": 2, "fluent_signal": 0, "compressed": "gzip"}] */
+	static const uint8_t opts[] = {0x83, 0xa4, 's', 'i', 'z', 'e', 0x02, 0xad, 'f', 'l', 'u', 'e',
+				       'n', 't', '_', 's', 'i', 'g', 'n', 'a', 'l', 0x00,
+				       0xaa, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 'e', 'd',
+				       0xa4, 'g', 'z', 'i', 'p'};
+	struct fwd_frame f;
+	const uint8_t *d;
+	uint8_t out[256];
+	size_t n, glen;
+	z_stream z;
+
+	two_entries(&f);
+	ck_assert_int_eq(fwd_frame_seal_gzip(&f, NULL), 0);
+	d = fwd_frame_data(&f);
+	n = fwd_frame_size(&f);
+	ck_assert_mem_eq(d, "\x93\xa4" "ebpf" "\xc4", 7);
+	glen = d[7];
+	ck_assert_uint_eq(n, 8 + glen + sizeof(opts));
+	/* a gzip member (1f 8b), which in_forward sniffs for */
+	ck_assert_uint_eq(d[8], 0x1f);
+	ck_assert_uint_eq(d[9], 0x8b);
+	ck_assert_mem_eq(d + 8 + glen, opts, sizeof(opts));
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)(d + 8);
+	z.avail_in = (uInt)glen;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	ck_assert_int_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+	ck_assert_uint_eq(z.total_out, sizeof(entries));
+	ck_assert_mem_eq(out, entries, sizeof(entries));
+	inflateEnd(&z);
+	fwd_frame_free(&f);
+}
+END_TEST
+
 START_TEST(large_payload_uses_bin32_and_long_tag_str8)
 {
 	char tag[40];
@@ -138,6 +178,7 @@ int main(void)
 	tcase_add_test(tc, eventtime_bytes);
 	tcase_add_test(tc, packed_forward_two_entries);
 	tcase_add_test(tc, packed_forward_with_chunk);
+	tcase_add_test(tc, gzip_frame_holds_the_same_entries);
 	tcase_add_test(tc, large_payload_uses_bin32_and_long_tag_str8);
 	tcase_add_test(tc, chunk_ids_are_unique_base64);
 	suite_add_tcase(s, tc);
