@@ -31,36 +31,36 @@
 /* ---------------------------------------------------------------- options */
 
 static struct {
-    const char *tcp, *unix_path, *ready, *out, *stats;
-    bool count_only, refuse, wrong_ack, no_ack, verbose;
-    const char *match;      /* --count-match: count entries with a str value containing it */
-    size_t match_len;
-    uint64_t max_frame, close_after, stop_reading_after, exit_after_frames;
+	const char *tcp, *unix_path, *ready, *out, *stats;
+	bool count_only, refuse, wrong_ack, no_ack, verbose;
+	const char *match;      /* --count-match: count entries with a str value containing it */
+	size_t match_len;
+	uint64_t max_frame, close_after, stop_reading_after, exit_after_frames;
 } opt = { .max_frame = DEFAULT_MAX_FRAME };
 
 /* ---------------------------------------------------------------- state */
 
 static struct {
-    uint64_t frames, entries, rejected, connections, bytes, acks, truncated, refused;
-    uint64_t delay_samples, delay_negative, max_delay_ns;
+	uint64_t frames, entries, rejected, connections, bytes, acks, truncated, refused;
+	uint64_t delay_samples, delay_negative, max_delay_ns;
 } st;
 
 struct conn {
-    union { uv_handle_t handle; uv_stream_t stream; uv_tcp_t tcp; uv_pipe_t pipe; } h;
-    uv_shutdown_t shut;
-    uint64_t id;
-    msgpack_unpacker up;
-    bool up_init, reading, closing;
-    /* incremental pre-scan of the raw bytes: it bounds each frame before msgpack-c allocates for it */
-    struct {
-        uint64_t frame_bytes, pending, skip, frames, fail_frame;
-        uint8_t hdr[5], have, need;
-        bool failed;
-        char err[160];
-    } sc;
-    uint64_t frames_seen;   /* frames handed out by the unpacker, a rejected one included */
-    uint64_t frames_ok;
-    struct conn *prev, *next;
+	union { uv_handle_t handle; uv_stream_t stream; uv_tcp_t tcp; uv_pipe_t pipe; } h;
+	uv_shutdown_t shut;
+	uint64_t id;
+	msgpack_unpacker up;
+	bool up_init, reading, closing;
+	/* incremental pre-scan of the raw bytes: it bounds each frame before msgpack-c allocates for it */
+	struct {
+		uint64_t frame_bytes, pending, skip, frames, fail_frame;
+		uint8_t hdr[5], have, need;
+		bool failed;
+		char err[160];
+	} sc;
+	uint64_t frames_seen;   /* frames handed out by the unpacker, a rejected one included */
+	uint64_t frames_ok;
+	struct conn *prev, *next;
 };
 
 struct wreq { uv_write_t req; size_t len; char data[]; };
@@ -97,37 +97,37 @@ static uint64_t tags_overflow;
 
 static void die_oom(void)
 {
-    fputs("fwd_receiver: out of memory\n", stderr);
-    exit(2);
+	fputs("fwd_receiver: out of memory\n", stderr);
+	exit(2);
 }
 
 static void buf_grow(struct buf *b, size_t extra)
 {
-    if (b->cap - b->len >= extra)
-        return;
-    size_t want = b->len + extra, cap = b->cap ? b->cap : 4096;
-    while (cap < want)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        die_oom();
-    b->p = p;
-    b->cap = cap;
+	if (b->cap - b->len >= extra)
+		return;
+	size_t want = b->len + extra, cap = b->cap ? b->cap : 4096;
+	while (cap < want)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		die_oom();
+	b->p = p;
+	b->cap = cap;
 }
 
 static inline void buf_put(struct buf *b, const void *s, size_t n)
 {
-    if (n == 0)
-        return;
-    buf_grow(b, n);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
+	if (n == 0)
+		return;
+	buf_grow(b, n);
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
 }
 
 static inline void buf_putc(struct buf *b, char ch)
 {
-    buf_grow(b, 1);
-    b->p[b->len++] = ch;
+	buf_grow(b, 1);
+	b->p[b->len++] = ch;
 }
 
 #define buf_lit(b, s) buf_put((b), (s), sizeof(s) - 1)
@@ -135,131 +135,131 @@ static inline void buf_putc(struct buf *b, char ch)
 static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_printf(struct buf *b, const char *fmt, ...)
 {
-    va_list ap;
-    buf_grow(b, 64);
-    va_start(ap, fmt);
-    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= b->cap - b->len) {
-        buf_grow(b, (size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-    }
-    b->len += (size_t)n;
+	va_list ap;
+	buf_grow(b, 64);
+	va_start(ap, fmt);
+	int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
 }
 
 static bool errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static bool errf(const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
-    va_end(ap);
-    return false;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(g_err, sizeof g_err, fmt, ap);
+	va_end(ap);
+	return false;
 }
 
 /* Puts context ("entry 3: ") in front of the message a deeper check left in g_err. */
 static bool err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static bool err_prefix(const char *fmt, ...)
 {
-    char pre[96], tmp[sizeof g_err];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
-    va_end(ap);
-    size_t pl = strlen(pre), el = strlen(g_err);
-    if (pl + el >= sizeof tmp)
-        el = sizeof tmp - 1 - pl;
-    memcpy(tmp, pre, pl);
-    memcpy(tmp + pl, g_err, el);
-    tmp[pl + el] = '\0';
-    memcpy(g_err, tmp, pl + el + 1);
-    return false;
+	char pre[96], tmp[sizeof g_err];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof pre, fmt, ap);
+	va_end(ap);
+	size_t pl = strlen(pre), el = strlen(g_err);
+	if (pl + el >= sizeof tmp)
+		el = sizeof tmp - 1 - pl;
+	memcpy(tmp, pre, pl);
+	memcpy(tmp + pl, g_err, el);
+	tmp[pl + el] = '\0';
+	memcpy(g_err, tmp, pl + el + 1);
+	return false;
 }
 
 /* A peer's bytes quoted in a log line: short, and without control characters. */
 static const char *printable(const char *s, size_t n)
 {
-    static char o[48];
-    size_t i, k = 0;
-    for (i = 0; i < n && k < 40; i++)
-        o[k++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (i < n) {
-        memcpy(o + k, "...", 3);
-        k += 3;
-    }
-    o[k] = '\0';
-    return o;
+	static char o[48];
+	size_t i, k = 0;
+	for (i = 0; i < n && k < 40; i++)
+		o[k++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (i < n) {
+		memcpy(o + k, "...", 3);
+		k += 3;
+	}
+	o[k] = '\0';
+	return o;
 }
 
 static const char *type_name(const msgpack_object *o)
 {
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "bool";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: return "uint";
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "int";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "str";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "bin";
-    case MSGPACK_OBJECT_EXT: return "ext";
-    }
-    return "unknown";
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: return "nil";
+	case MSGPACK_OBJECT_BOOLEAN: return "bool";
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: return "uint";
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "int";
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: return "float";
+	case MSGPACK_OBJECT_STR: return "str";
+	case MSGPACK_OBJECT_ARRAY: return "array";
+	case MSGPACK_OBJECT_MAP: return "map";
+	case MSGPACK_OBJECT_BIN: return "bin";
+	case MSGPACK_OBJECT_EXT: return "ext";
+	}
+	return "unknown";
 }
 
 /* The type with its article, for messages: "an int", "a map". */
 static const char *a_type(const msgpack_object *o)
 {
-    const char *t = type_name(o);
-    static char b[16];
-    snprintf(b, sizeof b, "%s %s", strchr("aeio", t[0]) ? "an" : "a", t);
-    return b;
+	const char *t = type_name(o);
+	static char b[16];
+	snprintf(b, sizeof b, "%s %s", strchr("aeio", t[0]) ? "an" : "a", t);
+	return b;
 }
 
 static bool str_is(const msgpack_object *o, const char *lit)
 {
-    size_t n = strlen(lit);
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n && memcmp(o->via.str.ptr, lit, n) == 0;
+	size_t n = strlen(lit);
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n && memcmp(o->via.str.ptr, lit, n) == 0;
 }
 
 static uint32_t be32(const unsigned char *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static int64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Writes FILE.tmp then renames it, so a reader never sees half a file. */
 static int write_atomic(const char *path, const char *data, size_t len)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 5);
-    if (!tmp)
-        die_oom();
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp", 5);
-    FILE *f = fopen(tmp, "w");
-    int rc = -1;
-    if (f) {
-        bool ok = fwrite(data, 1, len, f) == len;
-        if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
-            rc = 0;
-    }
-    if (rc != 0)
-        fprintf(stderr, "fwd_receiver: cannot write %s: %s\n", path, strerror(errno));
-    free(tmp);
-    return rc;
+	size_t pl = strlen(path);
+	char *tmp = malloc(pl + 5);
+	if (!tmp)
+		die_oom();
+	memcpy(tmp, path, pl);
+	memcpy(tmp + pl, ".tmp", 5);
+	FILE *f = fopen(tmp, "w");
+	int rc = -1;
+	if (f) {
+		bool ok = fwrite(data, 1, len, f) == len;
+		if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
+			rc = 0;
+	}
+	if (rc != 0)
+		fprintf(stderr, "fwd_receiver: cannot write %s: %s\n", path, strerror(errno));
+	free(tmp);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- msgpack headers */
@@ -267,52 +267,52 @@ static int write_atomic(const char *path, const char *data, size_t len)
 /* Header length (type byte plus length/count bytes) of the object that starts with b; 0 for 0xc1. */
 static unsigned mp_head_len(uint8_t b)
 {
-    switch (b) {
-    case 0xc1: return 0;
-    case 0xc4: case 0xc7: case 0xd9: return 2;
-    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: return 3;
-    case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf: return 5;
-    default: return 1;
-    }
+	switch (b) {
+	case 0xc1: return 0;
+	case 0xc4: case 0xc7: case 0xd9: return 2;
+	case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: return 3;
+	case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf: return 5;
+	default: return 1;
+	}
 }
 
 /* From a whole header: payload bytes that follow it, and child objects it opens. */
 static void mp_head_parse(const uint8_t *h, uint64_t *skip, uint64_t *kids)
 {
-    uint8_t b = h[0];
-    /* h holds exactly mp_head_len(b) bytes: read h[1..] only for the types that have them */
+	uint8_t b = h[0];
+	/* h holds exactly mp_head_len(b) bytes: read h[1..] only for the types that have them */
 #define N16 ((uint64_t)h[1] << 8 | h[2])
-    *skip = 0;
-    *kids = 0;
-    if (b <= 0x7f || b >= 0xe0)
-        return;
-    if (b <= 0x8f) { *kids = 2u * (b & 0x0f); return; }
-    if (b <= 0x9f) { *kids = b & 0x0f; return; }
-    if (b <= 0xbf) { *skip = b & 0x1f; return; }
-    switch (b) {
-    case 0xc4: case 0xd9: *skip = h[1]; break;
-    case 0xc5: case 0xda: *skip = N16; break;
-    case 0xc6: case 0xdb: *skip = be32(h + 1); break;
-    case 0xc7: *skip = (uint64_t)h[1] + 1; break;
-    case 0xc8: *skip = N16 + 1; break;
-    case 0xc9: *skip = (uint64_t)be32(h + 1) + 1; break;
-    case 0xca: *skip = 4; break;
-    case 0xcb: *skip = 8; break;
-    case 0xcc: case 0xd0: *skip = 1; break;
-    case 0xcd: case 0xd1: *skip = 2; break;
-    case 0xce: case 0xd2: *skip = 4; break;
-    case 0xcf: case 0xd3: *skip = 8; break;
-    case 0xd4: *skip = 2; break;
-    case 0xd5: *skip = 3; break;
-    case 0xd6: *skip = 5; break;
-    case 0xd7: *skip = 9; break;
-    case 0xd8: *skip = 17; break;
-    case 0xdc: *kids = N16; break;
-    case 0xdd: *kids = be32(h + 1); break;
-    case 0xde: *kids = 2 * N16; break;
-    case 0xdf: *kids = 2 * (uint64_t)be32(h + 1); break;
-    default: break;   /* nil, false, true */
-    }
+	*skip = 0;
+	*kids = 0;
+	if (b <= 0x7f || b >= 0xe0)
+		return;
+	if (b <= 0x8f) { *kids = 2u * (b & 0x0f); return; }
+	if (b <= 0x9f) { *kids = b & 0x0f; return; }
+	if (b <= 0xbf) { *skip = b & 0x1f; return; }
+	switch (b) {
+	case 0xc4: case 0xd9: *skip = h[1]; break;
+	case 0xc5: case 0xda: *skip = N16; break;
+	case 0xc6: case 0xdb: *skip = be32(h + 1); break;
+	case 0xc7: *skip = (uint64_t)h[1] + 1; break;
+	case 0xc8: *skip = N16 + 1; break;
+	case 0xc9: *skip = (uint64_t)be32(h + 1) + 1; break;
+	case 0xca: *skip = 4; break;
+	case 0xcb: *skip = 8; break;
+	case 0xcc: case 0xd0: *skip = 1; break;
+	case 0xcd: case 0xd1: *skip = 2; break;
+	case 0xce: case 0xd2: *skip = 4; break;
+	case 0xcf: case 0xd3: *skip = 8; break;
+	case 0xd4: *skip = 2; break;
+	case 0xd5: *skip = 3; break;
+	case 0xd6: *skip = 5; break;
+	case 0xd7: *skip = 9; break;
+	case 0xd8: *skip = 17; break;
+	case 0xdc: *kids = N16; break;
+	case 0xdd: *kids = be32(h + 1); break;
+	case 0xde: *kids = 2 * N16; break;
+	case 0xdf: *kids = 2 * (uint64_t)be32(h + 1); break;
+	default: break;   /* nil, false, true */
+	}
 #undef N16
 }
 
@@ -326,82 +326,82 @@ static void mp_head_parse(const uint8_t *h, uint64_t *skip, uint64_t *kids)
  */
 static void scan_feed(struct conn *c, const uint8_t *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n && !c->sc.failed) {
-        if (c->sc.skip) {
-            uint64_t take = c->sc.skip < n - i ? c->sc.skip : n - i;
-            c->sc.skip -= take;
-            c->sc.frame_bytes += take;
-            i += take;
-            if (!c->sc.skip && !c->sc.pending)
-                c->sc.frames++;
-            continue;
-        }
-        if (c->sc.have == 0) {
-            if (c->sc.pending == 0) {
-                c->sc.pending = 1;
-                c->sc.frame_bytes = 0;
-            }
-            c->sc.need = (uint8_t)mp_head_len(p[i]);
-            if (!c->sc.need) {
-                c->sc.failed = true;
-                c->sc.fail_frame = c->sc.frames;
-                snprintf(c->sc.err, sizeof c->sc.err, "byte 0xc1 is never used in msgpack");
-                return;
-            }
-        }
-        c->sc.hdr[c->sc.have++] = p[i++];
-        c->sc.frame_bytes++;
-        if (c->sc.have < c->sc.need)
-            continue;
-        uint64_t skip, kids;
-        mp_head_parse(c->sc.hdr, &skip, &kids);
-        c->sc.have = 0;
-        c->sc.pending = c->sc.pending - 1 + kids;
-        uint64_t least = c->sc.frame_bytes + skip + c->sc.pending;
-        if (least > opt.max_frame) {
-            c->sc.failed = true;
-            c->sc.fail_frame = c->sc.frames;
-            snprintf(c->sc.err, sizeof c->sc.err,
-                     "frame exceeds the %" PRIu64 "-byte limit (it declares at least %" PRIu64 " bytes)",
-                     opt.max_frame, least);
-            return;
-        }
-        c->sc.skip = skip;
-        if (!skip && !c->sc.pending)
-            c->sc.frames++;
-    }
+	size_t i = 0;
+	while (i < n && !c->sc.failed) {
+		if (c->sc.skip) {
+			uint64_t take = c->sc.skip < n - i ? c->sc.skip : n - i;
+			c->sc.skip -= take;
+			c->sc.frame_bytes += take;
+			i += take;
+			if (!c->sc.skip && !c->sc.pending)
+				c->sc.frames++;
+			continue;
+		}
+		if (c->sc.have == 0) {
+			if (c->sc.pending == 0) {
+				c->sc.pending = 1;
+				c->sc.frame_bytes = 0;
+			}
+			c->sc.need = (uint8_t)mp_head_len(p[i]);
+			if (!c->sc.need) {
+				c->sc.failed = true;
+				c->sc.fail_frame = c->sc.frames;
+				snprintf(c->sc.err, sizeof c->sc.err, "byte 0xc1 is never used in msgpack");
+				return;
+			}
+		}
+		c->sc.hdr[c->sc.have++] = p[i++];
+		c->sc.frame_bytes++;
+		if (c->sc.have < c->sc.need)
+			continue;
+		uint64_t skip, kids;
+		mp_head_parse(c->sc.hdr, &skip, &kids);
+		c->sc.have = 0;
+		c->sc.pending = c->sc.pending - 1 + kids;
+		uint64_t least = c->sc.frame_bytes + skip + c->sc.pending;
+		if (least > opt.max_frame) {
+			c->sc.failed = true;
+			c->sc.fail_frame = c->sc.frames;
+			snprintf(c->sc.err, sizeof c->sc.err,
+					 "frame exceeds the %" PRIu64 "-byte limit (it declares at least %" PRIu64 " bytes)",
+					 opt.max_frame, least);
+			return;
+		}
+		c->sc.skip = skip;
+		if (!skip && !c->sc.pending)
+			c->sc.frames++;
+	}
 }
 
 /* The same bound for a PackedForward payload (all in memory); also counts its entries. */
 static bool scan_payload(const uint8_t *p, size_t len, uint64_t *entries)
 {
-    size_t pos = 0, start = 0;
-    uint64_t pending = 0, n = 0;
-    while (pos < len) {
-        if (pending == 0) {
-            pending = 1;
-            n++;
-            start = pos;
-        }
-        unsigned hl = mp_head_len(p[pos]);
-        if (!hl)
-            return errf("payload entry %" PRIu64 ": byte 0xc1 at offset %zu is never used in msgpack", n, pos);
-        uint64_t skip = 0, kids = 0;
-        bool fits = len - pos >= hl;
-        if (fits) {
-            mp_head_parse(p + pos, &skip, &kids);
-            pos += hl;
-            pending = pending - 1 + kids;
-        }
-        /* the header, its payload or the objects it opens run past the end */
-        if (!fits || skip > len - pos || pending > len - pos - skip)
-            return errf("payload does not hold a whole number of entries: entry %" PRIu64
-                        " (from offset %zu of %zu) is truncated", n, start, len);
-        pos += skip;
-    }
-    *entries = n;
-    return true;
+	size_t pos = 0, start = 0;
+	uint64_t pending = 0, n = 0;
+	while (pos < len) {
+		if (pending == 0) {
+			pending = 1;
+			n++;
+			start = pos;
+		}
+		unsigned hl = mp_head_len(p[pos]);
+		if (!hl)
+			return errf("payload entry %" PRIu64 ": byte 0xc1 at offset %zu is never used in msgpack", n, pos);
+		uint64_t skip = 0, kids = 0;
+		bool fits = len - pos >= hl;
+		if (fits) {
+			mp_head_parse(p + pos, &skip, &kids);
+			pos += hl;
+			pending = pending - 1 + kids;
+		}
+		/* the header, its payload or the objects it opens run past the end */
+		if (!fits || skip > len - pos || pending > len - pos - skip)
+			return errf("payload does not hold a whole number of entries: entry %" PRIu64
+						" (from offset %zu of %zu) is truncated", n, start, len);
+		pos += skip;
+	}
+	*entries = n;
+	return true;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -409,86 +409,86 @@ static bool scan_payload(const uint8_t *p, size_t len, uint64_t *entries)
 /* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, surrogates, > U+10FFFF), 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t avail)
 {
-    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if (avail < 3)
-            return 0;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if (avail < 4)
-            return 0;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-    }
-    return 0;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (avail < 3)
+			return 0;
+		if (c == 0xe0) lo = 0xa0;
+		if (c == 0xed) hi = 0x9f;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (avail < 4)
+			return 0;
+		if (c == 0xf0) lo = 0x90;
+		if (c == 0xf4) hi = 0x8f;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
 }
 
 static void j_str(struct buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    buf_grow(b, n + 2);
-    buf_putc(b, '"');
-    while (p < end) {
-        const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
-        buf_put(b, run, (size_t)(p - run));
-        if (p >= end)
-            break;
-        unsigned char ch = *p;
-        if (ch < 0x80) {
-            switch (ch) {
-            case '"': buf_lit(b, "\\\""); break;
-            case '\\': buf_lit(b, "\\\\"); break;
-            case '\n': buf_lit(b, "\\n"); break;
-            case '\r': buf_lit(b, "\\r"); break;
-            case '\t': buf_lit(b, "\\t"); break;
-            case '\b': buf_lit(b, "\\b"); break;
-            case '\f': buf_lit(b, "\\f"); break;
-            default: {
-                char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
-                buf_put(b, u, 6);
-            }
-            }
-            p++;
-            continue;
-        }
-        size_t ul = utf8_len(p, (size_t)(end - p));
-        if (ul) {
-            buf_put(b, p, ul);
-            p += ul;
-        } else {
-            buf_lit(b, "\\ufffd");   /* one per invalid byte */
-            p++;
-        }
-    }
-    buf_putc(b, '"');
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	buf_grow(b, n + 2);
+	buf_putc(b, '"');
+	while (p < end) {
+		const unsigned char *run = p;
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		buf_put(b, run, (size_t)(p - run));
+		if (p >= end)
+			break;
+		unsigned char ch = *p;
+		if (ch < 0x80) {
+			switch (ch) {
+			case '"': buf_lit(b, "\\\""); break;
+			case '\\': buf_lit(b, "\\\\"); break;
+			case '\n': buf_lit(b, "\\n"); break;
+			case '\r': buf_lit(b, "\\r"); break;
+			case '\t': buf_lit(b, "\\t"); break;
+			case '\b': buf_lit(b, "\\b"); break;
+			case '\f': buf_lit(b, "\\f"); break;
+			default: {
+				char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+				buf_put(b, u, 6);
+			}
+			}
+			p++;
+			continue;
+		}
+		size_t ul = utf8_len(p, (size_t)(end - p));
+		if (ul) {
+			buf_put(b, p, ul);
+			p += ul;
+		} else {
+			buf_lit(b, "\\ufffd");   /* one per invalid byte */
+			p++;
+		}
+	}
+	buf_putc(b, '"');
 }
 
 /* Shortest form that reads back to the same value; always looks like a float; null for NaN/inf. */
 static void j_double(struct buf *b, double d, bool is32)
 {
-    char t[40];
-    if (!isfinite(d)) {
-        buf_lit(b, "null");
-        return;
-    }
-    for (int prec = is32 ? 6 : 15; prec <= 17; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, d);
-        double r = strtod(t, NULL);
-        if (is32 ? (float)r == (float)d : r == d)
-            break;
-    }
-    buf_put(b, t, strlen(t));
-    if (!strpbrk(t, ".eE"))
-        buf_lit(b, ".0");
+	char t[40];
+	if (!isfinite(d)) {
+		buf_lit(b, "null");
+		return;
+	}
+	for (int prec = is32 ? 6 : 15; prec <= 17; prec++) {
+		snprintf(t, sizeof t, "%.*g", prec, d);
+		double r = strtod(t, NULL);
+		if (is32 ? (float)r == (float)d : r == d)
+			break;
+	}
+	buf_put(b, t, strlen(t));
+	if (!strpbrk(t, ".eE"))
+		buf_lit(b, ".0");
 }
 
 static void j_obj(struct buf *b, const msgpack_object *o);
@@ -496,202 +496,202 @@ static void j_obj(struct buf *b, const msgpack_object *o);
 /* JSON keys must be strings: a non-str key inside a nested map is written as its JSON text, quoted. */
 static void j_key(struct buf *b, const msgpack_object *k)
 {
-    if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
-        j_str(b, k->via.str.ptr, k->via.str.size);
-        return;
-    }
-    size_t start = b->len;
-    j_obj(b, k);
-    size_t n = b->len - start;
-    char *tmp = malloc(n ? n : 1);
-    if (!tmp)
-        die_oom();
-    memcpy(tmp, b->p + start, n);
-    b->len = start;
-    j_str(b, tmp, n);
-    free(tmp);
+	if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
+		j_str(b, k->via.str.ptr, k->via.str.size);
+		return;
+	}
+	size_t start = b->len;
+	j_obj(b, k);
+	size_t n = b->len - start;
+	char *tmp = malloc(n ? n : 1);
+	if (!tmp)
+		die_oom();
+	memcpy(tmp, b->p + start, n);
+	b->len = start;
+	j_str(b, tmp, n);
+	free(tmp);
 }
 
 /* Recursion depth is bounded: msgpack-c refuses nesting deeper than 32 levels. */
 static void j_obj(struct buf *b, const msgpack_object *o)
 {
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: buf_lit(b, "null"); break;
-    case MSGPACK_OBJECT_BOOLEAN:
-        if (o->via.boolean) buf_lit(b, "true"); else buf_lit(b, "false");
-        break;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: buf_printf(b, "%" PRIu64, o->via.u64); break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: buf_printf(b, "%" PRId64, o->via.i64); break;
-    case MSGPACK_OBJECT_FLOAT32: j_double(b, o->via.f64, true); break;
-    case MSGPACK_OBJECT_FLOAT64: j_double(b, o->via.f64, false); break;
-    /* bin is written like str, as Fluent Bit's JSON output does; "types" tells them apart */
-    case MSGPACK_OBJECT_STR: j_str(b, o->via.str.ptr, o->via.str.size); break;
-    case MSGPACK_OBJECT_BIN: j_str(b, o->via.bin.ptr, o->via.bin.size); break;
-    case MSGPACK_OBJECT_ARRAY:
-        buf_putc(b, '[');
-        for (uint32_t i = 0; i < o->via.array.size; i++) {
-            if (i)
-                buf_putc(b, ',');
-            j_obj(b, &o->via.array.ptr[i]);
-        }
-        buf_putc(b, ']');
-        break;
-    case MSGPACK_OBJECT_MAP:
-        buf_putc(b, '{');
-        for (uint32_t i = 0; i < o->via.map.size; i++) {
-            if (i)
-                buf_putc(b, ',');
-            j_key(b, &o->via.map.ptr[i].key);
-            buf_putc(b, ':');
-            j_obj(b, &o->via.map.ptr[i].val);
-        }
-        buf_putc(b, '}');
-        break;
-    case MSGPACK_OBJECT_EXT: {
-        static const char hex[] = "0123456789abcdef";
-        buf_printf(b, "{\"ext_type\":%d,\"hex\":\"", (int)o->via.ext.type);
-        for (uint32_t i = 0; i < o->via.ext.size; i++) {
-            unsigned char ch = (unsigned char)o->via.ext.ptr[i];
-            buf_putc(b, hex[ch >> 4]);
-            buf_putc(b, hex[ch & 15]);
-        }
-        buf_lit(b, "\"}");
-        break;
-    }
-    default: buf_lit(b, "null"); break;
-    }
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: buf_lit(b, "null"); break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		if (o->via.boolean) buf_lit(b, "true"); else buf_lit(b, "false");
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: buf_printf(b, "%" PRIu64, o->via.u64); break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: buf_printf(b, "%" PRId64, o->via.i64); break;
+	case MSGPACK_OBJECT_FLOAT32: j_double(b, o->via.f64, true); break;
+	case MSGPACK_OBJECT_FLOAT64: j_double(b, o->via.f64, false); break;
+	/* bin is written like str, as Fluent Bit's JSON output does; "types" tells them apart */
+	case MSGPACK_OBJECT_STR: j_str(b, o->via.str.ptr, o->via.str.size); break;
+	case MSGPACK_OBJECT_BIN: j_str(b, o->via.bin.ptr, o->via.bin.size); break;
+	case MSGPACK_OBJECT_ARRAY:
+		buf_putc(b, '[');
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			if (i)
+				buf_putc(b, ',');
+			j_obj(b, &o->via.array.ptr[i]);
+		}
+		buf_putc(b, ']');
+		break;
+	case MSGPACK_OBJECT_MAP:
+		buf_putc(b, '{');
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			if (i)
+				buf_putc(b, ',');
+			j_key(b, &o->via.map.ptr[i].key);
+			buf_putc(b, ':');
+			j_obj(b, &o->via.map.ptr[i].val);
+		}
+		buf_putc(b, '}');
+		break;
+	case MSGPACK_OBJECT_EXT: {
+		static const char hex[] = "0123456789abcdef";
+		buf_printf(b, "{\"ext_type\":%d,\"hex\":\"", (int)o->via.ext.type);
+		for (uint32_t i = 0; i < o->via.ext.size; i++) {
+			unsigned char ch = (unsigned char)o->via.ext.ptr[i];
+			buf_putc(b, hex[ch >> 4]);
+			buf_putc(b, hex[ch & 15]);
+		}
+		buf_lit(b, "\"}");
+		break;
+	}
+	default: buf_lit(b, "null"); break;
+	}
 }
 
 /* ---------------------------------------------------------------- delay histogram */
 
 static inline unsigned hist_index(uint64_t v)
 {
-    if (v < 16)
-        return (unsigned)v;
-    unsigned msb = 63u - (unsigned)__builtin_clzll(v);
-    return (msb - 3) * 16 + (unsigned)((v >> (msb - 4)) & 15);
+	if (v < 16)
+		return (unsigned)v;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
+	return (msb - 3) * 16 + (unsigned)((v >> (msb - 4)) & 15);
 }
 
 static uint64_t hist_upper(unsigned i)
 {
-    if (i < 16)
-        return i;
-    unsigned msb = i / 16 + 3, sub = i % 16;
-    uint64_t low = (uint64_t)(16 + sub) << (msb - 4);
-    return low + (((uint64_t)1 << (msb - 4)) - 1);
+	if (i < 16)
+		return i;
+	unsigned msb = i / 16 + 3, sub = i % 16;
+	uint64_t low = (uint64_t)(16 + sub) << (msb - 4);
+	return low + (((uint64_t)1 << (msb - 4)) - 1);
 }
 
 /* Upper bound of the bucket holding the p-quantile, never above the exact maximum. */
 static uint64_t hist_quantile(double p)
 {
-    if (!st.delay_samples)
-        return 0;
-    double want = p * (double)st.delay_samples;
-    uint64_t rank = (uint64_t)want, cum = 0;
-    if ((double)rank < want || rank == 0)   /* ceil, without libm */
-        rank++;
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        cum += hist[i];
-        if (cum >= rank) {
-            uint64_t u = hist_upper(i);
-            return u < st.max_delay_ns ? u : st.max_delay_ns;
-        }
-    }
-    return st.max_delay_ns;
+	if (!st.delay_samples)
+		return 0;
+	double want = p * (double)st.delay_samples;
+	uint64_t rank = (uint64_t)want, cum = 0;
+	if ((double)rank < want || rank == 0)   /* ceil, without libm */
+		rank++;
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		cum += hist[i];
+		if (cum >= rank) {
+			uint64_t u = hist_upper(i);
+			return u < st.max_delay_ns ? u : st.max_delay_ns;
+		}
+	}
+	return st.max_delay_ns;
 }
 
 /* ---------------------------------------------------------------- per-tag counts */
 
 static uint64_t fnv1a(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
 }
 
 static void tag_count(const char *tag, size_t len, uint64_t n)
 {
-    if (tags_n * 2 >= tags_cap) {
-        if (tags_n >= MAX_TAGS) {
-            /* the table is full: count the known ones, lump the new ones together */
-            for (size_t i = fnv1a(tag, len) & (tags_cap - 1); tags[i].tag; i = (i + 1) & (tags_cap - 1))
-                if (tags[i].len == len && memcmp(tags[i].tag, tag, len) == 0) {
-                    tags[i].count += n;
-                    return;
-                }
-            tags_overflow += n;
-            return;
-        }
-        size_t ncap = tags_cap ? tags_cap * 2 : 64;
-        struct tagent *nt = calloc(ncap, sizeof *nt);
-        if (!nt)
-            die_oom();
-        for (size_t i = 0; i < tags_cap; i++) {
-            if (!tags[i].tag)
-                continue;
-            size_t j = fnv1a(tags[i].tag, tags[i].len) & (ncap - 1);
-            while (nt[j].tag)
-                j = (j + 1) & (ncap - 1);
-            nt[j] = tags[i];
-        }
-        free(tags);
-        tags = nt;
-        tags_cap = ncap;
-    }
-    size_t i = fnv1a(tag, len) & (tags_cap - 1);
-    while (tags[i].tag) {
-        if (tags[i].len == len && memcmp(tags[i].tag, tag, len) == 0) {
-            tags[i].count += n;
-            return;
-        }
-        i = (i + 1) & (tags_cap - 1);
-    }
-    tags[i].tag = malloc(len ? len : 1);
-    if (!tags[i].tag)
-        die_oom();
-    if (len)
-        memcpy(tags[i].tag, tag, len);
-    tags[i].len = len;
-    tags[i].count = n;
-    tags_n++;
+	if (tags_n * 2 >= tags_cap) {
+		if (tags_n >= MAX_TAGS) {
+			/* the table is full: count the known ones, lump the new ones together */
+			for (size_t i = fnv1a(tag, len) & (tags_cap - 1); tags[i].tag; i = (i + 1) & (tags_cap - 1))
+				if (tags[i].len == len && memcmp(tags[i].tag, tag, len) == 0) {
+					tags[i].count += n;
+					return;
+				}
+			tags_overflow += n;
+			return;
+		}
+		size_t ncap = tags_cap ? tags_cap * 2 : 64;
+		struct tagent *nt = calloc(ncap, sizeof *nt);
+		if (!nt)
+			die_oom();
+		for (size_t i = 0; i < tags_cap; i++) {
+			if (!tags[i].tag)
+				continue;
+			size_t j = fnv1a(tags[i].tag, tags[i].len) & (ncap - 1);
+			while (nt[j].tag)
+				j = (j + 1) & (ncap - 1);
+			nt[j] = tags[i];
+		}
+		free(tags);
+		tags = nt;
+		tags_cap = ncap;
+	}
+	size_t i = fnv1a(tag, len) & (tags_cap - 1);
+	while (tags[i].tag) {
+		if (tags[i].len == len && memcmp(tags[i].tag, tag, len) == 0) {
+			tags[i].count += n;
+			return;
+		}
+		i = (i + 1) & (tags_cap - 1);
+	}
+	tags[i].tag = malloc(len ? len : 1);
+	if (!tags[i].tag)
+		die_oom();
+	if (len)
+		memcpy(tags[i].tag, tag, len);
+	tags[i].len = len;
+	tags[i].count = n;
+	tags_n++;
 }
 
 /* ---------------------------------------------------------------- statistics */
 
 static void write_stats(void)
 {
-    struct buf b = { 0 };
-    buf_printf(&b,
-               "{\"frames\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"rejected\":%" PRIu64
-               ",\"connections\":%" PRIu64 ",\"active_connections\":%" PRIu64 ",\"bytes\":%" PRIu64
-               ",\"acks\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"refused\":%" PRIu64
-               ",\"paused\":%s,\"delay_samples\":%" PRIu64 ",\"delay_negative\":%" PRIu64
-               ",\"max_delay_ns\":%" PRIu64 ",\"delay_p50_ns\":%" PRIu64 ",\"delay_p90_ns\":%" PRIu64
-               ",\"delay_p99_ns\":%" PRIu64 ",\"delay_p999_ns\":%" PRIu64 ",\"last_reject\":",
-               st.frames, st.entries, st.rejected, st.connections, active_conns, st.bytes, st.acks,
-               st.truncated, st.refused, paused ? "true" : "false", st.delay_samples, st.delay_negative,
-               st.max_delay_ns, hist_quantile(0.50), hist_quantile(0.90), hist_quantile(0.99),
-               hist_quantile(0.999));
-    j_str(&b, last_reject, strlen(last_reject));
-    buf_printf(&b, ",\"matched\":%" PRIu64, g_matched);
-    buf_lit(&b, ",\"entries_by_tag\":{");
-    bool first = true;
-    for (size_t i = 0; i < tags_cap; i++) {
-        if (!tags[i].tag)
-            continue;
-        if (!first)
-            buf_putc(&b, ',');
-        first = false;
-        j_str(&b, tags[i].tag, tags[i].len);
-        buf_printf(&b, ":%" PRIu64, tags[i].count);
-    }
-    buf_printf(&b, "},\"entries_by_tag_overflow\":%" PRIu64 "}\n", tags_overflow);
-    if (opt.stats)
-        write_atomic(opt.stats, b.p, b.len);
-    else
-        fwrite(b.p, 1, b.len, stderr);
-    free(b.p);
+	struct buf b = { 0 };
+	buf_printf(&b,
+			   "{\"frames\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"rejected\":%" PRIu64
+			   ",\"connections\":%" PRIu64 ",\"active_connections\":%" PRIu64 ",\"bytes\":%" PRIu64
+			   ",\"acks\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"refused\":%" PRIu64
+			   ",\"paused\":%s,\"delay_samples\":%" PRIu64 ",\"delay_negative\":%" PRIu64
+			   ",\"max_delay_ns\":%" PRIu64 ",\"delay_p50_ns\":%" PRIu64 ",\"delay_p90_ns\":%" PRIu64
+			   ",\"delay_p99_ns\":%" PRIu64 ",\"delay_p999_ns\":%" PRIu64 ",\"last_reject\":",
+			   st.frames, st.entries, st.rejected, st.connections, active_conns, st.bytes, st.acks,
+			   st.truncated, st.refused, paused ? "true" : "false", st.delay_samples, st.delay_negative,
+			   st.max_delay_ns, hist_quantile(0.50), hist_quantile(0.90), hist_quantile(0.99),
+			   hist_quantile(0.999));
+	j_str(&b, last_reject, strlen(last_reject));
+	buf_printf(&b, ",\"matched\":%" PRIu64, g_matched);
+	buf_lit(&b, ",\"entries_by_tag\":{");
+	bool first = true;
+	for (size_t i = 0; i < tags_cap; i++) {
+		if (!tags[i].tag)
+			continue;
+		if (!first)
+			buf_putc(&b, ',');
+		first = false;
+		j_str(&b, tags[i].tag, tags[i].len);
+		buf_printf(&b, ":%" PRIu64, tags[i].count);
+	}
+	buf_printf(&b, "},\"entries_by_tag_overflow\":%" PRIu64 "}\n", tags_overflow);
+	if (opt.stats)
+		write_atomic(opt.stats, b.p, b.len);
+	else
+		fwrite(b.p, 1, b.len, stderr);
+	free(b.p);
 }
 
 /* ---------------------------------------------------------------- frame checks */
@@ -699,341 +699,341 @@ static void write_stats(void)
 struct evtime { uint64_t sec; uint32_t nsec; bool event; };
 
 struct frame {
-    struct conn *c;
-    const msgpack_object *tag, *chunk, *metadata;
-    const char *mode;
-    bool gzip, has_size;
-    uint64_t size, entries;
-    int64_t now;
+	struct conn *c;
+	const msgpack_object *tag, *chunk, *metadata;
+	const char *mode;
+	bool gzip, has_size;
+	uint64_t size, entries;
+	int64_t now;
 };
 
 static bool check_time(const msgpack_object *t, struct evtime *e)
 {
-    switch (t->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        e->sec = t->via.u64;
-        e->nsec = 0;
-        e->event = false;
-        return true;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return errf("time is a negative int (%" PRId64 ")", t->via.i64);
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return errf("time is a float (%.17g): only an int or an EventTime is allowed", t->via.f64);
-    case MSGPACK_OBJECT_EXT: {
-        if (t->via.ext.type != 0)
-            return errf("time is an ext of type %d, not an EventTime (type 0)", (int)t->via.ext.type);
-        if (t->via.ext.size != 8)
-            return errf("EventTime has %" PRIu32 " data bytes, not 8", t->via.ext.size);
-        const unsigned char *p = (const unsigned char *)t->via.ext.ptr;
-        uint32_t s = be32(p), ns = be32(p + 4);
-        if (s == 0xFFFFFFFFu || s == 0xFFFFFFFEu)
-            return errf("EventTime seconds 0x%08" PRIX32 " are reserved by Fluent Bit (group markers)", s);
-        if (ns > 999999999u)
-            return errf("EventTime nanoseconds %" PRIu32 " are not below 10^9", ns);
-        e->sec = s;
-        e->nsec = ns;
-        e->event = true;
-        return true;
-    }
-    default:
-        return errf("time is %s, not an int or an EventTime", a_type(t));
-    }
+	switch (t->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		e->sec = t->via.u64;
+		e->nsec = 0;
+		e->event = false;
+		return true;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return errf("time is a negative int (%" PRId64 ")", t->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return errf("time is a float (%.17g): only an int or an EventTime is allowed", t->via.f64);
+	case MSGPACK_OBJECT_EXT: {
+		if (t->via.ext.type != 0)
+			return errf("time is an ext of type %d, not an EventTime (type 0)", (int)t->via.ext.type);
+		if (t->via.ext.size != 8)
+			return errf("EventTime has %" PRIu32 " data bytes, not 8", t->via.ext.size);
+		const unsigned char *p = (const unsigned char *)t->via.ext.ptr;
+		uint32_t s = be32(p), ns = be32(p + 4);
+		if (s == 0xFFFFFFFFu || s == 0xFFFFFFFEu)
+			return errf("EventTime seconds 0x%08" PRIX32 " are reserved by Fluent Bit (group markers)", s);
+		if (ns > 999999999u)
+			return errf("EventTime nanoseconds %" PRIu32 " are not below 10^9", ns);
+		e->sec = s;
+		e->nsec = ns;
+		e->event = true;
+		return true;
+	}
+	default:
+		return errf("time is %s, not an int or an EventTime", a_type(t));
+	}
 }
 
 static bool check_str_keys(const msgpack_object *m, const char *what)
 {
-    if (m->type != MSGPACK_OBJECT_MAP)
-        return errf("%s is %s, not a map", what, a_type(m));
-    for (uint32_t i = 0; i < m->via.map.size; i++)
-        if (m->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
-            return errf("%s key %" PRIu32 " is %s, not a str", what, i + 1,
-                        a_type(&m->via.map.ptr[i].key));
-    return true;
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return errf("%s is %s, not a map", what, a_type(m));
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (m->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+			return errf("%s key %" PRIu32 " is %s, not a str", what, i + 1,
+						a_type(&m->via.map.ptr[i].key));
+	return true;
 }
 
 static bool check_options(const msgpack_object *o, struct frame *f)
 {
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return errf("option is %s, not a map", a_type(o));
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR)
-            return errf("option key %" PRIu32 " is %s, not a str", i + 1, a_type(k));
-        if (str_is(k, "chunk")) {
-            /* Fluent Bit fails on a bin chunk: the spec and its code want a str */
-            if (v->type != MSGPACK_OBJECT_STR)
-                return errf("option chunk is %s, not a str", a_type(v));
-            f->chunk = v;
-        } else if (str_is(k, "compressed")) {
-            if (v->type != MSGPACK_OBJECT_STR)
-                return errf("option compressed is %s, not a str", a_type(v));
-            if (!str_is(v, "gzip"))
-                return errf("option compressed is \"%s\": only \"gzip\" is accepted",
-                            printable(v->via.str.ptr, v->via.str.size));
-            f->gzip = true;
-        } else if (str_is(k, "size")) {
-            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-                return errf("option size is %s, not a uint", a_type(v));
-            f->has_size = true;
-            f->size = v->via.u64;
-        } else if (str_is(k, "fluent_signal")) {
-            /* Fluent Bit takes 0 logs, 1 metrics, 2 traces; this receiver only decodes logs */
-            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-                return errf("option fluent_signal is %s, not a uint", a_type(v));
-            if (v->via.u64 != 0)
-                return errf("option fluent_signal is %" PRIu64 ": only 0 (logs) is accepted", v->via.u64);
-        } else if (str_is(k, "metadata")) {
-            /* Fluent Bit closes the connection when metadata is not a map */
-            if (!check_str_keys(v, "option metadata"))
-                return false;
-            f->metadata = v;
-        }
-    }
-    return true;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return errf("option is %s, not a map", a_type(o));
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+		if (k->type != MSGPACK_OBJECT_STR)
+			return errf("option key %" PRIu32 " is %s, not a str", i + 1, a_type(k));
+		if (str_is(k, "chunk")) {
+			/* Fluent Bit fails on a bin chunk: the spec and its code want a str */
+			if (v->type != MSGPACK_OBJECT_STR)
+				return errf("option chunk is %s, not a str", a_type(v));
+			f->chunk = v;
+		} else if (str_is(k, "compressed")) {
+			if (v->type != MSGPACK_OBJECT_STR)
+				return errf("option compressed is %s, not a str", a_type(v));
+			if (!str_is(v, "gzip"))
+				return errf("option compressed is \"%s\": only \"gzip\" is accepted",
+							printable(v->via.str.ptr, v->via.str.size));
+			f->gzip = true;
+		} else if (str_is(k, "size")) {
+			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				return errf("option size is %s, not a uint", a_type(v));
+			f->has_size = true;
+			f->size = v->via.u64;
+		} else if (str_is(k, "fluent_signal")) {
+			/* Fluent Bit takes 0 logs, 1 metrics, 2 traces; this receiver only decodes logs */
+			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				return errf("option fluent_signal is %s, not a uint", a_type(v));
+			if (v->via.u64 != 0)
+				return errf("option fluent_signal is %" PRIu64 ": only 0 (logs) is accepted", v->via.u64);
+		} else if (str_is(k, "metadata")) {
+			/* Fluent Bit closes the connection when metadata is not a map */
+			if (!check_str_keys(v, "option metadata"))
+				return false;
+			f->metadata = v;
+		}
+	}
+	return true;
 }
 
 static void frame_prefix(struct frame *f)
 {
-    g_tagjson.len = 0;
-    j_str(&g_tagjson, f->tag->via.str.ptr, f->tag->via.str.size);
-    g_framejson.len = 0;
-    buf_printf(&g_framejson, ",\"mode\":\"%s\",\"conn\":%" PRIu64 ",\"frame\":%" PRIu64, f->mode, f->c->id,
-               f->c->frames_seen);
-    if (f->chunk) {
-        buf_lit(&g_framejson, ",\"chunk\":");
-        j_str(&g_framejson, f->chunk->via.str.ptr, f->chunk->via.str.size);
-    }
+	g_tagjson.len = 0;
+	j_str(&g_tagjson, f->tag->via.str.ptr, f->tag->via.str.size);
+	g_framejson.len = 0;
+	buf_printf(&g_framejson, ",\"mode\":\"%s\",\"conn\":%" PRIu64 ",\"frame\":%" PRIu64, f->mode, f->c->id,
+			   f->c->frames_seen);
+	if (f->chunk) {
+		buf_lit(&g_framejson, ",\"chunk\":");
+		j_str(&g_framejson, f->chunk->via.str.ptr, f->chunk->via.str.size);
+	}
 }
 
 /* The per-entry path: cheap in --count-only mode (no allocation once the buffers have grown). */
 static void emit_entry(struct frame *f, const struct evtime *t, const msgpack_object *metadata,
-                       const msgpack_object *record)
+					   const msgpack_object *record)
 {
-    f->entries++;
-    if (opt.match && record->type == MSGPACK_OBJECT_MAP) {
-        /* the benchmark's own events, told apart from the rest of the machine's */
-        for (uint32_t i = 0; i < record->via.map.size; i++) {
-            const msgpack_object *v = &record->via.map.ptr[i].val;
-            if (v->type == MSGPACK_OBJECT_STR &&
-                memmem(v->via.str.ptr, v->via.str.size, opt.match, opt.match_len)) {
-                g_matched++;
-                break;
-            }
-        }
-    }
-    if (t->event) {
-        if (g_delays_len == g_delays_cap) {
-            size_t ncap = g_delays_cap ? g_delays_cap * 2 : 1024;
-            int64_t *nd = realloc(g_delays, ncap * sizeof *nd);
-            if (!nd)
-                die_oom();
-            g_delays = nd;
-            g_delays_cap = ncap;
-        }
-        g_delays[g_delays_len++] = f->now - ((int64_t)t->sec * 1000000000 + t->nsec);
-    }
-    if (opt.count_only)
-        return;
-    struct buf *b = &g_json;
-    buf_lit(b, "{\"tag\":");
-    buf_put(b, g_tagjson.p, g_tagjson.len);
-    buf_printf(b, ",\"time\":%" PRIu64 ".%09" PRIu32 ",\"time_sec\":%" PRIu64 ",\"time_nsec\":%" PRIu32
-               ",\"time_type\":\"%s\"", t->sec, t->nsec, t->sec, t->nsec, t->event ? "eventtime" : "int");
-    buf_put(b, g_framejson.p, g_framejson.len);
-    if (metadata) {
-        buf_lit(b, ",\"metadata\":");
-        j_obj(b, metadata);
-    }
-    buf_lit(b, ",\"record\":");
-    j_obj(b, record);
-    /* keys in order, duplicates kept (JSON objects lose both) */
-    buf_lit(b, ",\"keys\":[");
-    for (uint32_t i = 0; i < record->via.map.size; i++) {
-        if (i)
-            buf_putc(b, ',');
-        j_key(b, &record->via.map.ptr[i].key);
-    }
-    buf_lit(b, "],\"types\":{");
-    for (uint32_t i = 0; i < record->via.map.size; i++) {
-        if (i)
-            buf_putc(b, ',');
-        j_key(b, &record->via.map.ptr[i].key);
-        buf_printf(b, ":\"%s\"", type_name(&record->via.map.ptr[i].val));
-    }
-    buf_lit(b, "}}\n");
+	f->entries++;
+	if (opt.match && record->type == MSGPACK_OBJECT_MAP) {
+		/* the benchmark's own events, told apart from the rest of the machine's */
+		for (uint32_t i = 0; i < record->via.map.size; i++) {
+			const msgpack_object *v = &record->via.map.ptr[i].val;
+			if (v->type == MSGPACK_OBJECT_STR &&
+				memmem(v->via.str.ptr, v->via.str.size, opt.match, opt.match_len)) {
+				g_matched++;
+				break;
+			}
+		}
+	}
+	if (t->event) {
+		if (g_delays_len == g_delays_cap) {
+			size_t ncap = g_delays_cap ? g_delays_cap * 2 : 1024;
+			int64_t *nd = realloc(g_delays, ncap * sizeof *nd);
+			if (!nd)
+				die_oom();
+			g_delays = nd;
+			g_delays_cap = ncap;
+		}
+		g_delays[g_delays_len++] = f->now - ((int64_t)t->sec * 1000000000 + t->nsec);
+	}
+	if (opt.count_only)
+		return;
+	struct buf *b = &g_json;
+	buf_lit(b, "{\"tag\":");
+	buf_put(b, g_tagjson.p, g_tagjson.len);
+	buf_printf(b, ",\"time\":%" PRIu64 ".%09" PRIu32 ",\"time_sec\":%" PRIu64 ",\"time_nsec\":%" PRIu32
+			   ",\"time_type\":\"%s\"", t->sec, t->nsec, t->sec, t->nsec, t->event ? "eventtime" : "int");
+	buf_put(b, g_framejson.p, g_framejson.len);
+	if (metadata) {
+		buf_lit(b, ",\"metadata\":");
+		j_obj(b, metadata);
+	}
+	buf_lit(b, ",\"record\":");
+	j_obj(b, record);
+	/* keys in order, duplicates kept (JSON objects lose both) */
+	buf_lit(b, ",\"keys\":[");
+	for (uint32_t i = 0; i < record->via.map.size; i++) {
+		if (i)
+			buf_putc(b, ',');
+		j_key(b, &record->via.map.ptr[i].key);
+	}
+	buf_lit(b, "],\"types\":{");
+	for (uint32_t i = 0; i < record->via.map.size; i++) {
+		if (i)
+			buf_putc(b, ',');
+		j_key(b, &record->via.map.ptr[i].key);
+		buf_printf(b, ":\"%s\"", type_name(&record->via.map.ptr[i].val));
+	}
+	buf_lit(b, "}}\n");
 }
 
 /* An entry of Forward or PackedForward mode: [time, record] or [[time, metadata], record]. */
 static bool do_entry(struct frame *f, const msgpack_object *e, uint64_t idx)
 {
-    if (e->type != MSGPACK_OBJECT_ARRAY)
-        return errf("entry %" PRIu64 " is %s, not an array [time, record]", idx, a_type(e));
-    if (e->via.array.size != 2)
-        return errf("entry %" PRIu64 " is an array of %" PRIu32 " elements, not [time, record]", idx,
-                    e->via.array.size);
-    const msgpack_object *t = &e->via.array.ptr[0], *md = NULL, *rec = &e->via.array.ptr[1];
-    if (t->type == MSGPACK_OBJECT_ARRAY) {
-        if (t->via.array.size != 2)
-            return errf("entry %" PRIu64 ": header is an array of %" PRIu32 " elements, not [time, metadata]",
-                        idx, t->via.array.size);
-        md = &t->via.array.ptr[1];
-        t = &t->via.array.ptr[0];
-        if (!check_str_keys(md, "metadata"))
-            return err_prefix("entry %" PRIu64 ": ", idx);
-    }
-    struct evtime ev;
-    if (!check_time(t, &ev))
-        return err_prefix("entry %" PRIu64 ": ", idx);
-    if (!check_str_keys(rec, "record"))
-        return err_prefix("entry %" PRIu64 ": ", idx);
-    emit_entry(f, &ev, md, rec);
-    return true;
+	if (e->type != MSGPACK_OBJECT_ARRAY)
+		return errf("entry %" PRIu64 " is %s, not an array [time, record]", idx, a_type(e));
+	if (e->via.array.size != 2)
+		return errf("entry %" PRIu64 " is an array of %" PRIu32 " elements, not [time, record]", idx,
+					e->via.array.size);
+	const msgpack_object *t = &e->via.array.ptr[0], *md = NULL, *rec = &e->via.array.ptr[1];
+	if (t->type == MSGPACK_OBJECT_ARRAY) {
+		if (t->via.array.size != 2)
+			return errf("entry %" PRIu64 ": header is an array of %" PRIu32 " elements, not [time, metadata]",
+						idx, t->via.array.size);
+		md = &t->via.array.ptr[1];
+		t = &t->via.array.ptr[0];
+		if (!check_str_keys(md, "metadata"))
+			return err_prefix("entry %" PRIu64 ": ", idx);
+	}
+	struct evtime ev;
+	if (!check_time(t, &ev))
+		return err_prefix("entry %" PRIu64 ": ", idx);
+	if (!check_str_keys(rec, "record"))
+		return err_prefix("entry %" PRIu64 ": ", idx);
+	emit_entry(f, &ev, md, rec);
+	return true;
 }
 
 /* Several concatenated gzip members are one payload; the result is capped like Fluent Bit's. */
 static bool gunzip(const unsigned char *in, size_t inlen)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    g_inflate.len = 0;
-    if (inlen == 0)
-        return errf("compressed payload is empty, not gzip");
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-        return errf("cannot initialise zlib");
-    zs.next_in = (unsigned char *)in;
-    zs.avail_in = (uInt)inlen;
-    bool ok = false;
-    for (;;) {
-        buf_grow(&g_inflate, 256 * 1024);
-        size_t room = g_inflate.cap - g_inflate.len, left = opt.max_frame + 1 - g_inflate.len;
-        if (room > left)
-            room = left;
-        zs.next_out = (unsigned char *)g_inflate.p + g_inflate.len;
-        zs.avail_out = (uInt)room;
-        int r = inflate(&zs, Z_NO_FLUSH);
-        g_inflate.len = (size_t)((char *)zs.next_out - g_inflate.p);
-        if (g_inflate.len > opt.max_frame) {
-            errf("decompressed payload exceeds the %" PRIu64 "-byte limit", opt.max_frame);
-            break;
-        }
-        if (r == Z_STREAM_END) {
-            if (zs.avail_in == 0) {
-                ok = true;
-                break;
-            }
-            inflateReset(&zs);   /* another gzip member follows */
-            continue;
-        }
-        if (r == Z_OK)
-            continue;
-        if (r == Z_BUF_ERROR)
-            errf("compressed payload is truncated gzip");
-        else
-            errf("compressed payload is not valid gzip (%s)", zs.msg ? zs.msg : "zlib error");
-        break;
-    }
-    inflateEnd(&zs);
-    return ok;
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	g_inflate.len = 0;
+	if (inlen == 0)
+		return errf("compressed payload is empty, not gzip");
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return errf("cannot initialise zlib");
+	zs.next_in = (unsigned char *)in;
+	zs.avail_in = (uInt)inlen;
+	bool ok = false;
+	for (;;) {
+		buf_grow(&g_inflate, 256 * 1024);
+		size_t room = g_inflate.cap - g_inflate.len, left = opt.max_frame + 1 - g_inflate.len;
+		if (room > left)
+			room = left;
+		zs.next_out = (unsigned char *)g_inflate.p + g_inflate.len;
+		zs.avail_out = (uInt)room;
+		int r = inflate(&zs, Z_NO_FLUSH);
+		g_inflate.len = (size_t)((char *)zs.next_out - g_inflate.p);
+		if (g_inflate.len > opt.max_frame) {
+			errf("decompressed payload exceeds the %" PRIu64 "-byte limit", opt.max_frame);
+			break;
+		}
+		if (r == Z_STREAM_END) {
+			if (zs.avail_in == 0) {
+				ok = true;
+				break;
+			}
+			inflateReset(&zs);   /* another gzip member follows */
+			continue;
+		}
+		if (r == Z_OK)
+			continue;
+		if (r == Z_BUF_ERROR)
+			errf("compressed payload is truncated gzip");
+		else
+			errf("compressed payload is not valid gzip (%s)", zs.msg ? zs.msg : "zlib error");
+		break;
+	}
+	inflateEnd(&zs);
+	return ok;
 }
 
 static bool do_packed(struct frame *f, const msgpack_object *payload)
 {
-    const char *data = payload->via.str.ptr;   /* str and bin share the layout */
-    size_t len = payload->via.str.size;
-    if (f->gzip) {
-        if (!gunzip((const unsigned char *)data, len))
-            return false;
-        data = g_inflate.p;
-        len = g_inflate.len;
-    }
-    uint64_t n = 0;
-    if (!scan_payload((const uint8_t *)data, len, &n))
-        return false;
-    if (f->has_size && f->size != n)
-        return errf("option size is %" PRIu64 " but the payload holds %" PRIu64 " entries", f->size, n);
-    size_t off = 0;
-    uint64_t idx = 0;
-    while (off < len) {
-        msgpack_object e;
-        msgpack_zone_clear(g_zone);
-        idx++;
-        msgpack_unpack_return r = msgpack_unpack(data, len, &off, g_zone, &e);
-        if (r == MSGPACK_UNPACK_CONTINUE)
-            return errf("payload entry %" PRIu64 " is truncated", idx);
-        if (r < 0)
-            return errf("payload entry %" PRIu64 " is not valid msgpack (or nests deeper than 32)", idx);
-        if (!do_entry(f, &e, idx))
-            return false;
-    }
-    return true;
+	const char *data = payload->via.str.ptr;   /* str and bin share the layout */
+	size_t len = payload->via.str.size;
+	if (f->gzip) {
+		if (!gunzip((const unsigned char *)data, len))
+			return false;
+		data = g_inflate.p;
+		len = g_inflate.len;
+	}
+	uint64_t n = 0;
+	if (!scan_payload((const uint8_t *)data, len, &n))
+		return false;
+	if (f->has_size && f->size != n)
+		return errf("option size is %" PRIu64 " but the payload holds %" PRIu64 " entries", f->size, n);
+	size_t off = 0;
+	uint64_t idx = 0;
+	while (off < len) {
+		msgpack_object e;
+		msgpack_zone_clear(g_zone);
+		idx++;
+		msgpack_unpack_return r = msgpack_unpack(data, len, &off, g_zone, &e);
+		if (r == MSGPACK_UNPACK_CONTINUE)
+			return errf("payload entry %" PRIu64 " is truncated", idx);
+		if (r < 0)
+			return errf("payload entry %" PRIu64 " is not valid msgpack (or nests deeper than 32)", idx);
+		if (!do_entry(f, &e, idx))
+			return false;
+	}
+	return true;
 }
 
 /* Checks one root object and, while at it, renders its entries; nothing is kept unless it all passes. */
 static bool process_frame(struct frame *f, const msgpack_object *root)
 {
-    if (root->type == MSGPACK_OBJECT_NIL)
-        return errf("root is msgpack nil: Fluent Bit closes on it (the protocol has no heartbeat)");
-    if (root->type != MSGPACK_OBJECT_ARRAY)
-        return errf("root is %s, not an array [tag, ...]", a_type(root));
-    uint32_t n = root->via.array.size;
-    if (n < 2 || n > 4)
-        return errf("root is an array of %" PRIu32 " elements, not 2 to 4", n);
-    f->tag = &root->via.array.ptr[0];
-    if (f->tag->type != MSGPACK_OBJECT_STR)
-        return errf("tag is not a str (got %s)", a_type(f->tag));
-    const msgpack_object *second = &root->via.array.ptr[1];
-    switch (second->type) {
-    case MSGPACK_OBJECT_ARRAY: f->mode = "forward"; break;
-    case MSGPACK_OBJECT_STR:
-    case MSGPACK_OBJECT_BIN: f->mode = "packed"; break;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-    case MSGPACK_OBJECT_EXT: f->mode = "message"; break;
-    default:
-        return errf("second element is %s: not a time, an entries array or a packed payload",
-                    a_type(second));
-    }
-    bool message = f->mode[0] == 'm';
-    if (message && n < 3)
-        return errf("Message-mode frame [tag, time, record, option?] has only %" PRIu32 " elements", n);
-    if (!message && n > 3)
-        return errf("%s-mode frame [tag, entries, option?] has %" PRIu32 " elements",
-                    f->mode[0] == 'f' ? "Forward" : "PackedForward", n);
-    uint32_t opt_at = message ? 3 : 2;
-    if (n > opt_at && !check_options(&root->via.array.ptr[opt_at], f))
-        return false;
-    if (f->gzip) {
-        if (f->mode[0] != 'p')
-            return errf("option compressed on a %s-mode frame: only a PackedForward payload can be compressed",
-                        message ? "Message" : "Forward");
-        f->mode = "compressed";
-    }
-    frame_prefix(f);
+	if (root->type == MSGPACK_OBJECT_NIL)
+		return errf("root is msgpack nil: Fluent Bit closes on it (the protocol has no heartbeat)");
+	if (root->type != MSGPACK_OBJECT_ARRAY)
+		return errf("root is %s, not an array [tag, ...]", a_type(root));
+	uint32_t n = root->via.array.size;
+	if (n < 2 || n > 4)
+		return errf("root is an array of %" PRIu32 " elements, not 2 to 4", n);
+	f->tag = &root->via.array.ptr[0];
+	if (f->tag->type != MSGPACK_OBJECT_STR)
+		return errf("tag is not a str (got %s)", a_type(f->tag));
+	const msgpack_object *second = &root->via.array.ptr[1];
+	switch (second->type) {
+	case MSGPACK_OBJECT_ARRAY: f->mode = "forward"; break;
+	case MSGPACK_OBJECT_STR:
+	case MSGPACK_OBJECT_BIN: f->mode = "packed"; break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+	case MSGPACK_OBJECT_EXT: f->mode = "message"; break;
+	default:
+		return errf("second element is %s: not a time, an entries array or a packed payload",
+					a_type(second));
+	}
+	bool message = f->mode[0] == 'm';
+	if (message && n < 3)
+		return errf("Message-mode frame [tag, time, record, option?] has only %" PRIu32 " elements", n);
+	if (!message && n > 3)
+		return errf("%s-mode frame [tag, entries, option?] has %" PRIu32 " elements",
+					f->mode[0] == 'f' ? "Forward" : "PackedForward", n);
+	uint32_t opt_at = message ? 3 : 2;
+	if (n > opt_at && !check_options(&root->via.array.ptr[opt_at], f))
+		return false;
+	if (f->gzip) {
+		if (f->mode[0] != 'p')
+			return errf("option compressed on a %s-mode frame: only a PackedForward payload can be compressed",
+						message ? "Message" : "Forward");
+		f->mode = "compressed";
+	}
+	frame_prefix(f);
 
-    if (message) {
-        struct evtime ev;
-        if (f->has_size && f->size != 1)
-            return errf("option size is %" PRIu64 " on a Message-mode frame (one entry)", f->size);
-        if (!check_time(second, &ev))
-            return false;
-        if (!check_str_keys(&root->via.array.ptr[2], "record"))
-            return false;
-        emit_entry(f, &ev, f->metadata, &root->via.array.ptr[2]);
-        return true;
-    }
-    if (f->mode[0] == 'f') {
-        if (f->has_size && f->size != second->via.array.size)
-            return errf("option size is %" PRIu64 " but the frame holds %" PRIu32 " entries", f->size,
-                        second->via.array.size);
-        for (uint32_t i = 0; i < second->via.array.size; i++)
-            if (!do_entry(f, &second->via.array.ptr[i], (uint64_t)i + 1))
-                return false;
-        return true;
-    }
-    return do_packed(f, second);
+	if (message) {
+		struct evtime ev;
+		if (f->has_size && f->size != 1)
+			return errf("option size is %" PRIu64 " on a Message-mode frame (one entry)", f->size);
+		if (!check_time(second, &ev))
+			return false;
+		if (!check_str_keys(&root->via.array.ptr[2], "record"))
+			return false;
+		emit_entry(f, &ev, f->metadata, &root->via.array.ptr[2]);
+		return true;
+	}
+	if (f->mode[0] == 'f') {
+		if (f->has_size && f->size != second->via.array.size)
+			return errf("option size is %" PRIu64 " but the frame holds %" PRIu32 " entries", f->size,
+						second->via.array.size);
+		for (uint32_t i = 0; i < second->via.array.size; i++)
+			if (!do_entry(f, &second->via.array.ptr[i], (uint64_t)i + 1))
+				return false;
+		return true;
+	}
+	return do_packed(f, second);
 }
 
 /* ---------------------------------------------------------------- connections */
@@ -1042,571 +1042,571 @@ static void conn_process(struct conn *c);
 
 static void on_conn_closed(uv_handle_t *h)
 {
-    struct conn *c = h->data;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    if (c->up_init)
-        msgpack_unpacker_destroy(&c->up);
-    active_conns--;
-    if (opt.verbose)
-        fprintf(stderr, "conn %" PRIu64 ": closed\n", c->id);
-    free(c);
+	struct conn *c = h->data;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->up_init)
+		msgpack_unpacker_destroy(&c->up);
+	active_conns--;
+	if (opt.verbose)
+		fprintf(stderr, "conn %" PRIu64 ": closed\n", c->id);
+	free(c);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-    (void)status;
-    uv_handle_t *h = (uv_handle_t *)req->handle;
-    if (!uv_is_closing(h))
-        uv_close(h, on_conn_closed);
+	(void)status;
+	uv_handle_t *h = (uv_handle_t *)req->handle;
+	if (!uv_is_closing(h))
+		uv_close(h, on_conn_closed);
 }
 
 /* Closes after the acks already queued are flushed (shutdown), or at once if none are. */
 static void conn_close(struct conn *c)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    uv_stream_t *s = &c->h.stream;
-    if (c->reading) {
-        uv_read_stop(s);
-        c->reading = false;
-    }
-    if (s->write_queue_size > 0 && uv_shutdown(&c->shut, s, on_shutdown) == 0)
-        return;
-    uv_close((uv_handle_t *)s, on_conn_closed);
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_stream_t *s = &c->h.stream;
+	if (c->reading) {
+		uv_read_stop(s);
+		c->reading = false;
+	}
+	if (s->write_queue_size > 0 && uv_shutdown(&c->shut, s, on_shutdown) == 0)
+		return;
+	uv_close((uv_handle_t *)s, on_conn_closed);
 }
 
 static void on_write(uv_write_t *req, int status)
 {
-    struct wreq *w = (struct wreq *)req;
-    struct conn *c = req->handle->data;
-    if (status < 0 && status != UV_ECANCELED && !c->closing) {
-        fprintf(stderr, "conn %" PRIu64 ": ack write failed: %s\n", c->id, uv_strerror(status));
-        conn_close(c);
-    }
-    free(w);
+	struct wreq *w = (struct wreq *)req;
+	struct conn *c = req->handle->data;
+	if (status < 0 && status != UV_ECANCELED && !c->closing) {
+		fprintf(stderr, "conn %" PRIu64 ": ack write failed: %s\n", c->id, uv_strerror(status));
+		conn_close(c);
+	}
+	free(w);
 }
 
 static void send_ack(struct conn *c, const msgpack_object *chunk)
 {
-    size_t n = chunk->via.str.size, hl = n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
-    size_t total = 5 + hl + n;
-    char small[512], *p = total <= sizeof small ? small : malloc(total);
-    if (!p)
-        die_oom();
-    /* {"ack": <chunk>}: fixmap 1, fixstr "ack", then the id as a str */
-    memcpy(p, "\x81\xa3" "ack", 5);
-    char *q = p + 5;
-    if (hl == 1) {
-        *q++ = (char)(0xa0 | n);
-    } else if (hl == 2) {
-        *q++ = (char)0xd9;
-        *q++ = (char)n;
-    } else if (hl == 3) {
-        *q++ = (char)0xda;
-        *q++ = (char)(n >> 8);
-        *q++ = (char)n;
-    } else {
-        *q++ = (char)0xdb;
-        for (int s = 24; s >= 0; s -= 8)
-            *q++ = (char)(n >> s);
-    }
-    if (n)
-        memcpy(q, chunk->via.str.ptr, n);
-    if (opt.wrong_ack) {
-        /* same length, first character changed: a sender must compare, not just count */
-        if (n)
-            q[0] = q[0] == 'A' ? 'B' : 'A';
-        else
-            p[5] = (char)0xa1, p[6] = 'x', total = 7;
-    }
-    uv_stream_t *s = &c->h.stream;
-    uv_buf_t ub = uv_buf_init(p, (unsigned)total);
-    int w = uv_try_write(s, &ub, 1);
-    if (w == UV_EAGAIN || (w >= 0 && (size_t)w < total)) {
-        size_t done = w > 0 ? (size_t)w : 0, rest = total - done;
-        struct wreq *r = malloc(sizeof *r + rest);
-        if (!r)
-            die_oom();
-        memcpy(r->data, p + done, rest);
-        r->len = rest;
-        ub = uv_buf_init(r->data, (unsigned)rest);
-        if (uv_write(&r->req, s, &ub, 1, on_write) != 0) {
-            free(r);
-            w = UV_EPIPE;
-        } else {
-            w = (int)total;
-        }
-    }
-    if (p != small)
-        free(p);
-    if (w < 0) {
-        fprintf(stderr, "conn %" PRIu64 ": ack write failed: %s\n", c->id, uv_strerror(w));
-        conn_close(c);
-        return;
-    }
-    st.acks++;
+	size_t n = chunk->via.str.size, hl = n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+	size_t total = 5 + hl + n;
+	char small[512], *p = total <= sizeof small ? small : malloc(total);
+	if (!p)
+		die_oom();
+	/* {"ack": <chunk>}: fixmap 1, fixstr "ack", then the id as a str */
+	memcpy(p, "\x81\xa3" "ack", 5);
+	char *q = p + 5;
+	if (hl == 1) {
+		*q++ = (char)(0xa0 | n);
+	} else if (hl == 2) {
+		*q++ = (char)0xd9;
+		*q++ = (char)n;
+	} else if (hl == 3) {
+		*q++ = (char)0xda;
+		*q++ = (char)(n >> 8);
+		*q++ = (char)n;
+	} else {
+		*q++ = (char)0xdb;
+		for (int s = 24; s >= 0; s -= 8)
+			*q++ = (char)(n >> s);
+	}
+	if (n)
+		memcpy(q, chunk->via.str.ptr, n);
+	if (opt.wrong_ack) {
+		/* same length, first character changed: a sender must compare, not just count */
+		if (n)
+			q[0] = q[0] == 'A' ? 'B' : 'A';
+		else
+			p[5] = (char)0xa1, p[6] = 'x', total = 7;
+	}
+	uv_stream_t *s = &c->h.stream;
+	uv_buf_t ub = uv_buf_init(p, (unsigned)total);
+	int w = uv_try_write(s, &ub, 1);
+	if (w == UV_EAGAIN || (w >= 0 && (size_t)w < total)) {
+		size_t done = w > 0 ? (size_t)w : 0, rest = total - done;
+		struct wreq *r = malloc(sizeof *r + rest);
+		if (!r)
+			die_oom();
+		memcpy(r->data, p + done, rest);
+		r->len = rest;
+		ub = uv_buf_init(r->data, (unsigned)rest);
+		if (uv_write(&r->req, s, &ub, 1, on_write) != 0) {
+			free(r);
+			w = UV_EPIPE;
+		} else {
+			w = (int)total;
+		}
+	}
+	if (p != small)
+		free(p);
+	if (w < 0) {
+		fprintf(stderr, "conn %" PRIu64 ": ack write failed: %s\n", c->id, uv_strerror(w));
+		conn_close(c);
+		return;
+	}
+	st.acks++;
 }
 
 static void reject(struct conn *c, uint64_t frame_no, const char *why)
 {
-    fprintf(stderr, "conn %" PRIu64 ": frame %" PRIu64 ": %s\n", c->id, frame_no, why);
-    snprintf(last_reject, sizeof last_reject, "conn %" PRIu64 ": frame %" PRIu64 ": %s", c->id, frame_no, why);
-    st.rejected++;
-    conn_close(c);
+	fprintf(stderr, "conn %" PRIu64 ": frame %" PRIu64 ": %s\n", c->id, frame_no, why);
+	snprintf(last_reject, sizeof last_reject, "conn %" PRIu64 ": frame %" PRIu64 ": %s", c->id, frame_no, why);
+	st.rejected++;
+	conn_close(c);
 }
 
 static void start_reading(struct conn *c);
 
 static void pause_all(void)
 {
-    paused = true;
-    for (struct conn *c = conns; c; c = c->next)
-        if (c->reading) {
-            uv_read_stop(&c->h.stream);
-            c->reading = false;
-        }
-    fprintf(stderr, "fwd_receiver: stopped reading after %" PRIu64 " frames (SIGUSR2 resumes)\n", st.frames);
+	paused = true;
+	for (struct conn *c = conns; c; c = c->next)
+		if (c->reading) {
+			uv_read_stop(&c->h.stream);
+			c->reading = false;
+		}
+	fprintf(stderr, "fwd_receiver: stopped reading after %" PRIu64 " frames (SIGUSR2 resumes)\n", st.frames);
 }
 
 static void resume_all(void)
 {
-    if (!paused || exiting)
-        return;
-    paused = false;
-    fprintf(stderr, "fwd_receiver: reading again\n");
-    for (struct conn *c = conns; c; c = c->next) {
-        start_reading(c);
-        conn_process(c);   /* frames that were already buffered */
-    }
+	if (!paused || exiting)
+		return;
+	paused = false;
+	fprintf(stderr, "fwd_receiver: reading again\n");
+	for (struct conn *c = conns; c; c = c->next) {
+		start_reading(c);
+		conn_process(c);   /* frames that were already buffered */
+	}
 }
 
 static void begin_exit(void);
 
 static void handle_frame(struct conn *c, const msgpack_object *root)
 {
-    struct frame f;
-    memset(&f, 0, sizeof f);
-    f.c = c;
-    f.now = now_ns();
-    g_json.len = 0;
-    g_delays_len = 0;
-    if (!process_frame(&f, root)) {
-        reject(c, c->frames_seen, g_err);
-        return;
-    }
-    /* accepted: only now does anything of it become visible */
-    if (!opt.count_only) {
-        if (g_json.len && fwrite(g_json.p, 1, g_json.len, out) != g_json.len)
-            fprintf(stderr, "fwd_receiver: cannot write the output: %s\n", strerror(errno));
-        fflush(out);
-    }
-    for (size_t i = 0; i < g_delays_len; i++) {
-        int64_t d = g_delays[i];
-        if (d < 0) {
-            st.delay_negative++;
-            d = 0;
-        }
-        hist[hist_index((uint64_t)d)]++;
-        if ((uint64_t)d > st.max_delay_ns)
-            st.max_delay_ns = (uint64_t)d;
-    }
-    st.delay_samples += g_delays_len;
-    st.frames++;
-    st.entries += f.entries;
-    tag_count(f.tag->via.str.ptr, f.tag->via.str.size, f.entries);
-    c->frames_ok++;
+	struct frame f;
+	memset(&f, 0, sizeof f);
+	f.c = c;
+	f.now = now_ns();
+	g_json.len = 0;
+	g_delays_len = 0;
+	if (!process_frame(&f, root)) {
+		reject(c, c->frames_seen, g_err);
+		return;
+	}
+	/* accepted: only now does anything of it become visible */
+	if (!opt.count_only) {
+		if (g_json.len && fwrite(g_json.p, 1, g_json.len, out) != g_json.len)
+			fprintf(stderr, "fwd_receiver: cannot write the output: %s\n", strerror(errno));
+		fflush(out);
+	}
+	for (size_t i = 0; i < g_delays_len; i++) {
+		int64_t d = g_delays[i];
+		if (d < 0) {
+			st.delay_negative++;
+			d = 0;
+		}
+		hist[hist_index((uint64_t)d)]++;
+		if ((uint64_t)d > st.max_delay_ns)
+			st.max_delay_ns = (uint64_t)d;
+	}
+	st.delay_samples += g_delays_len;
+	st.frames++;
+	st.entries += f.entries;
+	tag_count(f.tag->via.str.ptr, f.tag->via.str.size, f.entries);
+	c->frames_ok++;
 
-    bool closing_now = opt.close_after && c->frames_ok >= opt.close_after;
-    if (f.chunk && !opt.no_ack && !closing_now)
-        send_ack(c, f.chunk);
-    if (closing_now) {
-        if (opt.verbose)
-            fprintf(stderr, "conn %" PRIu64 ": closing after %" PRIu64 " frames (--close-after)\n", c->id,
-                    c->frames_ok);
-        conn_close(c);
-    }
-    if (opt.stop_reading_after && st.frames == opt.stop_reading_after)
-        pause_all();
-    if (opt.exit_after_frames && st.frames == opt.exit_after_frames)
-        begin_exit();
+	bool closing_now = opt.close_after && c->frames_ok >= opt.close_after;
+	if (f.chunk && !opt.no_ack && !closing_now)
+		send_ack(c, f.chunk);
+	if (closing_now) {
+		if (opt.verbose)
+			fprintf(stderr, "conn %" PRIu64 ": closing after %" PRIu64 " frames (--close-after)\n", c->id,
+					c->frames_ok);
+		conn_close(c);
+	}
+	if (opt.stop_reading_after && st.frames == opt.stop_reading_after)
+		pause_all();
+	if (opt.exit_after_frames && st.frames == opt.exit_after_frames)
+		begin_exit();
 }
 
 static void conn_process(struct conn *c)
 {
-    msgpack_unpacked res;
-    msgpack_unpacked_init(&res);
-    while (!c->closing && !paused && !exiting) {
-        /* the pre-scan found a bad frame: stop right before msgpack-c would parse it */
-        if (c->sc.failed && c->frames_seen == c->sc.fail_frame) {
-            reject(c, c->frames_seen + 1, c->sc.err);
-            break;
-        }
-        msgpack_unpack_return r = msgpack_unpacker_next(&c->up, &res);
-        if (r == MSGPACK_UNPACK_CONTINUE)
-            break;
-        if (r < 0) {
-            reject(c, c->frames_seen + 1,
-                   r == MSGPACK_UNPACK_NOMEM_ERROR ? "msgpack-c refused it: nesting deeper than 32 or out of memory"
-                                                   : "not valid msgpack");
-            break;
-        }
-        c->frames_seen++;
-        handle_frame(c, &res.data);
-    }
-    msgpack_unpacked_destroy(&res);
+	msgpack_unpacked res;
+	msgpack_unpacked_init(&res);
+	while (!c->closing && !paused && !exiting) {
+		/* the pre-scan found a bad frame: stop right before msgpack-c would parse it */
+		if (c->sc.failed && c->frames_seen == c->sc.fail_frame) {
+			reject(c, c->frames_seen + 1, c->sc.err);
+			break;
+		}
+		msgpack_unpack_return r = msgpack_unpacker_next(&c->up, &res);
+		if (r == MSGPACK_UNPACK_CONTINUE)
+			break;
+		if (r < 0) {
+			reject(c, c->frames_seen + 1,
+				   r == MSGPACK_UNPACK_NOMEM_ERROR ? "msgpack-c refused it: nesting deeper than 32 or out of memory"
+												   : "not valid msgpack");
+			break;
+		}
+		c->frames_seen++;
+		handle_frame(c, &res.data);
+	}
+	msgpack_unpacked_destroy(&res);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)suggested;
-    struct conn *c = h->data;
-    if (!msgpack_unpacker_reserve_buffer(&c->up, READ_CHUNK)) {
-        *buf = uv_buf_init(NULL, 0);   /* libuv reports UV_ENOBUFS to on_read */
-        return;
-    }
-    /* read straight into the unpacker's buffer: no copy */
-    size_t cap = msgpack_unpacker_buffer_capacity(&c->up);
-    *buf = uv_buf_init(msgpack_unpacker_buffer(&c->up), cap > (1u << 30) ? 1u << 30 : (unsigned)cap);
+	(void)suggested;
+	struct conn *c = h->data;
+	if (!msgpack_unpacker_reserve_buffer(&c->up, READ_CHUNK)) {
+		*buf = uv_buf_init(NULL, 0);   /* libuv reports UV_ENOBUFS to on_read */
+		return;
+	}
+	/* read straight into the unpacker's buffer: no copy */
+	size_t cap = msgpack_unpacker_buffer_capacity(&c->up);
+	*buf = uv_buf_init(msgpack_unpacker_buffer(&c->up), cap > (1u << 30) ? 1u << 30 : (unsigned)cap);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    struct conn *c = s->data;
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        if (c->sc.pending || c->sc.skip || c->sc.have) {
-            fprintf(stderr, "conn %" PRIu64 ": frame %" PRIu64 ": connection ended inside the frame (%" PRIu64
-                    " bytes of it received)\n", c->id, c->sc.frames + 1, c->sc.frame_bytes);
-            st.truncated++;
-        } else if (nread != UV_EOF) {
-            fprintf(stderr, "conn %" PRIu64 ": read error: %s\n", c->id, uv_strerror((int)nread));
-        }
-        conn_close(c);
-        return;
-    }
-    st.bytes += (uint64_t)nread;
-    scan_feed(c, (const uint8_t *)buf->base, (size_t)nread);
-    msgpack_unpacker_buffer_consumed(&c->up, (size_t)nread);
-    conn_process(c);
+	struct conn *c = s->data;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		if (c->sc.pending || c->sc.skip || c->sc.have) {
+			fprintf(stderr, "conn %" PRIu64 ": frame %" PRIu64 ": connection ended inside the frame (%" PRIu64
+					" bytes of it received)\n", c->id, c->sc.frames + 1, c->sc.frame_bytes);
+			st.truncated++;
+		} else if (nread != UV_EOF) {
+			fprintf(stderr, "conn %" PRIu64 ": read error: %s\n", c->id, uv_strerror((int)nread));
+		}
+		conn_close(c);
+		return;
+	}
+	st.bytes += (uint64_t)nread;
+	scan_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+	msgpack_unpacker_buffer_consumed(&c->up, (size_t)nread);
+	conn_process(c);
 }
 
 static void start_reading(struct conn *c)
 {
-    if (c->closing || c->reading)
-        return;
-    int r = uv_read_start(&c->h.stream, on_alloc, on_read);
-    if (r) {
-        fprintf(stderr, "conn %" PRIu64 ": cannot read: %s\n", c->id, uv_strerror(r));
-        conn_close(c);
-        return;
-    }
-    c->reading = true;
+	if (c->closing || c->reading)
+		return;
+	int r = uv_read_start(&c->h.stream, on_alloc, on_read);
+	if (r) {
+		fprintf(stderr, "conn %" PRIu64 ": cannot read: %s\n", c->id, uv_strerror(r));
+		conn_close(c);
+		return;
+	}
+	c->reading = true;
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
-    if (status < 0) {
-        fprintf(stderr, "fwd_receiver: accept: %s\n", uv_strerror(status));
-        return;
-    }
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c)
-        die_oom();
-    if (opt.unix_path)
-        uv_pipe_init(loop, &c->h.pipe, 0);
-    else
-        uv_tcp_init(loop, &c->h.tcp);
-    c->h.handle.data = c;
-    c->id = ++conn_seq;
-    c->next = conns;
-    if (conns)
-        conns->prev = c;
-    conns = c;
-    active_conns++;
-    if (uv_accept(server, &c->h.stream) != 0) {
-        c->closing = true;
-        uv_close(&c->h.handle, on_conn_closed);
-        return;
-    }
-    st.connections++;
-    if (opt.verbose)
-        fprintf(stderr, "conn %" PRIu64 ": accepted\n", c->id);
-    if (opt.refuse) {
-        st.refused++;
-        conn_close(c);
-        return;
-    }
-    if (!msgpack_unpacker_init(&c->up, READ_CHUNK))
-        die_oom();
-    c->up_init = true;
-    if (!opt.unix_path)
-        uv_tcp_nodelay(&c->h.tcp, 1);   /* acks are tiny: do not let Nagle hold them */
-    if (!paused)
-        start_reading(c);
+	if (status < 0) {
+		fprintf(stderr, "fwd_receiver: accept: %s\n", uv_strerror(status));
+		return;
+	}
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c)
+		die_oom();
+	if (opt.unix_path)
+		uv_pipe_init(loop, &c->h.pipe, 0);
+	else
+		uv_tcp_init(loop, &c->h.tcp);
+	c->h.handle.data = c;
+	c->id = ++conn_seq;
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	active_conns++;
+	if (uv_accept(server, &c->h.stream) != 0) {
+		c->closing = true;
+		uv_close(&c->h.handle, on_conn_closed);
+		return;
+	}
+	st.connections++;
+	if (opt.verbose)
+		fprintf(stderr, "conn %" PRIu64 ": accepted\n", c->id);
+	if (opt.refuse) {
+		st.refused++;
+		conn_close(c);
+		return;
+	}
+	if (!msgpack_unpacker_init(&c->up, READ_CHUNK))
+		die_oom();
+	c->up_init = true;
+	if (!opt.unix_path)
+		uv_tcp_nodelay(&c->h.tcp, 1);   /* acks are tiny: do not let Nagle hold them */
+	if (!paused)
+		start_reading(c);
 }
 
 /* ---------------------------------------------------------------- exit and signals */
 
 static void on_force(uv_timer_t *t)
 {
-    (void)t;
-    /* a peer that does not read keeps a shutdown pending: give up on the unsent acks */
-    for (struct conn *c = conns; c; c = c->next)
-        if (!uv_is_closing(&c->h.handle))
-            uv_close(&c->h.handle, on_conn_closed);
+	(void)t;
+	/* a peer that does not read keeps a shutdown pending: give up on the unsent acks */
+	for (struct conn *c = conns; c; c = c->next)
+		if (!uv_is_closing(&c->h.handle))
+			uv_close(&c->h.handle, on_conn_closed);
 }
 
 static void begin_exit(void)
 {
-    if (exiting)
-        return;
-    exiting = true;
-    uv_close(&lst.handle, NULL);
-    for (struct conn *c = conns; c; c = c->next)
-        conn_close(c);
-    uv_close((uv_handle_t *)&sig_usr1, NULL);
-    uv_close((uv_handle_t *)&sig_usr2, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_timer_init(loop, &force_timer);
-    force_timer_init = true;
-    uv_timer_start(&force_timer, on_force, 2000, 0);
-    uv_unref((uv_handle_t *)&force_timer);
+	if (exiting)
+		return;
+	exiting = true;
+	uv_close(&lst.handle, NULL);
+	for (struct conn *c = conns; c; c = c->next)
+		conn_close(c);
+	uv_close((uv_handle_t *)&sig_usr1, NULL);
+	uv_close((uv_handle_t *)&sig_usr2, NULL);
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_timer_init(loop, &force_timer);
+	force_timer_init = true;
+	uv_timer_start(&force_timer, on_force, 2000, 0);
+	uv_unref((uv_handle_t *)&force_timer);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-    (void)h;
-    if (signum == SIGUSR1)
-        write_stats();
-    else if (signum == SIGUSR2)
-        resume_all();
-    else
-        begin_exit();
+	(void)h;
+	if (signum == SIGUSR1)
+		write_stats();
+	else if (signum == SIGUSR2)
+		resume_all();
+	else
+		begin_exit();
 }
 
 /* ---------------------------------------------------------------- setup */
 
 static void usage(FILE *f)
 {
-    fputs("usage: fwd_receiver (--tcp HOST:PORT | --unix PATH) [options]\n"
-          "  --tcp HOST:PORT          listen on TCP (port 0 picks a free one; [::1]:0 for IPv6)\n"
-          "  --unix PATH              listen on a Unix stream socket (a stale socket file is replaced)\n"
-          "  --ready FILE             once listening, write the port (or path) as one line (via FILE.tmp)\n"
-          "  --out FILE               append one JSON line per accepted entry (default: stdout; - = stdout)\n"
-          "  --count-only             write no entry lines, only count (benchmark)\n"
-          "  --count-match STR        also count entries with a str value containing STR (\"matched\")\n"
-          "  --stats FILE             statistics as one JSON line on SIGUSR1 and at exit (via FILE.tmp;\n"
-          "                           default: stderr)\n"
-          "  --max-frame BYTES        frame and decompressed-payload limit (default 6144000, Fluent Bit's)\n"
-          "  --close-after N          close each connection right after accepting its Nth frame (not acked)\n"
-          "  --stop-reading-after N   after N frames in all, stop reading (connections stay open;\n"
-          "                           SIGUSR2 resumes)\n"
-          "  --refuse                 accept, then close every connection at once\n"
-          "  --wrong-ack              answer each chunk with a different id (same length)\n"
-          "  --no-ack                 never answer a chunk\n"
-          "  --exit-after-frames N    write the statistics and exit 0 after N frames in all\n"
-          "  --verbose                log connections opening and closing\n"
-          "signals: SIGUSR1 writes statistics, SIGUSR2 resumes reading, SIGTERM/SIGINT exit 0\n", f);
+	fputs("usage: fwd_receiver (--tcp HOST:PORT | --unix PATH) [options]\n"
+		  "  --tcp HOST:PORT          listen on TCP (port 0 picks a free one; [::1]:0 for IPv6)\n"
+		  "  --unix PATH              listen on a Unix stream socket (a stale socket file is replaced)\n"
+		  "  --ready FILE             once listening, write the port (or path) as one line (via FILE.tmp)\n"
+		  "  --out FILE               append one JSON line per accepted entry (default: stdout; - = stdout)\n"
+		  "  --count-only             write no entry lines, only count (benchmark)\n"
+		  "  --count-match STR        also count entries with a str value containing STR (\"matched\")\n"
+		  "  --stats FILE             statistics as one JSON line on SIGUSR1 and at exit (via FILE.tmp;\n"
+		  "                           default: stderr)\n"
+		  "  --max-frame BYTES        frame and decompressed-payload limit (default 6144000, Fluent Bit's)\n"
+		  "  --close-after N          close each connection right after accepting its Nth frame (not acked)\n"
+		  "  --stop-reading-after N   after N frames in all, stop reading (connections stay open;\n"
+		  "                           SIGUSR2 resumes)\n"
+		  "  --refuse                 accept, then close every connection at once\n"
+		  "  --wrong-ack              answer each chunk with a different id (same length)\n"
+		  "  --no-ack                 never answer a chunk\n"
+		  "  --exit-after-frames N    write the statistics and exit 0 after N frames in all\n"
+		  "  --verbose                log connections opening and closing\n"
+		  "signals: SIGUSR1 writes statistics, SIGUSR2 resumes reading, SIGTERM/SIGINT exit 0\n", f);
 }
 
 static uint64_t parse_u64(const char *s, const char *name)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-') {
-        fprintf(stderr, "fwd_receiver: %s wants a non-negative integer, not \"%s\"\n", name, s);
-        exit(2);
-    }
-    return v;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-') {
+		fprintf(stderr, "fwd_receiver: %s wants a non-negative integer, not \"%s\"\n", name, s);
+		exit(2);
+	}
+	return v;
 }
 
 static void write_ready(const char *line)
 {
-    if (!opt.ready)
-        return;
-    size_t n = strlen(line);
-    char *s = malloc(n + 2);
-    if (!s)
-        die_oom();
-    memcpy(s, line, n);
-    s[n] = '\n';
-    if (write_atomic(opt.ready, s, n + 1) != 0)
-        exit(1);
-    free(s);
+	if (!opt.ready)
+		return;
+	size_t n = strlen(line);
+	char *s = malloc(n + 2);
+	if (!s)
+		die_oom();
+	memcpy(s, line, n);
+	s[n] = '\n';
+	if (write_atomic(opt.ready, s, n + 1) != 0)
+		exit(1);
+	free(s);
 }
 
 static void listen_tcp(void)
 {
-    char *hp = strdup(opt.tcp);
-    if (!hp)
-        die_oom();
-    char *colon = strrchr(hp, ':');
-    if (!colon) {
-        fprintf(stderr, "fwd_receiver: --tcp wants HOST:PORT, not \"%s\"\n", opt.tcp);
-        exit(2);
-    }
-    *colon = '\0';
-    char *host = hp, *port = colon + 1;
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        host++;
-    }
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int r = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
-    if (r) {
-        fprintf(stderr, "fwd_receiver: %s: %s\n", opt.tcp, gai_strerror(r));
-        exit(1);
-    }
-    uv_tcp_init(loop, &lst.tcp);
-    if ((r = uv_tcp_bind(&lst.tcp, ai->ai_addr, 0)) || (r = uv_listen(&lst.stream, 511, on_connection))) {
-        fprintf(stderr, "fwd_receiver: listen on %s: %s\n", opt.tcp, uv_strerror(r));
-        exit(1);
-    }
-    freeaddrinfo(ai);
-    free(hp);
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    uv_tcp_getsockname(&lst.tcp, (struct sockaddr *)&ss, &len);
-    unsigned p = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    char line[16];
-    snprintf(line, sizeof line, "%u", p);
-    write_ready(line);
-    if (opt.verbose)
-        fprintf(stderr, "fwd_receiver: listening on TCP port %s\n", line);
+	char *hp = strdup(opt.tcp);
+	if (!hp)
+		die_oom();
+	char *colon = strrchr(hp, ':');
+	if (!colon) {
+		fprintf(stderr, "fwd_receiver: --tcp wants HOST:PORT, not \"%s\"\n", opt.tcp);
+		exit(2);
+	}
+	*colon = '\0';
+	char *host = hp, *port = colon + 1;
+	size_t hl = strlen(host);
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		host++;
+	}
+	struct addrinfo hints, *ai = NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int r = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+	if (r) {
+		fprintf(stderr, "fwd_receiver: %s: %s\n", opt.tcp, gai_strerror(r));
+		exit(1);
+	}
+	uv_tcp_init(loop, &lst.tcp);
+	if ((r = uv_tcp_bind(&lst.tcp, ai->ai_addr, 0)) || (r = uv_listen(&lst.stream, 511, on_connection))) {
+		fprintf(stderr, "fwd_receiver: listen on %s: %s\n", opt.tcp, uv_strerror(r));
+		exit(1);
+	}
+	freeaddrinfo(ai);
+	free(hp);
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+	uv_tcp_getsockname(&lst.tcp, (struct sockaddr *)&ss, &len);
+	unsigned p = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+										  : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	char line[16];
+	snprintf(line, sizeof line, "%u", p);
+	write_ready(line);
+	if (opt.verbose)
+		fprintf(stderr, "fwd_receiver: listening on TCP port %s\n", line);
 }
 
 static void listen_unix(void)
 {
-    struct stat sb;
-    if (lstat(opt.unix_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-        unlink(opt.unix_path);   /* left by an earlier run */
-    uv_pipe_init(loop, &lst.pipe, 0);
-    int r;
-    if ((r = uv_pipe_bind(&lst.pipe, opt.unix_path)) ||
-        (r = uv_listen(&lst.stream, 511, on_connection))) {
-        fprintf(stderr, "fwd_receiver: listen on %s: %s\n", opt.unix_path, uv_strerror(r));
-        exit(1);
-    }
-    write_ready(opt.unix_path);
-    if (opt.verbose)
-        fprintf(stderr, "fwd_receiver: listening on %s\n", opt.unix_path);
+	struct stat sb;
+	if (lstat(opt.unix_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		unlink(opt.unix_path);   /* left by an earlier run */
+	uv_pipe_init(loop, &lst.pipe, 0);
+	int r;
+	if ((r = uv_pipe_bind(&lst.pipe, opt.unix_path)) ||
+		(r = uv_listen(&lst.stream, 511, on_connection))) {
+		fprintf(stderr, "fwd_receiver: listen on %s: %s\n", opt.unix_path, uv_strerror(r));
+		exit(1);
+	}
+	write_ready(opt.unix_path);
+	if (opt.verbose)
+		fprintf(stderr, "fwd_receiver: listening on %s\n", opt.unix_path);
 }
 
 int main(int argc, char **argv)
 {
-    enum { O_TCP = 256, O_UNIX, O_READY, O_OUT, O_COUNT, O_MATCH, O_STATS, O_MAXF, O_CLOSE, O_STOP, O_REFUSE,
-           O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP };
-    static const struct option lo[] = {
-        { "tcp", required_argument, NULL, O_TCP },
-        { "unix", required_argument, NULL, O_UNIX },
-        { "ready", required_argument, NULL, O_READY },
-        { "out", required_argument, NULL, O_OUT },
-        { "count-only", no_argument, NULL, O_COUNT },
-        { "count-match", required_argument, NULL, O_MATCH },
-        { "stats", required_argument, NULL, O_STATS },
-        { "max-frame", required_argument, NULL, O_MAXF },
-        { "close-after", required_argument, NULL, O_CLOSE },
-        { "stop-reading-after", required_argument, NULL, O_STOP },
-        { "refuse", no_argument, NULL, O_REFUSE },
-        { "wrong-ack", no_argument, NULL, O_WRONG },
-        { "no-ack", no_argument, NULL, O_NOACK },
-        { "exit-after-frames", required_argument, NULL, O_EXIT },
-        { "verbose", no_argument, NULL, O_VERBOSE },
-        { "help", no_argument, NULL, O_HELP },
-        { NULL, 0, NULL, 0 },
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
-        switch (ch) {
-        case O_TCP: opt.tcp = optarg; break;
-        case O_UNIX: opt.unix_path = optarg; break;
-        case O_READY: opt.ready = optarg; break;
-        case O_OUT: opt.out = optarg; break;
-        case O_COUNT: opt.count_only = true; break;
-        case O_MATCH: opt.match = optarg; opt.match_len = strlen(optarg); break;
-        case O_STATS: opt.stats = optarg; break;
-        case O_MAXF: opt.max_frame = parse_u64(optarg, "--max-frame"); break;
-        case O_CLOSE: opt.close_after = parse_u64(optarg, "--close-after"); break;
-        case O_STOP: opt.stop_reading_after = parse_u64(optarg, "--stop-reading-after"); break;
-        case O_REFUSE: opt.refuse = true; break;
-        case O_WRONG: opt.wrong_ack = true; break;
-        case O_NOACK: opt.no_ack = true; break;
-        case O_EXIT: opt.exit_after_frames = parse_u64(optarg, "--exit-after-frames"); break;
-        case 'v': case O_VERBOSE: opt.verbose = true; break;
-        case 'h': case O_HELP: usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc || !opt.tcp == !opt.unix_path) {
-        usage(stderr);
-        return 2;
-    }
-    /* a gzip payload's length is handed to zlib as a uInt */
-    if (opt.max_frame < 16 || opt.max_frame > (1u << 30)) {
-        fputs("fwd_receiver: --max-frame must be between 16 and 1073741824\n", stderr);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);   /* a sender that vanished must not kill us while we ack */
+	enum { O_TCP = 256, O_UNIX, O_READY, O_OUT, O_COUNT, O_MATCH, O_STATS, O_MAXF, O_CLOSE, O_STOP, O_REFUSE,
+		   O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP };
+	static const struct option lo[] = {
+		{ "tcp", required_argument, NULL, O_TCP },
+		{ "unix", required_argument, NULL, O_UNIX },
+		{ "ready", required_argument, NULL, O_READY },
+		{ "out", required_argument, NULL, O_OUT },
+		{ "count-only", no_argument, NULL, O_COUNT },
+		{ "count-match", required_argument, NULL, O_MATCH },
+		{ "stats", required_argument, NULL, O_STATS },
+		{ "max-frame", required_argument, NULL, O_MAXF },
+		{ "close-after", required_argument, NULL, O_CLOSE },
+		{ "stop-reading-after", required_argument, NULL, O_STOP },
+		{ "refuse", no_argument, NULL, O_REFUSE },
+		{ "wrong-ack", no_argument, NULL, O_WRONG },
+		{ "no-ack", no_argument, NULL, O_NOACK },
+		{ "exit-after-frames", required_argument, NULL, O_EXIT },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (ch) {
+		case O_TCP: opt.tcp = optarg; break;
+		case O_UNIX: opt.unix_path = optarg; break;
+		case O_READY: opt.ready = optarg; break;
+		case O_OUT: opt.out = optarg; break;
+		case O_COUNT: opt.count_only = true; break;
+		case O_MATCH: opt.match = optarg; opt.match_len = strlen(optarg); break;
+		case O_STATS: opt.stats = optarg; break;
+		case O_MAXF: opt.max_frame = parse_u64(optarg, "--max-frame"); break;
+		case O_CLOSE: opt.close_after = parse_u64(optarg, "--close-after"); break;
+		case O_STOP: opt.stop_reading_after = parse_u64(optarg, "--stop-reading-after"); break;
+		case O_REFUSE: opt.refuse = true; break;
+		case O_WRONG: opt.wrong_ack = true; break;
+		case O_NOACK: opt.no_ack = true; break;
+		case O_EXIT: opt.exit_after_frames = parse_u64(optarg, "--exit-after-frames"); break;
+		case 'v': case O_VERBOSE: opt.verbose = true; break;
+		case 'h': case O_HELP: usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !opt.tcp == !opt.unix_path) {
+		usage(stderr);
+		return 2;
+	}
+	/* a gzip payload's length is handed to zlib as a uInt */
+	if (opt.max_frame < 16 || opt.max_frame > (1u << 30)) {
+		fputs("fwd_receiver: --max-frame must be between 16 and 1073741824\n", stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);   /* a sender that vanished must not kill us while we ack */
 
-    if (!opt.out || strcmp(opt.out, "-") == 0) {
-        out = stdout;
-    } else if (!(out = fopen(opt.out, "a"))) {   /* append: a restarted receiver keeps earlier lines */
-        fprintf(stderr, "fwd_receiver: %s: %s\n", opt.out, strerror(errno));
-        return 1;
-    }
-    setvbuf(out, NULL, _IOFBF, 1 << 20);
-    if (!(g_zone = msgpack_zone_new(64 * 1024)))
-        die_oom();
+	if (!opt.out || strcmp(opt.out, "-") == 0) {
+		out = stdout;
+	} else if (!(out = fopen(opt.out, "a"))) {   /* append: a restarted receiver keeps earlier lines */
+		fprintf(stderr, "fwd_receiver: %s: %s\n", opt.out, strerror(errno));
+		return 1;
+	}
+	setvbuf(out, NULL, _IOFBF, 1 << 20);
+	if (!(g_zone = msgpack_zone_new(64 * 1024)))
+		die_oom();
 
-    loop = uv_default_loop();
-    uv_signal_init(loop, &sig_usr1);
-    uv_signal_init(loop, &sig_usr2);
-    uv_signal_init(loop, &sig_term);
-    uv_signal_init(loop, &sig_int);
-    uv_signal_start(&sig_usr1, on_signal, SIGUSR1);
-    uv_signal_start(&sig_usr2, on_signal, SIGUSR2);
-    uv_signal_start(&sig_term, on_signal, SIGTERM);
-    uv_signal_start(&sig_int, on_signal, SIGINT);
-    if (opt.tcp)
-        listen_tcp();
-    else
-        listen_unix();
+	loop = uv_default_loop();
+	uv_signal_init(loop, &sig_usr1);
+	uv_signal_init(loop, &sig_usr2);
+	uv_signal_init(loop, &sig_term);
+	uv_signal_init(loop, &sig_int);
+	uv_signal_start(&sig_usr1, on_signal, SIGUSR1);
+	uv_signal_start(&sig_usr2, on_signal, SIGUSR2);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	if (opt.tcp)
+		listen_tcp();
+	else
+		listen_unix();
 
-    uv_run(loop, UV_RUN_DEFAULT);
+	uv_run(loop, UV_RUN_DEFAULT);
 
-    fflush(out);
-    write_stats();
-    if (force_timer_init)
-        uv_close((uv_handle_t *)&force_timer, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
-    if (opt.unix_path)
-        unlink(opt.unix_path);
-    if (out != stdout)
-        fclose(out);
-    msgpack_zone_free(g_zone);
-    for (size_t i = 0; i < tags_cap; i++)
-        free(tags[i].tag);
-    free(tags);
-    free(g_json.p);
-    free(g_inflate.p);
-    free(g_tagjson.p);
-    free(g_framejson.p);
-    free(g_delays);
-    return 0;
+	fflush(out);
+	write_stats();
+	if (force_timer_init)
+		uv_close((uv_handle_t *)&force_timer, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	if (opt.unix_path)
+		unlink(opt.unix_path);
+	if (out != stdout)
+		fclose(out);
+	msgpack_zone_free(g_zone);
+	for (size_t i = 0; i < tags_cap; i++)
+		free(tags[i].tag);
+	free(tags);
+	free(g_json.p);
+	free(g_inflate.p);
+	free(g_tagjson.p);
+	free(g_framejson.p);
+	free(g_delays);
+	return 0;
 }
