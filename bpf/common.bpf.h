@@ -14,6 +14,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0;     /* the daemon: never traced */
 const volatile __u32 filter_tgid = 0;   /* 0: every process */
 const volatile __u32 filter_uid = (__u32)-1; /* -1: every user */
+/* true: only tasks in the cgroup (v2) the daemon put in filter_cgroup, or below it */
+const volatile bool filter_by_cgroup = false;
 /*
  * Batched wake-ups. 0: the kernel's default, a wake-up whenever the reader has
  * caught up, which on a busy machine means one per event and costs the traced
@@ -25,6 +27,14 @@ const volatile __u64 wakeup_bytes = 0;
 
 /* Set by the daemon (through the mmapped .bss) when it stops its timer and waits. */
 __u32 reader_sleeping = 0;
+
+/* The cgroup of Cgroup=, set by the daemon after load (a cgroup v2 directory fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} filter_cgroup SEC(".maps");
 
 /* The daemon sizes the ring before load (bpf_map__set_max_entries). */
 struct {
@@ -92,6 +102,9 @@ static __always_inline bool ev_skip_task(struct task_struct *task)
 		return true;
 	/* cred->uid is what bpf_get_current_uid_gid() returns (current_cred(), init_user_ns). */
 	if (filter_uid != (__u32)-1 && task->cred->uid.val != filter_uid)
+		return true;
+	/* 1: under it; 0: not; < 0: no cgroup set (then nothing passes, as asked) */
+	if (filter_by_cgroup && bpf_current_task_under_cgroup(&filter_cgroup, 0) != 1)
 		return true;
 	return false;
 }

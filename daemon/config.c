@@ -46,6 +46,7 @@ enum key_id {
 	K_UID,
 	K_LIBC_PATH,
 	K_POLL_MS,
+	K_CGROUP,
 	K_OUTPUT_NAME,
 	K_TAG,
 	K_HOST,
@@ -100,6 +101,7 @@ static int set_pid(struct parse *p, const char *v);
 static int set_uid(struct parse *p, const char *v);
 static int set_libc_path(struct parse *p, const char *v);
 static int set_poll_ms(struct parse *p, const char *v);
+static int set_cgroup(struct parse *p, const char *v);
 static int set_output_name(struct parse *p, const char *v);
 static int set_tag(struct parse *p, const char *v);
 static int set_host(struct parse *p, const char *v);
@@ -124,6 +126,7 @@ static const struct key keys[K_COUNT] = {
 	[K_UID] = {SEC_INPUT, "Uid", set_uid, false, false},
 	[K_LIBC_PATH] = {SEC_INPUT, "Libc_Path", set_libc_path, false, false},
 	[K_POLL_MS] = {SEC_INPUT, "Poll_Ms", set_poll_ms, false, false},
+	[K_CGROUP] = {SEC_INPUT, "Cgroup", set_cgroup, false, false},
 	[K_OUTPUT_NAME] = {SEC_OUTPUT, "Name", set_output_name, false, false},
 	[K_TAG] = {SEC_OUTPUT, "Tag", set_tag, false, false},
 	[K_HOST] = {SEC_OUTPUT, "Host", set_host, false, true},
@@ -427,6 +430,14 @@ static int set_libc_path(struct parse *p, const char *v)
 	if (v[0] != '/')
 		return bad(p, v, "is not an absolute path");
 	return copy_value(p, v, p->cfg->libc_path, sizeof(p->cfg->libc_path));
+}
+
+/* A cgroup v2 directory: only its tasks and its descendants' are traced (a pod, a service). */
+static int set_cgroup(struct parse *p, const char *v)
+{
+	if (v[0] != '/')
+		return bad(p, v, "is not an absolute path");
+	return copy_value(p, v, p->cfg->cgroup_path, sizeof(p->cfg->cgroup_path));
 }
 
 /* in_ebpf's key: how often the rings are read while events flow; 0 = a wake-up per event. */

@@ -30,6 +30,7 @@ struct config {
 	uint64_t ringbuf_size;             /* Ringbuf_Size: bytes per trace ring, power of two */
 	uint32_t filter_pid;               /* Pid: only this process (0 = all) */
 	int64_t filter_uid;                /* Uid: only this user (-1 = all) */
+	char cgroup_path[CONFIG_PATH_MAX]; /* Cgroup: only tasks in this cgroup v2 directory or below */
 	char libc_path[CONFIG_PATH_MAX];   /* Libc_Path: override the libc found at run time */
 	unsigned poll_ms;                  /* Poll_Ms: ring reads while events flow; 0 = wake per event */
 

@@ -1,5 +1,6 @@
 /* traces.c: the trace registry: name -> skeleton open/load/attach, its ring and loss counter. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct trace_settings {
 	__u32 self_tgid;
 	__u32 filter_tgid;
 	__u32 filter_uid;
+	bool filter_by_cgroup;
 	__u64 wakeup_bytes;
 };
 
@@ -59,6 +61,7 @@ struct trace {
 		k->rodata->self_tgid = s->self_tgid;                                  \
 		k->rodata->filter_tgid = s->filter_tgid;                              \
 		k->rodata->filter_uid = s->filter_uid;                                \
+		k->rodata->filter_by_cgroup = s->filter_by_cgroup;                    \
 		k->rodata->wakeup_bytes = s->wakeup_bytes;                            \
 		return k;                                                             \
 	}                                                                             \
@@ -198,6 +201,27 @@ static int attach_all(struct trace *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Cgroup=: the directory's fd goes into the trace's cgroup array, before anything attaches. */
+static int set_cgroup(struct trace *t, const char *path, char *err, size_t errlen)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(t->ops->object(t->skel), "filter_cgroup");
+	__u32 zero = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "Cgroup %s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = m ? bpf_map_update_elem(bpf_map__fd(m), &zero, &fd, BPF_ANY) : -ENOENT;
+	close(fd);
+	if (rc) {
+		snprintf(err, errlen, "Cgroup %s: not a cgroup v2 directory (%s)", path,
+			 strerror(rc < 0 ? -rc : errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct trace *trace_start(const struct trace_desc *desc, const struct config *cfg,
 			  char *err, size_t errlen)
 {
@@ -205,6 +229,7 @@ struct trace *trace_start(const struct trace_desc *desc, const struct config *cf
 		.self_tgid = (__u32)getpid(),
 		.filter_tgid = cfg ? cfg->filter_pid : 0,
 		.filter_uid = cfg && cfg->filter_uid >= 0 ? (__u32)cfg->filter_uid : (__u32)-1,
+		.filter_by_cgroup = cfg && cfg->cgroup_path[0],
 		/* a sixteenth of the ring: a burst wakes the reader well before the ring is full */
 		.wakeup_bytes = cfg && cfg->poll_ms ? (cfg->ringbuf_size ? cfg->ringbuf_size : (16u << 20)) / 16 : 0,
 	};
@@ -236,6 +261,8 @@ struct trace *trace_start(const struct trace_desc *desc, const struct config *cf
 			 strerror(-rc));
 		goto fail;
 	}
+	if (s.filter_by_cgroup && set_cgroup(t, cfg->cgroup_path, err, errlen))
+		goto fail;
 	if (t->ops->attach)
 		rc = t->ops->attach(t->skel, cfg, err, errlen);
 	else

@@ -122,7 +122,7 @@ START_TEST(reference_file_documents_every_key)
 	static const char *const names[] = {
 		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
 		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
-		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records", "Compress",
+		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records", "Compress", "Cgroup",
 	};
 	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
 	char needle[64];
@@ -197,6 +197,7 @@ START_TEST(every_key)
 	      "Uid = 0\n"
 	      "Libc_Path = /usr/lib/libc.so.6\n"
 	      "Poll_Ms = 0\n"
+	      "Cgroup = /sys/fs/cgroup/kubepods.slice\n"
 	      "[OUTPUT]\n"
 	      "Name = forward\n"
 	      "Tag = host.*.ebpf\n"
@@ -221,6 +222,7 @@ START_TEST(every_key)
 	ck_assert_int_eq(cfg.filter_uid, 0);
 	ck_assert_str_eq(cfg.libc_path, "/usr/lib/libc.so.6");
 	ck_assert_uint_eq(cfg.poll_ms, 0);
+	ck_assert_str_eq(cfg.cgroup_path, "/sys/fs/cgroup/kubepods.slice");
 	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
 	ck_assert_str_eq(cfg.tag, "host.*.ebpf");
 	ck_assert_str_eq(cfg.host, "fe80::1");
@@ -318,6 +320,7 @@ static const struct bad_value {
 	{"SERVICE", "User", "", "User: \"\" is not a user name"},
 	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
 	{"SERVICE", "Group", "", "Group: \"\" is not a group name"},
+	{"INPUT", "Cgroup", "kubepods", "Cgroup: \"kubepods\" is not an absolute path"},
 	{"OUTPUT", "Compress", "zstd", "Compress: \"zstd\" is not a compression (gzip or none)"},
 	{"INPUT", "Poll_Ms", "1001", "Poll_Ms: \"1001\" is not a number of milliseconds (0-1000, 0 = wake on every event)"},
 	{"OUTPUT", "Require_Ack_Response", "maybe", "Require_Ack_Response: \"maybe\" is not a boolean (on/off, true/false, yes/no, 1/0)"},

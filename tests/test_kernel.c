@@ -33,14 +33,11 @@ struct rig {
 	struct capture cap;
 };
 
-static void rig_start_full(struct rig *r, const char *trace, uint64_t ring, pid_t only)
+/* Starts trace with the settings already in r->cfg. */
+static void rig_start_cfg(struct rig *r, const char *trace)
 {
 	char err[1024];
 
-	memset(r, 0, sizeof(*r));
-	config_defaults(&r->cfg);
-	r->cfg.ringbuf_size = ring;
-	r->cfg.filter_pid = (uint32_t)only;
 	ck_assert_msg(tracefs_ensure(err, sizeof(err)) >= 0, "%s", err);
 	r->t = trace_start(trace_find(trace), &r->cfg, err, sizeof(err));
 	ck_assert_msg(r->t, "trace %s: %s", trace, err);
@@ -48,6 +45,15 @@ static void rig_start_full(struct rig *r, const char *trace, uint64_t ring, pid_
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
 	r->p = pipeline_new(&r->loop, &r->cfg, &r->t, 1, &r->cap.base, err, sizeof(err));
 	ck_assert_msg(r->p, "%s", err);
+}
+
+static void rig_start_full(struct rig *r, const char *trace, uint64_t ring, pid_t only)
+{
+	memset(r, 0, sizeof(*r));
+	config_defaults(&r->cfg);
+	r->cfg.ringbuf_size = ring;
+	r->cfg.filter_pid = (uint32_t)only;
+	rig_start_cfg(r, trace);
 }
 
 static void rig_start_sized(struct rig *r, const char *trace, uint64_t ring)
@@ -564,6 +570,90 @@ START_TEST(full_ring_losses_are_counted)
 }
 END_TEST
 
+/* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode). */
+static bool cgroup2_mount(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char dev[256], dir[256], type[64];
+	bool found = false;
+
+	while (f && !found && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3)
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(out, len, "%s", dir);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void child_open_in_cgroup(const void *arg)
+{
+	const char *const *a = arg; /* cgroup dir, path */
+	char procs[512];
+	int fd;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", a[0]);
+	fd = open(procs, O_WRONLY);
+	if (fd < 0 || write(fd, "0", 1) != 1) /* 0: the writer itself */
+		_exit(3);
+	close(fd);
+	child_open_missing(a[1]);
+}
+
+START_TEST(cgroup_filter_keeps_only_that_cgroup)
+{
+	char mnt[256], dir[512], inside[160], outside[160];
+	const char *args[2] = {dir, inside};
+	const msgpack_object *rec;
+	struct stat st;
+	struct rig r;
+	pid_t pid;
+
+	ck_assert_msg(cgroup2_mount(mnt, sizeof(mnt)), "no cgroup2 mount");
+	snprintf(dir, sizeof(dir), "%s/ebpf-forward-test-%d", mnt, getpid());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	make_unique("incg");
+	snprintf(inside, sizeof(inside), "%s", unique);
+	make_unique("outcg");
+	snprintf(outside, sizeof(outside), "%s", unique);
+
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	snprintf(r.cfg.cgroup_path, sizeof(r.cfg.cgroup_path), "%s", dir);
+	rig_start_cfg(&r, "vfs");
+	in_child(child_open_missing, outside);
+	pid = in_child(child_open_in_cgroup, args);
+	rec = rig_wait(&r, match_path, inside);
+	ck_assert_msg(rec, "no record from the task in the cgroup");
+	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
+	/* the record's cgroup_id is that directory's */
+	ck_assert_uint_eq(rec_uint(rec, "cgroup_id"), (uint64_t)st.st_ino);
+	/* nothing from outside it: every record is from the cgroup */
+	for (size_t i = 0; i < r.cap.n; i++)
+		ck_assert_uint_eq(rec_uint(&r.cap.recs[i].u.data, "cgroup_id"), (uint64_t)st.st_ino);
+	rig_stop(&r);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(cgroup_that_is_not_there_is_an_error)
+{
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	snprintf(cfg.cgroup_path, sizeof(cfg.cgroup_path), "/sys/fs/cgroup/no-such-cgroup-%d", getpid());
+	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "no-such-cgroup") && strstr(err, "cannot open"), "%s", err);
+	/* a directory that is not a cgroup v2 one */
+	snprintf(cfg.cgroup_path, sizeof(cfg.cgroup_path), "/tmp");
+	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "not a cgroup v2 directory"), "%s", err);
+}
+END_TEST
+
 /* ---- signal ---- */
 
 static void child_kill_self(const void *arg)
@@ -886,6 +976,8 @@ int main(void)
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
+	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
+	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
 	tcase_add_test(tc, full_ring_losses_are_counted);
 	tcase_add_test(tc, signal_kill_records_target);
 	tcase_add_test(tc, signal_to_group_has_negative_target);
