@@ -115,7 +115,7 @@ class Daemon:
             "user_s": ru.ru_utime,
             "sys_s": ru.ru_stime,
             "maxrss_kib": ru.ru_maxrss,
-            "kernel_lost": sum(int(x) for x in re.findall(r"final: trace \w+: \d+ events \([\d.]+/s\), (\d+) lost", text)),
+            "kernel_lost": sum(int(x) for x in re.findall(r"final: trace \w+: \d+ events(?: \([\d.]+/s\))?, (\d+) lost", text)),
             "trace_events": sum(int(x) for x in re.findall(r"final: trace \w+: (\d+) events", text)),
             "output_dropped": sum(int(x) for x in re.findall(r"final: output: \d+ records in, \d+ sent, \d+ acked, (\d+) dropped", text)),
             "exit_status": status,

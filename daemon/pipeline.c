@@ -242,7 +242,7 @@ static void check_output(struct pipeline *p, const char *report)
 		return;
 	if (p->cfg->metrics_records && strcmp(report, "stats") == 0)
 		send_metrics(p, &os);
-	stats_log(report, p->stats, (unsigned)p->n, p->cfg->stats_interval_s);
+	stats_log(report, p->stats, (unsigned)p->n, strcmp(report, "final") == 0 ? 0 : p->cfg->stats_interval_s);
 	log_info("%s: output: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
 		 " dropped, %" PRIu64 " bytes buffered%s", report, os.records_in, os.records_sent, os.records_acked,
 		 os.records_dropped, os.buffered_bytes,

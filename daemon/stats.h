@@ -16,7 +16,7 @@ struct trace_stats {
 	uint64_t rate_mark;   /* events at the last rate log line (malloc) */
 };
 
-/* Logs "PREFIX: trace ..." per trace with totals and per-second rates over elapsed_s; remembers them. */
+/* Logs "PREFIX: trace ..." per trace with totals and, when elapsed_s > 0, rates over it; remembers them. */
 void stats_log(const char *prefix, struct trace_stats *s, unsigned n, double elapsed_s);
 
 /* Logs a warning when the kernel lost count grew since the last call. */
