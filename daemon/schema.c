@@ -101,7 +101,9 @@ static const struct schema_type types[EV_TYPE_COUNT] = {
 
 /* A type's whole record, head + own + tail, composed once, with each key already encoded. */
 #define MAX_KEYS 32
-#define KEY_ENC_MAX 33
+/* Keys are fixstr (under 32 bytes): each is copied as a whole 32-byte slot, a fixed-size copy
+ * the compiler inlines, instead of a call to memcpy per key; only klen bytes count. */
+#define KEY_ENC_MAX 32
 struct record_plan {
 	const struct schema_field *f[MAX_KEYS];
 	uint8_t key[MAX_KEYS][KEY_ENC_MAX]; /* fixstr header and bytes */
@@ -133,7 +135,7 @@ static uint8_t encode_fixstr(uint8_t *dst, const char *s)
 
 static void plan_add(struct record_plan *p, const struct schema_field *f)
 {
-	if (p->n < MAX_KEYS) {
+	if (p->n < MAX_KEYS && strlen(f->key) < KEY_ENC_MAX) {
 		p->klen[p->n] = encode_fixstr(p->key[p->n], f->key);
 		p->f[p->n++] = f;
 	}
@@ -278,7 +280,8 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 		const struct schema_field *f = p->f[i];
 		const uint8_t *at = ev + f->off;
 
-		mp_raw(out, p->key[i], p->klen[i]);
+		memcpy(out->p + out->len, p->key[i], KEY_ENC_MAX); /* room: FIELD_MAX per field */
+		out->len += p->klen[i];
 		switch (f->kind) {
 		case SF_U16: mp_uint(out, ld16(at)); break;
 		case SF_U32: mp_uint(out, ld32(at)); break;
