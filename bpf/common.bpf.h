@@ -16,6 +16,8 @@ const volatile __u32 filter_tgid = 0;   /* 0: every process */
 const volatile __u32 filter_uid = (__u32)-1; /* -1: every user */
 /* true: only tasks in the cgroup (v2) the daemon put in filter_cgroup, or below it */
 const volatile bool filter_by_cgroup = false;
+const volatile __u64 filter_mntns = 0;        /* 0: every mount namespace */
+const volatile char filter_comm[EV_COMM_LEN] = {}; /* "": every command name */
 /*
  * Batched wake-ups. 0: the kernel's default, a wake-up whenever the reader has
  * caught up, which on a busy machine means one per event and costs the traced
@@ -103,6 +105,14 @@ static __always_inline bool ev_skip_task(struct task_struct *task)
 	/* cred->uid is what bpf_get_current_uid_gid() returns (current_cred(), init_user_ns). */
 	if (filter_uid != (__u32)-1 && task->cred->uid.val != filter_uid)
 		return true;
+	if (filter_mntns && task->nsproxy->mnt_ns->ns.inum != filter_mntns)
+		return true;
+	if (filter_comm[0]) {
+		/* the whole 16 bytes: both are NUL-padded */
+		for (int i = 0; i < EV_COMM_LEN; i++)
+			if (task->comm[i] != filter_comm[i])
+				return true;
+	}
 	/* 1: under it; 0: not; < 0: no cgroup set (then nothing passes, as asked) */
 	if (filter_by_cgroup && bpf_current_task_under_cgroup(&filter_cgroup, 0) != 1)
 		return true;

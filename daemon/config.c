@@ -47,6 +47,8 @@ enum key_id {
 	K_LIBC_PATH,
 	K_POLL_MS,
 	K_CGROUP,
+	K_COMM,
+	K_MOUNT_NS,
 	K_OUTPUT_NAME,
 	K_TAG,
 	K_HOST,
@@ -102,6 +104,8 @@ static int set_uid(struct parse *p, const char *v);
 static int set_libc_path(struct parse *p, const char *v);
 static int set_poll_ms(struct parse *p, const char *v);
 static int set_cgroup(struct parse *p, const char *v);
+static int set_comm(struct parse *p, const char *v);
+static int set_mount_ns(struct parse *p, const char *v);
 static int set_output_name(struct parse *p, const char *v);
 static int set_tag(struct parse *p, const char *v);
 static int set_host(struct parse *p, const char *v);
@@ -127,6 +131,8 @@ static const struct key keys[K_COUNT] = {
 	[K_LIBC_PATH] = {SEC_INPUT, "Libc_Path", set_libc_path, false, false},
 	[K_POLL_MS] = {SEC_INPUT, "Poll_Ms", set_poll_ms, false, false},
 	[K_CGROUP] = {SEC_INPUT, "Cgroup", set_cgroup, false, false},
+	[K_COMM] = {SEC_INPUT, "Comm", set_comm, false, false},
+	[K_MOUNT_NS] = {SEC_INPUT, "Mount_Ns", set_mount_ns, false, false},
 	[K_OUTPUT_NAME] = {SEC_OUTPUT, "Name", set_output_name, false, false},
 	[K_TAG] = {SEC_OUTPUT, "Tag", set_tag, false, false},
 	[K_HOST] = {SEC_OUTPUT, "Host", set_host, false, true},
@@ -438,6 +444,33 @@ static int set_cgroup(struct parse *p, const char *v)
 	if (v[0] != '/')
 		return bad(p, v, "is not an absolute path");
 	return copy_value(p, v, p->cfg->cgroup_path, sizeof(p->cfg->cgroup_path));
+}
+
+/* A command name as the kernel keeps it: 1 to 15 bytes. */
+static int set_comm(struct parse *p, const char *v)
+{
+	if (!*v || strlen(v) > 15)
+		return bad(p, v, "is not a command name (1-15 bytes, as in /proc/PID/comm)");
+	return copy_value(p, v, p->cfg->filter_comm, sizeof(p->cfg->filter_comm));
+}
+
+/* The namespace's inode, as readlink /proc/PID/ns/mnt shows it: 4026531840 or mnt:[4026531840]. */
+static int set_mount_ns(struct parse *p, const char *v)
+{
+	char digits[32];
+	size_t n = strlen(v);
+	uint64_t id;
+
+	if (strncmp(v, "mnt:[", 5) == 0 && n > 6 && v[n - 1] == ']' && n - 6 < sizeof(digits)) {
+		memcpy(digits, v + 5, n - 6);
+		digits[n - 6] = '\0';
+	} else {
+		snprintf(digits, sizeof(digits), "%s", n < sizeof(digits) ? v : "x");
+	}
+	if (!get_uint(digits, 1, UINT32_MAX, &id))
+		return bad(p, v, "is not a mount namespace (its inode number, as readlink /proc/PID/ns/mnt shows)");
+	p->cfg->filter_mntns = id;
+	return 1;
 }
 
 /* in_ebpf's key: how often the rings are read while events flow; 0 = a wake-up per event. */

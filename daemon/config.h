@@ -31,6 +31,8 @@ struct config {
 	uint32_t filter_pid;               /* Pid: only this process (0 = all) */
 	int64_t filter_uid;                /* Uid: only this user (-1 = all) */
 	char cgroup_path[CONFIG_PATH_MAX]; /* Cgroup: only tasks in this cgroup v2 directory or below */
+	char filter_comm[16];              /* Comm: only tasks with this command name ("" = all) */
+	uint64_t filter_mntns;             /* Mount_Ns: only this mount namespace (0 = all) */
 	char libc_path[CONFIG_PATH_MAX];   /* Libc_Path: override the libc found at run time */
 	unsigned poll_ms;                  /* Poll_Ms: ring reads while events flow; 0 = wake per event */
 

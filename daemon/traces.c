@@ -27,6 +27,8 @@ struct trace_settings {
 	__u32 filter_tgid;
 	__u32 filter_uid;
 	bool filter_by_cgroup;
+	__u64 filter_mntns;
+	char filter_comm[EV_COMM_LEN];
 	__u64 wakeup_bytes;
 };
 
@@ -62,6 +64,8 @@ struct trace {
 		k->rodata->filter_tgid = s->filter_tgid;                              \
 		k->rodata->filter_uid = s->filter_uid;                                \
 		k->rodata->filter_by_cgroup = s->filter_by_cgroup;                    \
+		k->rodata->filter_mntns = s->filter_mntns;                            \
+		memcpy((void *)k->rodata->filter_comm, s->filter_comm, EV_COMM_LEN);  \
 		k->rodata->wakeup_bytes = s->wakeup_bytes;                            \
 		return k;                                                             \
 	}                                                                             \
@@ -230,12 +234,17 @@ struct trace *trace_start(const struct trace_desc *desc, const struct config *cf
 		.filter_tgid = cfg ? cfg->filter_pid : 0,
 		.filter_uid = cfg && cfg->filter_uid >= 0 ? (__u32)cfg->filter_uid : (__u32)-1,
 		.filter_by_cgroup = cfg && cfg->cgroup_path[0],
+		.filter_mntns = cfg ? cfg->filter_mntns : 0,
 		/* a sixteenth of the ring: a burst wakes the reader well before the ring is full */
 		.wakeup_bytes = cfg && cfg->poll_ms ? (cfg->ringbuf_size ? cfg->ringbuf_size : (16u << 20)) / 16 : 0,
 	};
 	struct trace *t = calloc(1, sizeof(*t));
 	struct bpf_map *ring;
 	int rc;
+
+	/* comm as the kernel keeps it: at most 15 bytes, NUL-padded to 16 */
+	if (cfg)
+		memcpy(s.filter_comm, cfg->filter_comm, strnlen(cfg->filter_comm, EV_COMM_LEN - 1));
 
 	if (!t) {
 		snprintf(err, errlen, "out of memory");

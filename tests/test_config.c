@@ -122,7 +122,7 @@ START_TEST(reference_file_documents_every_key)
 	static const char *const names[] = {
 		"User", "Log_Level", "Stats_Interval", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid",
 		"Libc_Path", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
-		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records", "Compress", "Cgroup",
+		"Group", "Require_Ack_Response", "Poll_Ms", "Metrics_Records", "Compress", "Cgroup", "Comm", "Mount_Ns",
 	};
 	char *text = slurp(SRC_DIR "/conf/ebpf-forward.conf");
 	char needle[64];
@@ -198,6 +198,8 @@ START_TEST(every_key)
 	      "Libc_Path = /usr/lib/libc.so.6\n"
 	      "Poll_Ms = 0\n"
 	      "Cgroup = /sys/fs/cgroup/kubepods.slice\n"
+	      "Comm = nginx\n"
+	      "Mount_Ns = mnt:[4026532000]\n"
 	      "[OUTPUT]\n"
 	      "Name = forward\n"
 	      "Tag = host.*.ebpf\n"
@@ -223,6 +225,8 @@ START_TEST(every_key)
 	ck_assert_str_eq(cfg.libc_path, "/usr/lib/libc.so.6");
 	ck_assert_uint_eq(cfg.poll_ms, 0);
 	ck_assert_str_eq(cfg.cgroup_path, "/sys/fs/cgroup/kubepods.slice");
+	ck_assert_str_eq(cfg.filter_comm, "nginx");
+	ck_assert_uint_eq(cfg.filter_mntns, 4026532000u);
 	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
 	ck_assert_str_eq(cfg.tag, "host.*.ebpf");
 	ck_assert_str_eq(cfg.host, "fe80::1");
@@ -321,6 +325,9 @@ static const struct bad_value {
 	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
 	{"SERVICE", "Group", "", "Group: \"\" is not a group name"},
 	{"INPUT", "Cgroup", "kubepods", "Cgroup: \"kubepods\" is not an absolute path"},
+	{"INPUT", "Comm", "a-command-name-too-long", "Comm: \"a-command-name-too-long\" is not a command name (1-15 bytes, as in /proc/PID/comm)"},
+	{"INPUT", "Mount_Ns", "mnt:[x]", "Mount_Ns: \"mnt:[x]\" is not a mount namespace (its inode number, as readlink /proc/PID/ns/mnt shows)"},
+	{"INPUT", "Mount_Ns", "0", "Mount_Ns: \"0\" is not a mount namespace (its inode number, as readlink /proc/PID/ns/mnt shows)"},
 	{"OUTPUT", "Compress", "zstd", "Compress: \"zstd\" is not a compression (gzip or none)"},
 	{"INPUT", "Poll_Ms", "1001", "Poll_Ms: \"1001\" is not a number of milliseconds (0-1000, 0 = wake on every event)"},
 	{"OUTPUT", "Require_Ack_Response", "maybe", "Require_Ack_Response: \"maybe\" is not a boolean (on/off, true/false, yes/no, 1/0)"},
@@ -430,7 +437,7 @@ END_TEST
 
 START_TEST(unknown_key)
 {
-	ck_error("[INPUT]\nTrace = exec\nComm = bash\n", "t.conf:3: unknown key \"Comm\" in [INPUT]");
+	ck_error("[INPUT]\nTrace = exec\nCommand = bash\n", "t.conf:3: unknown key \"Command\" in [INPUT]");
 	/* A key of another section is unknown here. */
 	ck_error("[SERVICE]\nTrace = exec\n", "t.conf:2: unknown key \"Trace\" in [SERVICE]");
 	ck_error("[OUTPUT]\nName = stdout\nTrace = exec\n", "t.conf:3: unknown key \"Trace\" in [OUTPUT]");

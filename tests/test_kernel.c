@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -638,6 +640,85 @@ START_TEST(cgroup_filter_keeps_only_that_cgroup)
 }
 END_TEST
 
+static void child_open_as(const void *arg)
+{
+	const char *const *a = arg; /* comm, path */
+
+	prctl(PR_SET_NAME, a[0], 0, 0, 0);
+	child_open_missing(a[1]);
+}
+
+START_TEST(comm_filter_keeps_only_that_name)
+{
+	char other[160];
+	const char *mine[2] = {"fwd-comm-test", NULL}, *theirs[2] = {"fwd-comm-other", other};
+	const msgpack_object *rec;
+	struct rig r;
+
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	snprintf(r.cfg.filter_comm, sizeof(r.cfg.filter_comm), "%s", "fwd-comm-test");
+	rig_start_cfg(&r, "vfs");
+	make_unique("othercomm");
+	snprintf(other, sizeof(other), "%s", unique);
+	in_child(child_open_as, theirs);
+	make_unique("comm");
+	mine[1] = unique;
+	in_child(child_open_as, mine);
+	rec = rig_wait(&r, match_path, unique);
+	ck_assert_msg(rec, "no record from the named task");
+	for (size_t i = 0; i < r.cap.n; i++)
+		ck_assert_str_eq(rec_str(&r.cap.recs[i].u.data, "comm"), "fwd-comm-test");
+	rig_stop(&r);
+}
+END_TEST
+
+START_TEST(mount_ns_filter_keeps_only_that_namespace)
+{
+	const msgpack_object *rec;
+	char c = 0, inside[160], outside[160];
+	int up[2], go[2];
+	uint64_t ns = 0;
+	struct rig r;
+	pid_t pid;
+
+	/* a child in a mount namespace of its own tells us its inode, then opens when told */
+	make_unique("inns");
+	snprintf(inside, sizeof(inside), "%s", unique);
+	make_unique("outns");
+	snprintf(outside, sizeof(outside), "%s", unique);
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct stat st;
+
+		if (unshare(CLONE_NEWNS) || stat("/proc/self/ns/mnt", &st))
+			_exit(3);
+		ns = st.st_ino;
+		if (write(up[1], &ns, sizeof(ns)) != sizeof(ns) || read(go[0], &c, 1) != 1)
+			_exit(4);
+		child_open_missing(inside);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(up[0], &ns, sizeof(ns)), (ssize_t)sizeof(ns));
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	r.cfg.filter_mntns = ns;
+	rig_start_cfg(&r, "vfs");
+	in_child(child_open_missing, outside); /* the test's namespace: filtered out */
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	waitpid(pid, NULL, 0);
+	rec = rig_wait(&r, match_path, inside);
+	ck_assert_msg(rec, "no record from the namespace");
+	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
+	for (size_t i = 0; i < r.cap.n; i++)
+		ck_assert_uint_eq(rec_uint(&r.cap.recs[i].u.data, "mntns_id"), ns);
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(cgroup_that_is_not_there_is_an_error)
 {
 	struct config cfg;
@@ -978,6 +1059,8 @@ int main(void)
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
 	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
 	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
+	tcase_add_test(tc, comm_filter_keeps_only_that_name);
+	tcase_add_test(tc, mount_ns_filter_keeps_only_that_namespace);
 	tcase_add_test(tc, full_ring_losses_are_counted);
 	tcase_add_test(tc, signal_kill_records_target);
 	tcase_add_test(tc, signal_to_group_has_negative_target);
