@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,82 @@ START_TEST(trace_that_cannot_start_stops_startup)
 }
 END_TEST
 
+/* "CapabilityBoundingSet=CAP_BPF CAP_PERFMON ..." of the unit -> setpriv's "-all,+bpf,+perfmon,...". */
+static void unit_bounding_set(char *out, size_t len)
+{
+	char *unit = NULL, *line, *tok, *save = NULL;
+	size_t n = 0;
+	FILE *f = fopen(SRC_DIR "/systemd/ebpf-forward.service.in", "r");
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(out, len, "-all");
+	while (getline(&unit, &n, f) > 0) {
+		if (strncmp(unit, "CapabilityBoundingSet=", 22) != 0)
+			continue;
+		line = unit + 22;
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			size_t at = strlen(out);
+
+			ck_assert(strncmp(tok, "CAP_", 4) == 0);
+			snprintf(out + at, len - at, ",+");
+			for (const char *c = tok + 4; *c && strlen(out) + 1 < len; c++) {
+				at = strlen(out);
+				out[at] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+				out[at + 1] = '\0';
+			}
+		}
+	}
+	free(unit);
+	fclose(f);
+	ck_assert_msg(strlen(out) > 4, "no CapabilityBoundingSet= in the unit");
+}
+
+/* Whether pid runs as a user other than root by now (or is gone). */
+static bool left_root(pid_t pid)
+{
+	char path[64], line[256];
+	bool left = true;
+	FILE *st;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	st = fopen(path, "r");
+	if (!st)
+		return true;
+	while (fgets(line, sizeof(line), st))
+		if (strncmp(line, "Uid:", 4) == 0)
+			left = strtoul(line + 5, NULL, 10) != 0;
+	fclose(st);
+	return left;
+}
+
+START_TEST(runs_with_only_the_units_capabilities)
+{
+	/* what systemd would give it: the unit's bounding set and no_new_privs */
+	const char *path = write_conf("[INPUT]\nTrace = exec\nTrace = vfs\nTrace = signal\nTrace = bind\n"
+				      "Trace = malloc\n[OUTPUT]\nName = stdout\n");
+	char caps[512], *out, *err;
+	char *argv[] = {"/usr/bin/setpriv", "--no-new-privs", "--inh-caps", "-all", "--bounding-set", caps,
+			"--", DAEMON_PATH, "-c", (char *)path, NULL};
+	struct proc d;
+	int status;
+
+	unit_bounding_set(caps, sizeof(caps));
+	spawn(&d, argv);
+	/* up and running as the unprivileged account: every trace attached with these capabilities */
+	for (int i = 0; i < 500 && !left_root(d.pid); i++)
+		usleep(20000);
+	kill(d.pid, SIGTERM);
+	out = slurp(d.out);
+	err = slurp(d.err);
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit %d, log: %s", status, err);
+	ck_assert_msg(strstr(err, "running with 5 trace(s)"), "caps %s: %s", caps, err);
+	free(out);
+	free(err);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -256,6 +333,7 @@ int main(void)
 		tcase_add_test(tc, list_traces_says_what_attaches);
 		tcase_add_test(tc, daemon_prints_records_and_stops_on_sigterm);
 		tcase_add_test(tc, trace_that_cannot_start_stops_startup);
+		tcase_add_test(tc, runs_with_only_the_units_capabilities);
 	} else {
 		fprintf(stderr, "test_cli: not root: the tests that load traces are not run\n");
 		return EXIT_FAILURE;
