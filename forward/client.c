@@ -5,8 +5,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include <msgpack.h>
-
 #include "client.h"
 #include "queue.h"
 
@@ -14,8 +12,11 @@
 #define MAX_WRITING 8
 #define MAX_UNACKED 64
 #define ACK_CHECK_MS 1000
-/* An ack is a small map; anything much larger on the socket is not an ack stream. */
-#define ACK_READ_MAX 4096
+/*
+ * Replies are read into this much room: an ack, {"ack": id}, is a few dozen
+ * bytes, so a receiver cannot make the client hold more than this.
+ */
+#define ACK_BUF 512
 
 enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_CONNECTED, CS_CLOSING };
 
@@ -42,8 +43,8 @@ struct fwd_client {
 	unsigned attempts;          /* failed attempts in the current outage */
 	bool down;                  /* an outage is under way (logged once) */
 	uint64_t dropped_at_down;   /* entries dropped when the outage began */
-	msgpack_unpacker unpacker;
-	char readbuf[ACK_READ_MAX];
+	uint8_t ackbuf[ACK_BUF];    /* reply bytes not yet parsed */
+	size_t acklen;
 	size_t writing;
 	size_t unacked;
 
@@ -102,10 +103,6 @@ struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_confi
 		c->cfg.backoff_max_ms = 30000;
 	c->backoff_ms = c->cfg.backoff_min_ms;
 	fwd_queue_init(&c->q, cfg->buffer_limit ? cfg->buffer_limit : (64u << 20));
-	if (!msgpack_unpacker_init(&c->unpacker, ACK_READ_MAX)) {
-		free(c);
-		return NULL;
-	}
 	uv_timer_init(loop, &c->retry);
 	uv_timer_init(loop, &c->ack_timer);
 	uv_timer_init(loop, &c->deadline);
@@ -166,8 +163,7 @@ static void on_conn_closed(uv_handle_t *h)
 	/* what was written but not acked goes again on the next connection */
 	fwd_queue_requeue(&c->q);
 	c->unacked = 0;
-	msgpack_unpacker_destroy(&c->unpacker);
-	msgpack_unpacker_init(&c->unpacker, ACK_READ_MAX);
+	c->acklen = 0;
 	if (c->closing && (c->finished || c->q.count == 0))
 		maybe_finish(c);
 	else
@@ -218,8 +214,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct fwd_client *c = h->data;
 
 	(void)suggested;
-	buf->base = c->readbuf;
-	buf->len = sizeof(c->readbuf);
+	/* straight after what is already there; a full buffer reads nothing, and on_read rejects it */
+	buf->base = (char *)c->ackbuf + c->acklen;
+	buf->len = sizeof(c->ackbuf) - c->acklen;
 }
 
 /* The oldest frame on the wire not yet acked: written, or still in libuv's hands. */
@@ -231,29 +228,53 @@ static struct fwd_chunk *oldest_unacked(struct fwd_client *c)
 	return NULL;
 }
 
-/* One msgpack object from the receiver: must be {"ack": <id of the oldest unacked frame>}. */
-static int handle_reply(struct fwd_client *c, const msgpack_object *o)
+/*
+ * One ack at the start of b: {"ack": str} as fixmap, fixstr "ack", then a
+ * fixstr, str8 or str16. Returns the bytes it takes (> 0), 0 when more are
+ * needed, -1 when b does not start like an ack.
+ */
+static int parse_ack(const uint8_t *b, size_t n, const char **id, size_t *idlen)
 {
-	struct fwd_chunk *head = oldest_unacked(c);
-	const msgpack_object *ack = NULL;
+	static const uint8_t head[] = {0x81, 0xa3, 'a', 'c', 'k'};
+	size_t len, off;
 
-	if (o->type == MSGPACK_OBJECT_MAP)
-		for (uint32_t i = 0; i < o->via.map.size; i++) {
-			const msgpack_object *k = &o->via.map.ptr[i].key;
-
-			if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 3 &&
-			    memcmp(k->via.str.ptr, "ack", 3) == 0)
-				ack = &o->via.map.ptr[i].val;
-		}
-	if (!ack || ack->type != MSGPACK_OBJECT_STR) {
-		conn_lost(c, "receiver sent something that is not {\"ack\": str}");
+	if (memcmp(b, head, n < sizeof(head) ? n : sizeof(head)) != 0)
+		return -1;
+	if (n <= sizeof(head))
+		return 0;
+	if ((b[5] & 0xe0) == 0xa0) {
+		len = b[5] & 0x1f;
+		off = 6;
+	} else if (b[5] == 0xd9) {
+		if (n < 7)
+			return 0;
+		len = b[6];
+		off = 7;
+	} else if (b[5] == 0xda) {
+		if (n < 8)
+			return 0;
+		len = (size_t)b[6] << 8 | b[7];
+		off = 8;
+	} else {
 		return -1;
 	}
-	if (!head || ack->via.str.size != strlen(head->id) ||
-	    memcmp(ack->via.str.ptr, head->id, ack->via.str.size) != 0) {
+	if (off + len > ACK_BUF)
+		return -1;
+	if (n < off + len)
+		return 0;
+	*id = (const char *)b + off;
+	*idlen = len;
+	return (int)(off + len);
+}
+
+/* An ack: it must name the oldest frame not yet acked. */
+static int handle_ack(struct fwd_client *c, const char *id, size_t idlen)
+{
+	struct fwd_chunk *head = oldest_unacked(c);
+
+	if (!head || idlen != strlen(head->id) || memcmp(id, head->id, idlen) != 0) {
 		logf_(c, FWD_LOG_WARN, "forward: %s acked \"%.*s\" but the oldest unacked frame is \"%s\"",
-		      c->peer, (int)(ack->via.str.size > 64 ? 64 : ack->via.str.size), ack->via.str.ptr,
-		      head ? head->id : "(none)");
+		      c->peer, (int)(idlen > 64 ? 64 : idlen), id, head ? head->id : "(none)");
 		conn_lost(c, "wrong ack");
 		return -1;
 	}
@@ -276,9 +297,11 @@ static int handle_reply(struct fwd_client *c, const msgpack_object *o)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct fwd_client *c = s->data;
-	msgpack_unpacked u;
-	msgpack_unpack_return r;
+	const char *id;
+	size_t idlen, at = 0;
+	int n;
 
+	(void)buf; /* it is c->ackbuf + c->acklen */
 	if (nread < 0) {
 		conn_lost(c, nread == UV_EOF ? "closed by the receiver" : uv_strerror((int)nread));
 		return;
@@ -289,20 +312,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_lost(c, "receiver sent data though no ack was asked");
 		return;
 	}
-	if (msgpack_unpacker_buffer_capacity(&c->unpacker) < (size_t)nread &&
-	    !msgpack_unpacker_reserve_buffer(&c->unpacker, (size_t)nread)) {
-		conn_lost(c, "out of memory reading acks");
-		return;
+	c->acklen += (size_t)nread;
+	while (at < c->acklen && (n = parse_ack(c->ackbuf + at, c->acklen - at, &id, &idlen)) != 0) {
+		if (n < 0) {
+			conn_lost(c, "receiver's reply is not {\"ack\": str}");
+			return;
+		}
+		if (handle_ack(c, id, idlen))
+			return;
+		at += (size_t)n;
 	}
-	memcpy(msgpack_unpacker_buffer(&c->unpacker), buf->base, (size_t)nread);
-	msgpack_unpacker_buffer_consumed(&c->unpacker, (size_t)nread);
-	msgpack_unpacked_init(&u);
-	while ((r = msgpack_unpacker_next(&c->unpacker, &u)) == MSGPACK_UNPACK_SUCCESS)
-		if (handle_reply(c, &u.data))
-			break;
-	msgpack_unpacked_destroy(&u);
-	if (r == MSGPACK_UNPACK_PARSE_ERROR) {
-		conn_lost(c, "receiver's reply is not msgpack");
+	memmove(c->ackbuf, c->ackbuf + at, c->acklen - at);
+	c->acklen -= at;
+	if (c->acklen == sizeof(c->ackbuf)) {
+		conn_lost(c, "receiver's reply is too long for an ack");
 		return;
 	}
 	if (c->state == CS_CONNECTED) {
@@ -574,6 +597,5 @@ void fwd_client_free(struct fwd_client *c)
 	if (!c)
 		return;
 	fwd_queue_clear(&c->q);
-	msgpack_unpacker_destroy(&c->unpacker);
 	free(c);
 }

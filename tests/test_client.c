@@ -1,6 +1,10 @@
 /* test_client.c: the forward client against the strict test receiver: delivery, acks, outages, faults. */
 #include <check.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +407,75 @@ START_TEST(refused_connections_keep_everything)
 }
 END_TEST
 
+/* A "receiver" that answers every connection with bytes that are not an ack. */
+static pid_t garbage_server(uint16_t *port, const char *reply, size_t len)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 8), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (;;) {
+			char sink[4096];
+			int c = accept(l, NULL, NULL);
+
+			if (c < 0)
+				_exit(0);
+			if (read(c, sink, sizeof(sink)) > 0 && write(c, reply, len) < 0)
+				_exit(1);
+			usleep(100000);
+			close(c);
+		}
+	}
+	close(l);
+	return pid;
+}
+
+START_TEST(replies_that_are_not_acks_end_the_connection)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *says;
+	} replies[] = {
+		{"\xc1\xc1\xc1", 3, "is not {\"ack\": str}"},
+		/* a str32 claiming 4 GiB: refused on its first byte, nothing is allocated */
+		{"\xdb\xff\xff\xff\xff", 5, "is not {\"ack\": str}"},
+		/* an ack whose id is a str32: not what any receiver sends */
+		{"\x81\xa3" "ack" "\xdb\x00\x00\x00\x01" "x", 11, "is not {\"ack\": str}"},
+		/* endless bytes that might still become an ack: bounded */
+		{"\x81\xa3" "ack" "\xda\xff\xff", 8, "is not {\"ack\": str}"},
+	};
+
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+		struct receiver fake = {0};
+		struct rig r;
+		uint64_t two = 2;
+		struct fwd_client_stats st;
+		pid_t srv = garbage_server(&fake.port, replies[i].bytes, replies[i].len);
+
+		rig_open(&r, &fake, true, 1 << 20);
+		send_frame(&r, true, 0);
+		ck_assert_msg(run_until(&r, connects_at_least, &two, 5000), "reply %zu: %s", i, r.logs);
+		ck_assert_msg(strstr(r.logs, replies[i].says), "reply %zu: %s", i, r.logs);
+		fwd_client_stats(r.c, &st);
+		ck_assert_uint_eq(st.frames_acked, 0);
+		ck_assert_uint_eq(st.buffered_frames, 1); /* kept, to go again */
+		rig_close(&r, 100);
+		kill(srv, SIGKILL);
+		waitpid(srv, NULL, 0);
+	}
+}
+END_TEST
+
 START_TEST(stalled_receiver_fills_buffer_then_oldest_dropped)
 {
 	static const char *const extra[] = {"--stop-reading-after", "1", NULL};
@@ -461,6 +534,7 @@ int main(void)
 	tcase_add_test(tc, closed_before_ack_is_resent);
 	tcase_add_test(tc, wrong_ack_is_not_taken);
 	tcase_add_test(tc, refused_connections_keep_everything);
+	tcase_add_test(tc, replies_that_are_not_acks_end_the_connection);
 	tcase_add_test(tc, stalled_receiver_fills_buffer_then_oldest_dropped);
 	tcase_add_test(tc, shutdown_counts_what_was_not_delivered);
 	suite_add_tcase(s, tc);
