@@ -172,9 +172,11 @@ def pinned(which):
 
 
 def loadgen(build, marker, procs, seconds, rate=0, trace="vfs"):
-    out = subprocess.run([os.path.join(build, "bench", "loadgen"), "--path", marker, "--procs", str(procs),
-                          "--seconds", str(seconds), "--rate", str(rate), "--op", OPS[trace],
-                          "--comm", COMM],
+    # --comm neither 2nd, 3rd nor last: the exec trace records argv1, argv2 and argv_last,
+    # and the receiver would count loadgen's own exec as the generator's
+    out = subprocess.run([os.path.join(build, "bench", "loadgen"), "--path", marker, "--comm", COMM,
+                          "--procs", str(procs), "--seconds", str(seconds), "--rate", str(rate),
+                          "--op", OPS[trace]],
                          check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout
     return json.loads(out)
 
