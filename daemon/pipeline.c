@@ -301,7 +301,11 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		if (st)
 			p->tag_len[t] = expand_tag(p->tag[t], TAG_MAX, cfg->tag, st->event_type);
 	}
-	p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, cfg->tag, METRICS_EVENT_TYPE);
+	/* metrics under a tag of their own: Tag's '*' expanded, or ".metrics" added */
+	if (strchr(cfg->tag, '*'))
+		p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, cfg->tag, METRICS_EVENT_TYPE);
+	else
+		p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, "*.metrics", cfg->tag);
 	for (i = 0; i < n; i++) {
 		struct ring_reader *r = &p->readers[i];
 		const struct trace_desc *d = trace_desc(traces[i]);

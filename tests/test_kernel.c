@@ -719,6 +719,34 @@ START_TEST(mount_ns_filter_keeps_only_that_namespace)
 }
 END_TEST
 
+static bool match_metrics(const msgpack_object *rec, const void *arg)
+{
+	(void)arg;
+	return rec_str_is(rec, "event_type", "metrics") && rec_get(rec, "trace");
+}
+
+START_TEST(metrics_records_have_a_tag_of_their_own)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	size_t i;
+
+	/* Tag without '*' (the default "ebpf"): metrics go under "ebpf.metrics" */
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	r.cfg.stats_interval_s = 1;
+	rig_start_cfg(&r, "signal");
+	rec = rig_wait_loop(&r, match_metrics, NULL, 2500);
+	ck_assert_msg(rec, "no metrics record within a stats interval");
+	ck_assert_str_eq(rec_str(rec, "trace"), "signal");
+	ck_assert_uint_eq(rec_uint(rec, "lost_kernel"), 0);
+	for (i = 0; i < r.cap.n && &r.cap.recs[i].u.data != rec; i++)
+		;
+	ck_assert_str_eq(r.cap.recs[i].tag, "ebpf.metrics");
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(cgroup_that_is_not_there_is_an_error)
 {
 	struct config cfg;
@@ -1059,6 +1087,7 @@ int main(void)
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
 	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
 	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
+	tcase_add_test(tc, metrics_records_have_a_tag_of_their_own);
 	tcase_add_test(tc, comm_filter_keeps_only_that_name);
 	tcase_add_test(tc, mount_ns_filter_keeps_only_that_namespace);
 	tcase_add_test(tc, full_ring_losses_are_counted);
