@@ -18,7 +18,6 @@ struct tag_frame {
 
 struct output_forward {
 	struct output base;
-	uv_loop_t *loop;
 	struct fwd_client *client;
 	struct fwd_chunk_ids ids;
 	struct tag_frame frames[OUTPUT_MAX_TAGS];
@@ -197,7 +196,6 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 		free(o);
 		return NULL;
 	}
-	o->loop = loop;
 	o->frame_size = cfg->frame_size;
 	o->flush_ms = cfg->flush_ms;
 	o->require_ack = cfg->require_ack;

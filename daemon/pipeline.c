@@ -42,7 +42,6 @@ struct ring_reader {
 };
 
 struct pipeline {
-	uv_loop_t *loop;
 	const struct config *cfg;
 	struct trace **traces;
 	size_t n;
@@ -289,7 +288,6 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		free(p);
 		return NULL;
 	}
-	p->loop = loop;
 	p->cfg = cfg;
 	p->traces = traces;
 	p->n = n;

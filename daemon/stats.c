@@ -25,6 +25,5 @@ void stats_check_lost(struct trace_stats *s, uint64_t lost_now)
 	if (lost_now > s->lost)
 		log_warn("trace %s: ring buffer full, %" PRIu64 " events lost (%" PRIu64
 			 " in total); raise Ringbuf_Size", s->name, lost_now - s->lost, lost_now);
-	s->prev_lost = s->lost;
 	s->lost = lost_now;
 }

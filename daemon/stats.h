@@ -12,7 +12,6 @@ struct trace_stats {
 	uint64_t rejected;    /* records the output did not take */
 	/* at the previous report, for rates and "new since" */
 	uint64_t prev_events;
-	uint64_t prev_lost;
 	uint64_t rate_mark;   /* events at the last rate log line (malloc) */
 };
 

@@ -190,7 +190,6 @@ static int seal(struct fwd_frame *f, const char *chunk, bool gzip)
 	memcpy(f->buf + at, bin, bl);
 	memmove(f->buf + at - head_len, f->buf, head_len);
 	f->start = at - head_len;
-	f->sealed = true;
 	return 0;
 }
 

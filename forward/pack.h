@@ -26,7 +26,6 @@ struct fwd_frame {
 	size_t len;       /* bytes used from buf */
 	size_t start;     /* after seal: where the frame starts */
 	uint32_t entries;
-	bool sealed;
 };
 
 /* Starts an empty frame for tag; -1 on allocation failure. */
