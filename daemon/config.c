@@ -12,7 +12,7 @@
 #include <ini.h>
 
 #include "config.h"
-#include "traces.h"
+#include "trace_list.h"
 
 /* A configuration file is a few hundred bytes; anything this big is a wrong path. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -152,10 +152,10 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->stats_interval_s = 60;
 	cfg->metrics_records = true;
-	cfg->ringbuf_size = 16 * MIB;
-	cfg->filter_pid = 0;
-	cfg->filter_uid = -1;
-	cfg->poll_ms = 25;
+	cfg->trace.ringbuf_size = 16 * MIB;
+	cfg->trace.filter_pid = 0;
+	cfg->trace.filter_uid = -1;
+	cfg->trace.poll_ms = 25;
 	cfg->output = OUTPUT_STDOUT;
 	snprintf(cfg->tag, sizeof(cfg->tag), "%s", "ebpf");
 	snprintf(cfg->host, sizeof(cfg->host), "%s", "127.0.0.1");
@@ -377,16 +377,21 @@ static int set_input_name(struct parse *p, const char *v)
 static int set_trace(struct parse *p, const char *v)
 {
 	struct config *cfg = p->cfg;
-	const struct trace_desc *desc = trace_find(v);
+#define NAME_OF(T) #T,
+	static const char *const names[] = {TRACE_LIST(NAME_OF)};
+	const char *name = strncasecmp(v, "trace_", 6) == 0 ? v + 6 : v, *canon = NULL;
 
-	if (!desc)
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			canon = names[i];
+	if (!canon)
 		return bad(p, v, "is not a trace (see ebpf-forward --list-traces)");
 	for (unsigned i = 0; i < cfg->trace_count; i++)
-		if (strcmp(cfg->traces[i], desc->name) == 0)
+		if (strcmp(cfg->traces[i], canon) == 0)
 			return bad(p, v, "is listed twice (first on line %d)", cfg->trace_line[i]);
 	if (cfg->trace_count >= CONFIG_MAX_TRACES)
 		return bad(p, v, "is one trace too many (at most %d)", CONFIG_MAX_TRACES);
-	if (copy_value(p, desc->name, cfg->traces[cfg->trace_count], sizeof(cfg->traces[0])) == 0)
+	if (copy_value(p, canon, cfg->traces[cfg->trace_count], sizeof(cfg->traces[0])) == 0)
 		return 0;
 	cfg->trace_line[cfg->trace_count++] = p->line;
 	return 1;
@@ -406,7 +411,7 @@ static int set_ringbuf_size(struct parse *p, const char *v)
 		return bad(p, v, "is not a power of two");
 	if (n % (uint64_t)page)
 		return bad(p, v, "is not a multiple of the page size (%ld)", page);
-	p->cfg->ringbuf_size = n;
+	p->cfg->trace.ringbuf_size = n;
 	return 1;
 }
 
@@ -416,7 +421,7 @@ static int set_pid(struct parse *p, const char *v)
 
 	if (!get_uint(v, 0, CONFIG_PID_MAX, &n))
 		return bad(p, v, "is not a process id (0-%u, 0 = all)", CONFIG_PID_MAX);
-	p->cfg->filter_pid = (uint32_t)n;
+	p->cfg->trace.filter_pid = (uint32_t)n;
 	return 1;
 }
 
@@ -427,7 +432,7 @@ static int set_uid(struct parse *p, const char *v)
 	/* (uid_t)-1 is no user; all users is the default, so it needs no spelling. */
 	if (!get_uint(v, 0, UINT32_MAX - 1, &n))
 		return bad(p, v, "is not a user id (0-%u)", UINT32_MAX - 1);
-	p->cfg->filter_uid = (int64_t)n;
+	p->cfg->trace.filter_uid = (int64_t)n;
 	return 1;
 }
 
@@ -435,7 +440,7 @@ static int set_libc_path(struct parse *p, const char *v)
 {
 	if (v[0] != '/')
 		return bad(p, v, "is not an absolute path");
-	return copy_value(p, v, p->cfg->libc_path, sizeof(p->cfg->libc_path));
+	return copy_value(p, v, p->cfg->trace.libc_path, sizeof(p->cfg->trace.libc_path));
 }
 
 /* A cgroup v2 directory: only its tasks and its descendants' are traced (a pod, a service). */
@@ -443,7 +448,7 @@ static int set_cgroup(struct parse *p, const char *v)
 {
 	if (v[0] != '/')
 		return bad(p, v, "is not an absolute path");
-	return copy_value(p, v, p->cfg->cgroup_path, sizeof(p->cfg->cgroup_path));
+	return copy_value(p, v, p->cfg->trace.cgroup_path, sizeof(p->cfg->trace.cgroup_path));
 }
 
 /* A command name as the kernel keeps it: 1 to 15 bytes. */
@@ -451,7 +456,7 @@ static int set_comm(struct parse *p, const char *v)
 {
 	if (!*v || strlen(v) > 15)
 		return bad(p, v, "is not a command name (1-15 bytes, as in /proc/PID/comm)");
-	return copy_value(p, v, p->cfg->filter_comm, sizeof(p->cfg->filter_comm));
+	return copy_value(p, v, p->cfg->trace.filter_comm, sizeof(p->cfg->trace.filter_comm));
 }
 
 /* The namespace's inode, as readlink /proc/PID/ns/mnt shows it: 4026531840 or mnt:[4026531840]. */
@@ -469,7 +474,7 @@ static int set_mount_ns(struct parse *p, const char *v)
 	}
 	if (!get_uint(digits, 1, UINT32_MAX, &id))
 		return bad(p, v, "is not a mount namespace (its inode number, as readlink /proc/PID/ns/mnt shows)");
-	p->cfg->filter_mntns = id;
+	p->cfg->trace.filter_mntns = id;
 	return 1;
 }
 
@@ -480,7 +485,7 @@ static int set_poll_ms(struct parse *p, const char *v)
 
 	if (!get_uint(v, 0, 1000, &n))
 		return bad(p, v, "is not a number of milliseconds (0-1000, 0 = wake on every event)");
-	p->cfg->poll_ms = (unsigned)n;
+	p->cfg->trace.poll_ms = (unsigned)n;
 	return 1;
 }
 

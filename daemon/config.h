@@ -6,9 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "traces.h"
+
 #define CONFIG_MAX_TRACES 16
 #define CONFIG_NAME_MAX 256
-#define CONFIG_PATH_MAX 4096
+#define CONFIG_PATH_MAX TRACE_PATH_MAX
 
 enum config_log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -27,14 +29,7 @@ struct config {
 	char traces[CONFIG_MAX_TRACES][CONFIG_NAME_MAX]; /* Trace: canonical names without "trace_" */
 	unsigned trace_count;
 	int trace_line[CONFIG_MAX_TRACES]; /* line of each Trace key, for later errors */
-	uint64_t ringbuf_size;             /* Ringbuf_Size: bytes per trace ring, power of two */
-	uint32_t filter_pid;               /* Pid: only this process (0 = all) */
-	int64_t filter_uid;                /* Uid: only this user (-1 = all) */
-	char cgroup_path[CONFIG_PATH_MAX]; /* Cgroup: only tasks in this cgroup v2 directory or below */
-	char filter_comm[16];              /* Comm: only tasks with this command name ("" = all) */
-	uint64_t filter_mntns;             /* Mount_Ns: only this mount namespace (0 = all) */
-	char libc_path[CONFIG_PATH_MAX];   /* Libc_Path: override the libc found at run time */
-	unsigned poll_ms;                  /* Poll_Ms: ring reads while events flow; 0 = wake per event */
+	struct trace_opts trace;           /* Ringbuf_Size, Poll_Ms, Pid, Uid, Cgroup, Comm, Mount_Ns, Libc_Path */
 
 	/* [OUTPUT] */
 	enum config_output output;         /* Name: stdout | forward */

@@ -152,7 +152,7 @@ static int run(const struct config *cfg)
 	for (n = 0; n < cfg->trace_count; n++) {
 		const struct trace_desc *desc = trace_find(cfg->traces[n]);
 
-		traces[n] = desc ? trace_start(desc, cfg, err, sizeof(err)) : NULL;
+		traces[n] = desc ? trace_start(desc, &cfg->trace, err, sizeof(err)) : NULL;
 		if (!traces[n]) {
 			log_error("%s:%d: trace %s cannot start: %s", cfg->path, cfg->trace_line[n],
 				  cfg->traces[n], desc ? err : "unknown trace");

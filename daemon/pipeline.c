@@ -198,9 +198,9 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	if (drain_ring(r, DRAIN_BUDGET, true) > 0)
 		p->out->flush(p->out);
 	/* events are flowing: read on the timer until they stop (the trace cleared its flag) */
-	if (p->cfg->poll_ms && !uv_is_active((uv_handle_t *)&p->poll_timer)) {
+	if (p->cfg->trace.poll_ms && !uv_is_active((uv_handle_t *)&p->poll_timer)) {
 		p->quiet_ticks = 0;
-		uv_timer_start(&p->poll_timer, on_poll_tick, p->cfg->poll_ms, p->cfg->poll_ms);
+		uv_timer_start(&p->poll_timer, on_poll_tick, p->cfg->trace.poll_ms, p->cfg->trace.poll_ms);
 	}
 }
 

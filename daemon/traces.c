@@ -11,7 +11,6 @@
 #include <bpf/libbpf.h>
 
 #include "events.h"
-#include "config.h"
 #include "trace_malloc.h"
 #include "traces.h"
 
@@ -43,7 +42,7 @@ struct trace_ops {
 	void (*detach)(void *skel);
 	void (*destroy)(void *skel);
 	/* NULL: attach every program by its section name. */
-	int (*attach)(void *skel, const struct config *cfg, char *err, size_t errlen);
+	int (*attach)(void *skel, const struct trace_opts *o, char *err, size_t errlen);
 };
 
 struct trace {
@@ -107,12 +106,12 @@ TRACE_GLUE(bind)
 TRACE_GLUE(malloc)
 
 /* malloc attaches uprobes to the libc found at run time, not to section names. */
-static int malloc_attach_hook(void *skel, const struct config *cfg, char *err, size_t errlen)
+static int malloc_attach_hook(void *skel, const struct trace_opts *o, char *err, size_t errlen)
 {
 	char libc[4096];
 
-	if (cfg && cfg->libc_path[0]) {
-		snprintf(libc, sizeof(libc), "%s", cfg->libc_path);
+	if (o->libc_path[0]) {
+		snprintf(libc, sizeof(libc), "%s", o->libc_path);
 	} else if (malloc_find_libc(libc, sizeof(libc), err, errlen)) {
 		return -1;
 	}
@@ -226,25 +225,24 @@ static int set_cgroup(struct trace *t, const char *path, char *err, size_t errle
 	return 0;
 }
 
-struct trace *trace_start(const struct trace_desc *desc, const struct config *cfg,
+struct trace *trace_start(const struct trace_desc *desc, const struct trace_opts *o,
 			  char *err, size_t errlen)
 {
 	struct trace_settings s = {
 		.self_tgid = (__u32)getpid(),
-		.filter_tgid = cfg ? cfg->filter_pid : 0,
-		.filter_uid = cfg && cfg->filter_uid >= 0 ? (__u32)cfg->filter_uid : (__u32)-1,
-		.filter_by_cgroup = cfg && cfg->cgroup_path[0],
-		.filter_mntns = cfg ? cfg->filter_mntns : 0,
+		.filter_tgid = o->filter_pid,
+		.filter_uid = o->filter_uid >= 0 ? (__u32)o->filter_uid : (__u32)-1,
+		.filter_by_cgroup = o->cgroup_path[0],
+		.filter_mntns = o->filter_mntns,
 		/* a sixteenth of the ring: a burst wakes the reader well before the ring is full */
-		.wakeup_bytes = cfg && cfg->poll_ms ? (cfg->ringbuf_size ? cfg->ringbuf_size : (16u << 20)) / 16 : 0,
+		.wakeup_bytes = o->poll_ms ? (o->ringbuf_size ? o->ringbuf_size : (16u << 20)) / 16 : 0,
 	};
 	struct trace *t = calloc(1, sizeof(*t));
 	struct bpf_map *ring;
 	int rc;
 
 	/* comm as the kernel keeps it: at most 15 bytes, NUL-padded to 16 */
-	if (cfg)
-		memcpy(s.filter_comm, cfg->filter_comm, strnlen(cfg->filter_comm, EV_COMM_LEN - 1));
+	memcpy(s.filter_comm, o->filter_comm, strnlen(o->filter_comm, EV_COMM_LEN - 1));
 
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
@@ -258,10 +256,9 @@ struct trace *trace_start(const struct trace_desc *desc, const struct config *cf
 		return NULL;
 	}
 	ring = bpf_object__find_map_by_name(t->ops->object(t->skel), "events");
-	if (ring && cfg && cfg->ringbuf_size &&
-	    bpf_map__set_max_entries(ring, (__u32)cfg->ringbuf_size)) {
+	if (ring && o->ringbuf_size && bpf_map__set_max_entries(ring, (__u32)o->ringbuf_size)) {
 		snprintf(err, errlen, "cannot size ring buffer to %llu bytes",
-			 (unsigned long long)cfg->ringbuf_size);
+			 (unsigned long long)o->ringbuf_size);
 		goto fail;
 	}
 	rc = t->ops->load(t->skel);
@@ -270,10 +267,10 @@ struct trace *trace_start(const struct trace_desc *desc, const struct config *cf
 			 strerror(-rc));
 		goto fail;
 	}
-	if (s.filter_by_cgroup && set_cgroup(t, cfg->cgroup_path, err, errlen))
+	if (s.filter_by_cgroup && set_cgroup(t, o->cgroup_path, err, errlen))
 		goto fail;
 	if (t->ops->attach)
-		rc = t->ops->attach(t->skel, cfg, err, errlen);
+		rc = t->ops->attach(t->skel, o, err, errlen);
 	else
 		rc = attach_all(t, err, errlen);
 	if (rc)
@@ -286,12 +283,10 @@ fail:
 
 bool trace_probe(const struct trace_desc *desc, char *err, size_t errlen)
 {
-	struct config cfg;
-	struct trace *t;
+	/* a small ring is enough to load; no events are read */
+	struct trace_opts o = {.ringbuf_size = 4096 * 4, .filter_uid = -1};
+	struct trace *t = trace_start(desc, &o, err, errlen);
 
-	config_defaults(&cfg);
-	cfg.ringbuf_size = 4096 * 4; /* enough to load; no events are read */
-	t = trace_start(desc, &cfg, err, errlen);
 	if (!t)
 		return false;
 	trace_stop(t);

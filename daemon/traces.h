@@ -6,8 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ring_buffer;
-struct config;
+/* Longest path a setting holds (cgroup directory, library), NUL included. */
+#define TRACE_PATH_MAX 4096
+
+/* What starting a trace needs: its ring, the kernel filters, batching, the libraries to probe. */
+struct trace_opts {
+	uint64_t ringbuf_size;             /* bytes per ring, a power of two; 0: the object's own */
+	unsigned poll_ms;                  /* 0: a wake-up per event; else wake-ups are batched */
+	uint32_t filter_pid;               /* only this process (0 = all) */
+	int64_t filter_uid;                /* only this user (-1 = all) */
+	char cgroup_path[TRACE_PATH_MAX];  /* only tasks in this cgroup v2 directory or below ("" = all) */
+	char filter_comm[16];              /* only tasks with this command name ("" = all) */
+	uint64_t filter_mntns;             /* only this mount namespace (0 = all) */
+	char libc_path[TRACE_PATH_MAX];    /* the libc to probe ("" = the one found at run time) */
+};
 
 /* What a trace is, independent of any loaded instance. */
 struct trace_desc {
@@ -27,10 +39,10 @@ const struct trace_desc *trace_find(const char *name);
 const struct trace_desc *const *trace_all(void);
 
 /*
- * Opens, loads and attaches one trace with the config's settings (ring size,
- * filters, self pid). On error returns NULL and writes a message into err.
+ * Opens, loads and attaches one trace with the given settings (ring size,
+ * filters, libraries). On error returns NULL and writes a message into err.
  */
-struct trace *trace_start(const struct trace_desc *desc, const struct config *cfg,
+struct trace *trace_start(const struct trace_desc *desc, const struct trace_opts *o,
 			  char *err, size_t errlen);
 
 /* Whether desc can load and attach here (for --list-traces); why not into err. */

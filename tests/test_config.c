@@ -73,10 +73,10 @@ static void assert_defaults_except_input_output(const struct config *c)
 	ck_assert(!c->user_set);
 	ck_assert_int_eq(c->log_level, LOG_LVL_INFO);
 	ck_assert_uint_eq(c->stats_interval_s, 60);
-	ck_assert_uint_eq(c->ringbuf_size, 16 << 20);
-	ck_assert_uint_eq(c->filter_pid, 0);
-	ck_assert_int_eq(c->filter_uid, -1);
-	ck_assert_str_eq(c->libc_path, "");
+	ck_assert_uint_eq(c->trace.ringbuf_size, 16 << 20);
+	ck_assert_uint_eq(c->trace.filter_pid, 0);
+	ck_assert_int_eq(c->trace.filter_uid, -1);
+	ck_assert_str_eq(c->trace.libc_path, "");
 	ck_assert_str_eq(c->tag, "ebpf");
 	ck_assert_uint_eq(c->buffer_limit, 64 << 20);
 	ck_assert_uint_eq(c->frame_size, 1 << 20);
@@ -219,14 +219,14 @@ START_TEST(every_key)
 	ck_assert_uint_eq(cfg.stats_interval_s, 0);
 	ck_assert(!cfg.metrics_records);
 	ck_assert_str_eq(cfg.traces[0], "malloc");
-	ck_assert_uint_eq(cfg.ringbuf_size, 262144);
-	ck_assert_uint_eq(cfg.filter_pid, 4194304);
-	ck_assert_int_eq(cfg.filter_uid, 0);
-	ck_assert_str_eq(cfg.libc_path, "/usr/lib/libc.so.6");
-	ck_assert_uint_eq(cfg.poll_ms, 0);
-	ck_assert_str_eq(cfg.cgroup_path, "/sys/fs/cgroup/kubepods.slice");
-	ck_assert_str_eq(cfg.filter_comm, "nginx");
-	ck_assert_uint_eq(cfg.filter_mntns, 4026532000u);
+	ck_assert_uint_eq(cfg.trace.ringbuf_size, 262144);
+	ck_assert_uint_eq(cfg.trace.filter_pid, 4194304);
+	ck_assert_int_eq(cfg.trace.filter_uid, 0);
+	ck_assert_str_eq(cfg.trace.libc_path, "/usr/lib/libc.so.6");
+	ck_assert_uint_eq(cfg.trace.poll_ms, 0);
+	ck_assert_str_eq(cfg.trace.cgroup_path, "/sys/fs/cgroup/kubepods.slice");
+	ck_assert_str_eq(cfg.trace.filter_comm, "nginx");
+	ck_assert_uint_eq(cfg.trace.filter_mntns, 4026532000u);
 	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
 	ck_assert_str_eq(cfg.tag, "host.*.ebpf");
 	ck_assert_str_eq(cfg.host, "fe80::1");
@@ -255,7 +255,7 @@ START_TEST(sizes_and_levels)
 		snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nRingbuf_Size = %s\n[OUTPUT]\nName = stdout\n",
 			 sizes[i].value);
 		ck_ok(text);
-		ck_assert_uint_eq(cfg.ringbuf_size, sizes[i].bytes);
+		ck_assert_uint_eq(cfg.trace.ringbuf_size, sizes[i].bytes);
 	}
 	for (int i = 0; i < 4; i++) {
 		snprintf(text, sizeof(text), "[SERVICE]\nLog_Level = %s\n" MINIMAL, levels[i]);
@@ -564,7 +564,7 @@ START_TEST(long_line)
 	memset(text + n, 'a', (size_t)(INI_MAX_LINE - 2) - strlen("Libc_Path = /"));
 	snprintf(text + n + INI_MAX_LINE - 2 - strlen("Libc_Path = /"), 64, "\n[OUTPUT]\nName = stdout\n");
 	ck_ok(text);
-	ck_assert_uint_eq(strlen(cfg.libc_path), (size_t)INI_MAX_LINE - 2 - strlen("Libc_Path = "));
+	ck_assert_uint_eq(strlen(cfg.trace.libc_path), (size_t)INI_MAX_LINE - 2 - strlen("Libc_Path = "));
 }
 END_TEST
 

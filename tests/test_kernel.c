@@ -41,7 +41,7 @@ static void rig_start_cfg(struct rig *r, const char *trace)
 	char err[1024];
 
 	ck_assert_msg(tracefs_ensure(err, sizeof(err)) >= 0, "%s", err);
-	r->t = trace_start(trace_find(trace), &r->cfg, err, sizeof(err));
+	r->t = trace_start(trace_find(trace), &r->cfg.trace, err, sizeof(err));
 	ck_assert_msg(r->t, "trace %s: %s", trace, err);
 	capture_init(&r->cap);
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
@@ -53,8 +53,8 @@ static void rig_start_full(struct rig *r, const char *trace, uint64_t ring, pid_
 {
 	memset(r, 0, sizeof(*r));
 	config_defaults(&r->cfg);
-	r->cfg.ringbuf_size = ring;
-	r->cfg.filter_pid = (uint32_t)only;
+	r->cfg.trace.ringbuf_size = ring;
+	r->cfg.trace.filter_pid = (uint32_t)only;
 	rig_start_cfg(r, trace);
 }
 
@@ -506,7 +506,7 @@ START_TEST(batched_reading_sleeps_and_wakes)
 	}
 	close(go[0]);
 	rig_start_full(&r, "vfs", 1 << 22, pid);
-	ck_assert_uint_eq(r.cfg.poll_ms, 25); /* the default: batched */
+	ck_assert_uint_eq(r.cfg.trace.poll_ms, 25); /* the default: batched */
 	ck_assert_int_eq(write(go[1], &c, 1), 1);
 	ck_assert_msg(rig_wait_loop(&r, match_path, first, 900), "first event did not wake the reader");
 	/* the loop runs quiet long enough for the reader to go back to sleep (two empty ticks) */
@@ -623,7 +623,7 @@ START_TEST(cgroup_filter_keeps_only_that_cgroup)
 
 	memset(&r, 0, sizeof(r));
 	config_defaults(&r.cfg);
-	snprintf(r.cfg.cgroup_path, sizeof(r.cfg.cgroup_path), "%s", dir);
+	snprintf(r.cfg.trace.cgroup_path, sizeof(r.cfg.trace.cgroup_path), "%s", dir);
 	rig_start_cfg(&r, "vfs");
 	in_child(child_open_missing, outside);
 	pid = in_child(child_open_in_cgroup, args);
@@ -657,7 +657,7 @@ START_TEST(comm_filter_keeps_only_that_name)
 
 	memset(&r, 0, sizeof(r));
 	config_defaults(&r.cfg);
-	snprintf(r.cfg.filter_comm, sizeof(r.cfg.filter_comm), "%s", "fwd-comm-test");
+	snprintf(r.cfg.trace.filter_comm, sizeof(r.cfg.trace.filter_comm), "%s", "fwd-comm-test");
 	rig_start_cfg(&r, "vfs");
 	make_unique("othercomm");
 	snprintf(other, sizeof(other), "%s", unique);
@@ -705,7 +705,7 @@ START_TEST(mount_ns_filter_keeps_only_that_namespace)
 	ck_assert_int_eq(read(up[0], &ns, sizeof(ns)), (ssize_t)sizeof(ns));
 	memset(&r, 0, sizeof(r));
 	config_defaults(&r.cfg);
-	r.cfg.filter_mntns = ns;
+	r.cfg.trace.filter_mntns = ns;
 	rig_start_cfg(&r, "vfs");
 	in_child(child_open_missing, outside); /* the test's namespace: filtered out */
 	ck_assert_int_eq(write(go[1], &c, 1), 1);
@@ -753,12 +753,12 @@ START_TEST(cgroup_that_is_not_there_is_an_error)
 	char err[512];
 
 	config_defaults(&cfg);
-	snprintf(cfg.cgroup_path, sizeof(cfg.cgroup_path), "/sys/fs/cgroup/no-such-cgroup-%d", getpid());
-	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg, err, sizeof(err)));
+	snprintf(cfg.trace.cgroup_path, sizeof(cfg.trace.cgroup_path), "/sys/fs/cgroup/no-such-cgroup-%d", getpid());
+	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg.trace, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "no-such-cgroup") && strstr(err, "cannot open"), "%s", err);
 	/* a directory that is not a cgroup v2 one */
-	snprintf(cfg.cgroup_path, sizeof(cfg.cgroup_path), "/tmp");
-	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg, err, sizeof(err)));
+	snprintf(cfg.trace.cgroup_path, sizeof(cfg.trace.cgroup_path), "/tmp");
+	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg.trace, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "not a cgroup v2 directory"), "%s", err);
 }
 END_TEST
