@@ -10,25 +10,16 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Settings the daemon writes into .rodata before load. */
-const volatile __u32 self_tgid = 0;     /* the daemon: never traced */
-const volatile __u32 filter_tgid = 0;   /* 0: every process */
-const volatile __u32 filter_uid = (__u32)-1; /* -1: every user */
-/* true: only tasks in the cgroup (v2) the daemon put in filter_cgroup, or below it */
-const volatile bool filter_by_cgroup = false;
-const volatile __u64 filter_mntns = 0;        /* 0: every mount namespace */
-const volatile char filter_comm[EV_COMM_LEN] = {}; /* "": every command name */
-/*
- * Batched wake-ups. 0: the kernel's default, a wake-up whenever the reader has
- * caught up, which on a busy machine means one per event and costs the traced
- * syscall more than the event itself. Otherwise events are written without a
- * wake-up while the daemon reads the rings on a timer, and only the first
- * event after it went to sleep, or a ring filled past this many bytes, wakes it.
- */
-const volatile __u64 wakeup_bytes = 0;
+/* Settings the daemon writes before load (struct ev_settings in events.h). */
+const volatile struct ev_settings ev_set SEC(EV_SETTINGS_SEC) = {.filter_uid = (__u32)-1};
 
-/* Set by the daemon (through the mmapped .bss) when it stops its timer and waits. */
-__u32 reader_sleeping = 0;
+/*
+ * The loss counter and the reader's sleep flag, in a section the skeleton
+ * or the daemon mmaps, so the daemon reads them without a bpf() call, which
+ * also works after it has dropped its privileges. Loss slots spread the CPUs
+ * over separate cache lines; the daemon sums them.
+ */
+struct ev_shared ev_shared SEC(EV_SHARED_SEC);
 
 /* The cgroup of Cgroup=, set by the daemon after load (a cgroup v2 directory fd). */
 struct {
@@ -43,14 +34,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
-
-/*
- * Events the ring had no room for. A global in .bss rather than a map: the
- * skeleton mmaps it, so the daemon reads it without a bpf() call, which also
- * works after it has dropped its privileges. Slots spread the CPUs over
- * separate cache lines; the daemon sums them.
- */
-struct ev_lost_slot lost_slots[EV_LOST_SLOTS] = {};
 
 /* Per-CPU sequence behind event_id. */
 struct {
@@ -76,7 +59,7 @@ static __always_inline void ev_count_lost(void)
 {
 	__u32 slot = bpf_get_smp_processor_id() & (EV_LOST_SLOTS - 1);
 
-	__sync_fetch_and_add(&lost_slots[slot].n, 1);
+	__sync_fetch_and_add(&ev_shared.lost[slot].n, 1);
 }
 
 /*
@@ -98,23 +81,23 @@ static __always_inline bool ev_skip_task(struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
-	if (tgid == self_tgid)
+	if (tgid == ev_set.self_tgid)
 		return true;
-	if (filter_tgid && tgid != filter_tgid)
+	if (ev_set.filter_tgid && tgid != ev_set.filter_tgid)
 		return true;
 	/* cred->uid is what bpf_get_current_uid_gid() returns (current_cred(), init_user_ns). */
-	if (filter_uid != (__u32)-1 && task->cred->uid.val != filter_uid)
+	if (ev_set.filter_uid != (__u32)-1 && task->cred->uid.val != ev_set.filter_uid)
 		return true;
-	if (filter_mntns && task->nsproxy->mnt_ns->ns.inum != filter_mntns)
+	if (ev_set.filter_mntns && task->nsproxy->mnt_ns->ns.inum != ev_set.filter_mntns)
 		return true;
-	if (filter_comm[0]) {
+	if (ev_set.filter_comm[0]) {
 		/* the whole 16 bytes: both are NUL-padded */
 		for (int i = 0; i < EV_COMM_LEN; i++)
-			if (task->comm[i] != filter_comm[i])
+			if (task->comm[i] != ev_set.filter_comm[i])
 				return true;
 	}
 	/* 1: under it; 0: not; < 0: no cgroup set (then nothing passes, as asked) */
-	if (filter_by_cgroup && bpf_current_task_under_cgroup(&filter_cgroup, 0) != 1)
+	if (ev_set.filter_by_cgroup && bpf_current_task_under_cgroup(&filter_cgroup, 0) != 1)
 		return true;
 	return false;
 }
@@ -176,13 +159,13 @@ static __always_inline void *ev_reserve(__u32 size)
 
 static __always_inline __u64 ev_wakeup_flags(void)
 {
-	if (!wakeup_bytes)
+	if (!ev_set.wakeup_bytes)
 		return 0;
-	if (reader_sleeping) {
-		reader_sleeping = 0;
+	if (ev_shared.reader_sleeping) {
+		ev_shared.reader_sleeping = 0;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ev_set.wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }

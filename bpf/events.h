@@ -24,6 +24,40 @@ struct ev_lost_slot {
 	__u64 _pad[7];
 };
 
+/*
+ * Every object has these two, in sections of their own, so one loader serves
+ * all traces: it writes the settings as a whole before load and maps the
+ * shared part after, without knowing which trace it holds.
+ */
+#define EV_SETTINGS_SEC ".rodata.ev"
+#define EV_SHARED_SEC ".data.ev"
+
+/* Written by the daemon before load; the verifier then sees constants (dead filters vanish). */
+struct ev_settings {
+	__u32 self_tgid;          /* the daemon: never traced */
+	__u32 filter_tgid;        /* 0: every process */
+	__u32 filter_uid;         /* (__u32)-1: every user */
+	__u32 filter_by_cgroup;   /* 1: only tasks in the cgroup (v2) put in filter_cgroup, or below it */
+	__u64 filter_mntns;       /* 0: every mount namespace */
+	/*
+	 * Batched wake-ups. 0: the kernel's default, a wake-up whenever the
+	 * reader has caught up, which on a busy machine means one per event and
+	 * costs the traced syscall more than the event itself. Otherwise events
+	 * are written without a wake-up while the daemon reads the rings on a
+	 * timer, and only the first event after it went to sleep, or a ring
+	 * filled past this many bytes, wakes it.
+	 */
+	__u64 wakeup_bytes;
+	char filter_comm[EV_COMM_LEN]; /* "": every command name */
+};
+
+/* Read and written by both sides while running: the daemon maps it (it stays mapped after the drop). */
+struct ev_shared {
+	struct ev_lost_slot lost[EV_LOST_SLOTS]; /* events the ring had no room for */
+	__u32 reader_sleeping;   /* set by the daemon when it stops its timer and waits */
+	__u32 _pad[15];
+};
+
 enum ev_type {
 	EV_EXEC = 1,
 	EV_SIGNAL = 2,

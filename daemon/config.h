@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "traces.h"
+#include "trace_opts.h"
 
 #define CONFIG_MAX_TRACES 16
 #define CONFIG_NAME_MAX 256

@@ -18,6 +18,7 @@
 #include "pipeline.h"
 #include "privs.h"
 #include "tracefs.h"
+#include "registry.h"
 #include "traces.h"
 
 #define DEFAULT_CONFIG "/etc/ebpf-forward/ebpf-forward.conf"
@@ -55,7 +56,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static int list_traces(void)
 {
-	const struct trace_desc *const *all = trace_all();
+	const struct trace_unit *const *all = registry_all();
 	bool root = geteuid() == 0;
 	char err[512];
 
@@ -150,7 +151,7 @@ static int run(const struct config *cfg)
 	if (m > 0)
 		log_info("tracefs was not mounted: mounted it at /sys/kernel/tracing");
 	for (n = 0; n < cfg->trace_count; n++) {
-		const struct trace_desc *desc = trace_find(cfg->traces[n]);
+		const struct trace_unit *desc = registry_find(cfg->traces[n]);
 
 		traces[n] = desc ? trace_start(desc, &cfg->trace, err, sizeof(err)) : NULL;
 		if (!traces[n]) {

@@ -20,7 +20,7 @@
 
 #define TAG_MAX (CONFIG_NAME_MAX + 32)
 #define HOUSEKEEPING_MS 1000
-#define MALLOC_RATE_EVERY_S 10
+#define HEAVY_RATE_EVERY_S 10
 /*
  * Records one readiness callback may take from a ring. libbpf keeps reading
  * while producers keep writing; without a budget a busy ring would hold the
@@ -259,13 +259,12 @@ static void on_housekeeping(uv_timer_t *h)
 		pipeline_drain(p);
 	for (size_t i = 0; i < p->n; i++) {
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
-		if (trace_desc(p->traces[i])->event_type == EV_MALLOC &&
-		    p->ticks % MALLOC_RATE_EVERY_S == 0) {
+		if (trace_unit(p->traces[i])->heavy && p->ticks % HEAVY_RATE_EVERY_S == 0) {
 			struct trace_stats *s = &p->stats[i];
 
-			/* A system-wide malloc trace is heavy: keep its cost in sight. */
-			log_info("trace malloc: %.0f events/s over the last %d s",
-				 (double)(s->events - s->rate_mark) / MALLOC_RATE_EVERY_S, MALLOC_RATE_EVERY_S);
+			/* A system-wide trace such as malloc is heavy: keep its cost in sight. */
+			log_info("trace %s: %.0f events/s over the last %d s", s->name,
+				 (double)(s->events - s->rate_mark) / HEAVY_RATE_EVERY_S, HEAVY_RATE_EVERY_S);
 			s->rate_mark = s->events;
 		}
 	}
@@ -306,7 +305,7 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, "*.metrics", cfg->tag);
 	for (i = 0; i < n; i++) {
 		struct ring_reader *r = &p->readers[i];
-		const struct trace_desc *d = trace_desc(traces[i]);
+		const struct trace_unit *d = trace_unit(traces[i]);
 
 		p->stats[i].name = d->name;
 		r->p = p;

@@ -1,4 +1,4 @@
-/* schema.c: the in_ebpf record of each event type as a field table, and the one packer that walks it. */
+/* schema.c: the one packer: an event's field table (its trace's, from the registry) walked into a record. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -7,13 +7,8 @@
 #include <sys/socket.h>
 
 #include "events.h"
+#include "registry.h"
 #include "schema.h"
-
-#define F(KEY, KIND, TYPE, MEMBER) {.key = KEY, .kind = KIND, .off = offsetof(TYPE, MEMBER)}
-#define FN(KEY, TYPE, MEMBER, NAMES) \
-	{.key = KEY, .kind = SF_NAME, .off = offsetof(TYPE, MEMBER), .names = NAMES, \
-	 .nnames = sizeof(NAMES) / sizeof(NAMES[0])}
-#define LEN(A) (sizeof(A) / sizeof((A)[0]))
 
 /* Keys of every record, first, as in_ebpf writes them (event_type comes from the type). */
 static const struct schema_field head[] = {
@@ -32,79 +27,13 @@ static const struct schema_field tail[] = {
 	F("cgroup_id", SF_U64, struct ev_hdr, cgroup_id),
 };
 
-static const char *const exec_stages[] = {"enter", "exit"};
-static const char *const signal_syscalls[] = {"kill", "tkill", "tgkill"};
-static const char *const malloc_ops[] = {"malloc", "free", "calloc", "realloc",
-					 "realloc_free", "mmap", "munmap"};
-static const char *const vfs_ops[] = {"openat"};
-
-static const struct schema_field exec_fields[] = {
-	FN("stage", struct ev_exec, stage, exec_stages),
-	F("ppid", SF_U32, struct ev_exec, h.ppid),
-	F("filename", SF_STR, struct ev_exec, filename),
-	F("argv", SF_STR, struct ev_exec, argv0),
-	F("argv1", SF_STR, struct ev_exec, argv1),
-	F("argv2", SF_STR, struct ev_exec, argv2),
-	F("argv_last", SF_STR, struct ev_exec, argv_last),
-	F("argc", SF_U32, struct ev_exec, argc),
-	F("error_raw", SF_S32, struct ev_exec, error_raw),
-};
-
-static const struct schema_field signal_fields[] = {
-	F("signal", SF_S32, struct ev_signal, sig),
-	F("tpid", SF_U32, struct ev_signal, tpid),
-	F("error_raw", SF_S32, struct ev_signal, error_raw),
-	FN("syscall", struct ev_signal, syscall, signal_syscalls),
-	F("target", SF_S32, struct ev_signal, target),
-};
-
-static const struct schema_field malloc_fields[] = {
-	F("operation", SF_S32, struct ev_malloc, operation),
-	F("address", SF_U64, struct ev_malloc, address),
-	F("size", SF_U64, struct ev_malloc, size),
-	FN("operation_name", struct ev_malloc, operation, malloc_ops),
-};
-
-static const struct schema_field bind_fields[] = {
-	F("uid", SF_U32, struct ev_bind, h.uid),
-	F("gid", SF_U32, struct ev_bind, h.gid),
-	F("error_raw", SF_S32, struct ev_bind, error_raw),
-	F("port", SF_U16, struct ev_bind, port),
-	F("bound_dev_if", SF_U32, struct ev_bind, bound_dev_if),
-	{.key = "addr", .kind = SF_IPADDR, .off = offsetof(struct ev_bind, family),
-	 .aux = offsetof(struct ev_bind, addr)},
-	F("protocol", SF_PROTO, struct ev_bind, protocol),
-	F("bound_port", SF_U16, struct ev_bind, bound_port),
-};
-
-static const struct schema_field vfs_fields[] = {
-	F("operation", SF_S32, struct ev_vfs, operation),
-	F("path", SF_STR, struct ev_vfs, path),
-	F("flags", SF_U32, struct ev_vfs, flags),
-	F("mode", SF_U32, struct ev_vfs, mode),
-	F("fd", SF_S32, struct ev_vfs, fd),
-	F("error_raw", SF_S32, struct ev_vfs, error_raw),
-	FN("operation_name", struct ev_vfs, operation, vfs_ops),
-};
-
-#define TYPE(T, NAME, STRUCT, FIELDS) \
-	[T] = {.type = T, .event_type = NAME, .fixed_size = sizeof(STRUCT), .fields = FIELDS, \
-	       .nfields = LEN(FIELDS)}
-
-static const struct schema_type types[EV_TYPE_COUNT] = {
-	TYPE(EV_EXEC, "execve", struct ev_exec, exec_fields),
-	TYPE(EV_SIGNAL, "signal", struct ev_signal, signal_fields),
-	TYPE(EV_MALLOC, "malloc", struct ev_malloc, malloc_fields),
-	TYPE(EV_BIND, "bind", struct ev_bind, bind_fields),
-	TYPE(EV_VFS, "vfs", struct ev_vfs, vfs_fields),
-};
-
 /* A type's whole record, head + own + tail, composed once, with each key already encoded. */
 #define MAX_KEYS 32
 /* Keys are fixstr (under 32 bytes): each is copied as a whole 32-byte slot, a fixed-size copy
  * the compiler inlines, instead of a call to memcpy per key; only klen bytes count. */
 #define KEY_ENC_MAX 32
 struct record_plan {
+	const struct schema_type *type;      /* NULL until looked up */
 	const struct schema_field *f[MAX_KEYS];
 	uint8_t key[MAX_KEYS][KEY_ENC_MAX]; /* fixstr header and bytes */
 	uint8_t klen[MAX_KEYS];
@@ -149,11 +78,11 @@ static const struct record_plan *plan_of(const struct schema_type *t)
 
 	if (p->n)
 		return p;
-	for (size_t i = 0; i < LEN(head); i++)
+	for (size_t i = 0; i < SCHEMA_LEN(head); i++)
 		plan_add(p, &head[i]);
 	for (size_t i = 0; i < t->nfields; i++)
 		plan_add(p, &t->fields[i]);
-	for (size_t i = 0; i < LEN(tail); i++)
+	for (size_t i = 0; i < SCHEMA_LEN(tail); i++)
 		if (!has_key(t, tail[i].key))
 			plan_add(p, &tail[i]);
 	pairs = p->n + 1;
@@ -170,9 +99,12 @@ static const struct record_plan *plan_of(const struct schema_type *t)
 
 const struct schema_type *schema_find(uint16_t type)
 {
-	if (type >= EV_TYPE_COUNT || !types[type].event_type)
+	/* the plan keeps the type found once, so the hot path does not walk the registry */
+	if (type >= EV_TYPE_COUNT)
 		return NULL;
-	return &types[type];
+	if (!plans[type].type)
+		plans[type].type = registry_type(type);
+	return plans[type].type;
 }
 
 size_t schema_keys(uint16_t type, const char **keys, size_t max)

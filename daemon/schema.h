@@ -1,41 +1,12 @@
-/* schema.h: one field table per event type; one packer walks it into a msgpack record. */
+/* schema.h: the one packer that walks an event type's field table into a msgpack record. */
 #ifndef EBPF_FORWARD_SCHEMA_H
 #define EBPF_FORWARD_SCHEMA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fields.h"
 #include "mpbuf.h"
-
-enum schema_kind {
-	SF_U16,      /* __u16 -> uint */
-	SF_U32,      /* __u32 -> uint */
-	SF_U64,      /* __u64 -> uint */
-	SF_S32,      /* __s32 -> int */
-	SF_STR,      /* struct ev_str -> str, bytes after the fixed part */
-	SF_COMM,     /* char[16], NUL-padded -> str without the padding */
-	SF_NAME,     /* __u32 index into names[] -> str */
-	SF_IPADDR,   /* __u16 family at off, 16 address bytes at aux -> readable str */
-	SF_PROTO,    /* __u16 IPPROTO_* -> str ("tcp", "udp", or the number) */
-};
-
-struct schema_field {
-	const char *key;
-	enum schema_kind kind;
-	uint16_t off;                 /* offset in the event */
-	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes */
-	const char *const *names;     /* SF_NAME: value -> name */
-	uint32_t nnames;
-};
-
-/* An event type: its in_ebpf event_type, its minimum size, and the keys after the common ones. */
-struct schema_type {
-	uint16_t type;                /* enum ev_type */
-	const char *event_type;
-	uint16_t fixed_size;          /* sizeof the event struct */
-	const struct schema_field *fields;
-	size_t nfields;
-};
 
 /* The schema of an event type, or NULL. */
 const struct schema_type *schema_find(uint16_t type);

@@ -1,4 +1,4 @@
-/* traces.h: the trace registry: name -> skeleton open/load/attach, its ring and loss counter. */
+/* traces.h: the one loader of every trace: open its object, write its settings, load, attach, read its ring. */
 #ifndef EBPF_FORWARD_TRACES_H
 #define EBPF_FORWARD_TRACES_H
 
@@ -6,47 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest path a setting holds (cgroup directory, library), NUL included. */
-#define TRACE_PATH_MAX 4096
-
-/* What starting a trace needs: its ring, the kernel filters, batching, the libraries to probe. */
-struct trace_opts {
-	uint64_t ringbuf_size;             /* bytes per ring, a power of two; 0: the object's own */
-	unsigned poll_ms;                  /* 0: a wake-up per event; else wake-ups are batched */
-	uint32_t filter_pid;               /* only this process (0 = all) */
-	int64_t filter_uid;                /* only this user (-1 = all) */
-	char cgroup_path[TRACE_PATH_MAX];  /* only tasks in this cgroup v2 directory or below ("" = all) */
-	char filter_comm[16];              /* only tasks with this command name ("" = all) */
-	uint64_t filter_mntns;             /* only this mount namespace (0 = all) */
-	char libc_path[TRACE_PATH_MAX];    /* the libc to probe ("" = the one found at run time) */
-};
-
-/* What a trace is, independent of any loaded instance. */
-struct trace_desc {
-	const char *name;         /* canonical, e.g. "exec" */
-	const char *description;  /* one line */
-	const char *attach_points;/* human-readable list, e.g. "tracepoint syscalls:sys_enter_openat, ..." */
-	uint16_t event_type;      /* enum ev_type of the events it emits */
-};
+#include "trace_opts.h"
+#include "trace_unit.h"
 
 /* A trace opened, loaded and attached. */
 struct trace;
 
-/* The registry entry for "exec", "trace_exec", "EXEC", ...; NULL if unknown. */
-const struct trace_desc *trace_find(const char *name);
-
-/* All registry entries, NULL-terminated. */
-const struct trace_desc *const *trace_all(void);
-
 /*
- * Opens, loads and attaches one trace with the given settings (ring size,
- * filters, libraries). On error returns NULL and writes a message into err.
+ * Opens, loads and attaches the trace of unit with the given settings (ring
+ * size, filters, libraries). On error returns NULL and writes a message into err.
  */
-struct trace *trace_start(const struct trace_desc *desc, const struct trace_opts *o,
-			  char *err, size_t errlen);
+struct trace *trace_start(const struct trace_unit *unit, const struct trace_opts *o, char *err, size_t errlen);
 
-/* Whether desc can load and attach here (for --list-traces); why not into err. */
-bool trace_probe(const struct trace_desc *desc, char *err, size_t errlen);
+/* Whether unit can load and attach here (for --list-traces); why not into err. */
+bool trace_probe(const struct trace_unit *unit, char *err, size_t errlen);
 
 /* The trace's ring buffer map fd, to add to a ring_buffer manager. */
 int trace_ring_fd(const struct trace *t);
@@ -54,7 +27,7 @@ int trace_ring_fd(const struct trace *t);
 /* Events the kernel could not put in this trace's ring (sum over CPUs). */
 uint64_t trace_lost(const struct trace *t);
 
-const struct trace_desc *trace_desc(const struct trace *t);
+const struct trace_unit *trace_unit(const struct trace *t);
 
 /*
  * With batched wake-ups: tells the trace whether the reader waits for a

@@ -24,6 +24,7 @@
 #include "pipeline.h"
 #include "privs.h"
 #include "tracefs.h"
+#include "registry.h"
 #include "traces.h"
 #include "suite_run.h"
 
@@ -41,7 +42,7 @@ static void rig_start_cfg(struct rig *r, const char *trace)
 	char err[1024];
 
 	ck_assert_msg(tracefs_ensure(err, sizeof(err)) >= 0, "%s", err);
-	r->t = trace_start(trace_find(trace), &r->cfg.trace, err, sizeof(err));
+	r->t = trace_start(registry_find(trace), &r->cfg.trace, err, sizeof(err));
 	ck_assert_msg(r->t, "trace %s: %s", trace, err);
 	capture_init(&r->cap);
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
@@ -754,11 +755,11 @@ START_TEST(cgroup_that_is_not_there_is_an_error)
 
 	config_defaults(&cfg);
 	snprintf(cfg.trace.cgroup_path, sizeof(cfg.trace.cgroup_path), "/sys/fs/cgroup/no-such-cgroup-%d", getpid());
-	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg.trace, err, sizeof(err)));
+	ck_assert_ptr_null(trace_start(registry_find("vfs"), &cfg.trace, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "no-such-cgroup") && strstr(err, "cannot open"), "%s", err);
 	/* a directory that is not a cgroup v2 one */
 	snprintf(cfg.trace.cgroup_path, sizeof(cfg.trace.cgroup_path), "/tmp");
-	ck_assert_ptr_null(trace_start(trace_find("vfs"), &cfg.trace, err, sizeof(err)));
+	ck_assert_ptr_null(trace_start(registry_find("vfs"), &cfg.trace, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "not a cgroup v2 directory"), "%s", err);
 }
 END_TEST

@@ -1,0 +1,55 @@
+/* fields.h: how an event's bytes become a record's keys: the field table types each trace fills in. */
+#ifndef EBPF_FORWARD_FIELDS_H
+#define EBPF_FORWARD_FIELDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum schema_kind {
+	SF_U16,      /* __u16 -> uint */
+	SF_U32,      /* __u32 -> uint */
+	SF_U64,      /* __u64 -> uint */
+	SF_S32,      /* __s32 -> int */
+	SF_STR,      /* struct ev_str -> str, bytes after the fixed part */
+	SF_COMM,     /* char[16], NUL-padded -> str without the padding */
+	SF_NAME,     /* __u32 index into names[] -> str */
+	SF_IPADDR,   /* __u16 family at off, 16 address bytes at aux -> readable str */
+	SF_PROTO,    /* __u16 IPPROTO_* -> str ("tcp", "udp", or the number) */
+};
+
+struct schema_field {
+	const char *key;
+	enum schema_kind kind;
+	uint16_t off;                 /* offset in the event */
+	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes */
+	const char *const *names;     /* SF_NAME: value -> name */
+	uint32_t nnames;
+};
+
+/* An event type: its in_ebpf event_type, its minimum size, and the keys after the common ones. */
+struct schema_type {
+	uint16_t type;                /* enum ev_type */
+	const char *event_type;
+	uint16_t fixed_size;          /* sizeof the event struct */
+	const struct schema_field *fields;
+	size_t nfields;
+};
+
+#define SCHEMA_LEN(A) (sizeof(A) / sizeof((A)[0]))
+
+/* A field of kind KIND read from MEMBER of the event struct TYPE. */
+#define F(KEY, KIND, TYPE, MEMBER) {.key = KEY, .kind = KIND, .off = offsetof(TYPE, MEMBER)}
+/* A __u32 MEMBER written as the name NAMES[value] ("unknown" past the end). */
+#define FN(KEY, TYPE, MEMBER, NAMES) \
+	{.key = KEY, .kind = SF_NAME, .off = offsetof(TYPE, MEMBER), .names = NAMES, \
+	 .nnames = SCHEMA_LEN(NAMES)}
+/* A readable address from the family at FAMILY and the 16 bytes at ADDR. */
+#define FADDR(KEY, TYPE, FAMILY, ADDR) \
+	{.key = KEY, .kind = SF_IPADDR, .off = offsetof(TYPE, FAMILY), .aux = offsetof(TYPE, ADDR)}
+
+/* The event type T (enum ev_type), in_ebpf's NAME for it, its struct, and its field table. */
+#define SCHEMA_TYPE(T, NAME, STRUCT, FIELDS) \
+	{.type = T, .event_type = NAME, .fixed_size = sizeof(STRUCT), .fields = FIELDS, \
+	 .nfields = SCHEMA_LEN(FIELDS)}
+
+#endif

@@ -1,0 +1,22 @@
+/* trace_opts.h: what starting a trace needs; the config fills it, the loader reads it. */
+#ifndef EBPF_FORWARD_TRACE_OPTS_H
+#define EBPF_FORWARD_TRACE_OPTS_H
+
+#include <stdint.h>
+
+/* Longest path a setting holds (cgroup directory, library), NUL included. */
+#define TRACE_PATH_MAX 4096
+
+/* What starting a trace needs: its ring, the kernel filters, batching, the libraries to probe. */
+struct trace_opts {
+	uint64_t ringbuf_size;             /* bytes per ring, a power of two; 0: the object's own */
+	unsigned poll_ms;                  /* 0: a wake-up per event; else wake-ups are batched */
+	uint32_t filter_pid;               /* only this process (0 = all) */
+	int64_t filter_uid;                /* only this user (-1 = all) */
+	char cgroup_path[TRACE_PATH_MAX];  /* only tasks in this cgroup v2 directory or below ("" = all) */
+	char filter_comm[16];              /* only tasks with this command name ("" = all) */
+	uint64_t filter_mntns;             /* only this mount namespace (0 = all) */
+	char libc_path[TRACE_PATH_MAX];    /* the libc to probe ("" = the one found at run time) */
+};
+
+#endif
