@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "rig.h"
 #include "config.h"
 #include "events.h"
 #include "pipeline.h"
@@ -27,99 +28,6 @@
 #include "registry.h"
 #include "traces.h"
 #include "suite_run.h"
-
-struct rig {
-	struct config cfg;
-	struct trace *t;
-	uv_loop_t loop;
-	struct pipeline *p;
-	struct capture cap;
-};
-
-/* Starts trace with the settings already in r->cfg. */
-static void rig_start_cfg(struct rig *r, const char *trace)
-{
-	char err[1024];
-
-	ck_assert_msg(tracefs_ensure(err, sizeof(err)) >= 0, "%s", err);
-	r->t = trace_start(registry_find(trace), &r->cfg.trace, err, sizeof(err));
-	ck_assert_msg(r->t, "trace %s: %s", trace, err);
-	capture_init(&r->cap);
-	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
-	r->p = pipeline_new(&r->loop, &r->cfg, &r->t, 1, &r->cap.base, err, sizeof(err));
-	ck_assert_msg(r->p, "%s", err);
-}
-
-static void rig_start_full(struct rig *r, const char *trace, uint64_t ring, pid_t only)
-{
-	memset(r, 0, sizeof(*r));
-	config_defaults(&r->cfg);
-	r->cfg.trace.ringbuf_size = ring;
-	r->cfg.trace.filter_pid = (uint32_t)only;
-	rig_start_cfg(r, trace);
-}
-
-static void rig_start_sized(struct rig *r, const char *trace, uint64_t ring)
-{
-	rig_start_full(r, trace, ring, 0);
-}
-
-static void rig_start(struct rig *r, const char *trace)
-{
-	rig_start_sized(r, trace, 1 << 22);
-}
-
-static void rig_stop(struct rig *r)
-{
-	pipeline_shutdown(r->p);
-	uv_run(&r->loop, UV_RUN_NOWAIT);
-	ck_assert_int_eq(uv_loop_close(&r->loop), 0);
-	pipeline_free(r->p);
-	trace_stop(r->t);
-	capture_free(&r->cap);
-}
-
-typedef bool (*match_fn)(const msgpack_object *rec, const void *arg);
-
-/* Drains until a record matches (up to 3 s). */
-static const msgpack_object *rig_wait(struct rig *r, match_fn match, const void *arg)
-{
-	size_t seen = 0;
-
-	for (int i = 0; i < 300; i++) {
-		pipeline_drain(r->p);
-		for (; seen < r->cap.n; seen++)
-			if (match(&r->cap.recs[seen].u.data, arg))
-				return &r->cap.recs[seen].u.data;
-		usleep(10000);
-	}
-	return NULL;
-}
-
-/* Runs fn in a child process and returns its pid once it has exited. */
-static pid_t in_child(void (*fn)(const void *arg), const void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		fn(arg);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return pid;
-}
-
-static char unique[128];
-
-static void make_unique(const char *what)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(unique, sizeof(unique), "/tmp/ebpf-forward-test-%s-%d-%ld", what, getpid(), ts.tv_nsec);
-}
 
 /* ---- exec ---- */
 
@@ -159,15 +67,15 @@ START_TEST(exec_records_args)
 	struct exec_want w = {0, "enter"};
 
 	rig_start(&r, "trace_exec");
-	make_unique("exec");
-	w.pid = in_child(child_exec, unique);
+	rig_make_unique("exec");
+	w.pid = rig_child(child_exec, rig_unique);
 	rec = rig_wait(&r, match_exec, &w);
 	ck_assert_msg(rec, "no execve enter record for pid %d", w.pid);
 	ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
 	ck_assert_str_eq(rec_str(rec, "argv"), "/bin/true");
 	ck_assert_str_eq(rec_str(rec, "argv1"), "arg-one");
 	ck_assert_str_eq(rec_str(rec, "argv2"), "arg-two");
-	ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
+	ck_assert_str_eq(rec_str(rec, "argv_last"), rig_unique);
 	ck_assert_uint_eq(rec_uint(rec, "argc"), 4);
 	ck_assert_uint_eq(rec_uint(rec, "ppid"), (uint64_t)getpid());
 	ck_assert_uint_eq(rec_uint(rec, "tid"), (uint64_t)w.pid);
@@ -180,7 +88,7 @@ START_TEST(exec_records_args)
 	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
 	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
 	ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
-	ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
+	ck_assert_str_eq(rec_str(rec, "argv_last"), rig_unique);
 	/* after a successful exec the comm is the new program's */
 	ck_assert_str_eq(rec_str(rec, "comm"), "true");
 	rig_stop(&r);
@@ -194,12 +102,12 @@ START_TEST(exec_failure_has_errno)
 	struct exec_want w = {0, "exit"};
 
 	rig_start(&r, "exec");
-	make_unique("missing");
-	w.pid = in_child(child_exec_missing, unique);
+	rig_make_unique("missing");
+	w.pid = rig_child(child_exec_missing, rig_unique);
 	rec = rig_wait(&r, match_exec, &w);
 	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
 	ck_assert_int_eq(rec_int(rec, "error_raw"), ENOENT);
-	ck_assert_str_eq(rec_str(rec, "filename"), unique);
+	ck_assert_str_eq(rec_str(rec, "filename"), rig_unique);
 	rig_stop(&r);
 }
 END_TEST
@@ -212,7 +120,7 @@ END_TEST
  * .rodata was mapped in the parent (and copied) depends on the layout, so the
  * children drop the literals' page-table entries first (MADV_DONTNEED: no
  * access, the page stays in the page cache) and then pass them to execl. Only
- * the unique argument is on the stack, which fork did copy.
+ * the rig_unique argument is on the stack, which fork did copy.
  */
 static void unmap_ptes(const void *p)
 {
@@ -223,7 +131,7 @@ static void unmap_ptes(const void *p)
 
 static void child_exec_literals(const void *arg)
 {
-	char last[sizeof(unique)];
+	char last[sizeof(rig_unique)];
 
 	memcpy(last, arg, sizeof(last));
 	unmap_ptes("/bin/true");
@@ -235,7 +143,7 @@ static void child_exec_literals(const void *arg)
 /* Five arguments: argv_last is a literal of its own, not shared with argv2. */
 static void child_exec_literal_last(const void *arg)
 {
-	char mid[sizeof(unique)];
+	char mid[sizeof(rig_unique)];
 
 	memcpy(mid, arg, sizeof(mid));
 	unmap_ptes("/bin/true");
@@ -249,7 +157,7 @@ static void child_exec_literal_last(const void *arg)
 /* The path is a literal too: getname() faults its page in, the exec fails. */
 static void child_exec_missing_literal(const void *arg)
 {
-	char last[sizeof(unique)];
+	char last[sizeof(rig_unique)];
 
 	memcpy(last, arg, sizeof(last));
 	unmap_ptes("/nonexistent/ebpf-forward-test");
@@ -260,7 +168,7 @@ static void child_exec_missing_literal(const void *arg)
 /* arg is a script's path: the kernel runs its interpreter with the path as an argument. */
 static void child_exec_script_literals(const void *arg)
 {
-	char path[sizeof(unique)];
+	char path[sizeof(rig_unique)];
 
 	memcpy(path, arg, sizeof(path));
 	unmap_ptes("lit-script-zero");
@@ -287,11 +195,11 @@ START_TEST(exec_unfaulted_literals)
 	struct exec_want w = {0, "enter"};
 
 	rig_start(&r, "exec");
-	make_unique("literals");
-	w.pid = in_child(child_exec_literals, unique);
+	rig_make_unique("literals");
+	w.pid = rig_child(child_exec_literals, rig_unique);
 	rec = rig_wait(&r, match_exec, &w);
 	ck_assert_msg(rec, "no execve enter record for pid %d", w.pid);
-	assert_literal_exec(rec, unique);
+	assert_literal_exec(rec, rig_unique);
 	/* the enter record keeps the header from before the exec */
 	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
 	ck_assert_uint_eq(rec_uint(rec, "tid"), (uint64_t)w.pid);
@@ -299,7 +207,7 @@ START_TEST(exec_unfaulted_literals)
 	w.stage = "exit";
 	rec = rig_wait(&r, match_exec, &w);
 	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
-	assert_literal_exec(rec, unique);
+	assert_literal_exec(rec, rig_unique);
 	ck_assert_str_eq(rec_str(rec, "comm"), "true");
 	rig_stop(&r);
 }
@@ -312,15 +220,15 @@ START_TEST(exec_unfaulted_last_literal)
 	struct exec_want w = {0, "enter"};
 
 	rig_start(&r, "exec");
-	make_unique("lastlit");
-	w.pid = in_child(child_exec_literal_last, unique);
+	rig_make_unique("lastlit");
+	w.pid = rig_child(child_exec_literal_last, rig_unique);
 	for (int i = 0; i < 2; i++, w.stage = "exit") {
 		rec = rig_wait(&r, match_exec, &w);
 		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
 		ck_assert_str_eq(rec_str(rec, "filename"), "/bin/true");
 		ck_assert_str_eq(rec_str(rec, "argv"), "/bin/true");
 		ck_assert_str_eq(rec_str(rec, "argv1"), "lit-one");
-		ck_assert_str_eq(rec_str(rec, "argv2"), unique);
+		ck_assert_str_eq(rec_str(rec, "argv2"), rig_unique);
 		ck_assert_str_eq(rec_str(rec, "argv_last"), "lit-last-arg");
 		ck_assert_uint_eq(rec_uint(rec, "argc"), 5);
 		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
@@ -337,17 +245,17 @@ START_TEST(exec_unfaulted_script)
 	FILE *f;
 
 	rig_start(&r, "exec");
-	make_unique("script");
-	f = fopen(unique, "w");
+	rig_make_unique("script");
+	f = fopen(rig_unique, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("#!/bin/sh\nexit 0\n", f);
 	fclose(f);
-	ck_assert_int_eq(chmod(unique, 0755), 0);
-	w.pid = in_child(child_exec_script_literals, unique);
+	ck_assert_int_eq(chmod(rig_unique, 0755), 0);
+	w.pid = rig_child(child_exec_script_literals, rig_unique);
 	for (int i = 0; i < 2; i++, w.stage = "exit") {
 		rec = rig_wait(&r, match_exec, &w);
 		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
-		ck_assert_str_eq(rec_str(rec, "filename"), unique);
+		ck_assert_str_eq(rec_str(rec, "filename"), rig_unique);
 		/*
 		 * The new image's arguments are "/bin/sh", the path, then
 		 * argv1 onwards: argv1 is found past the interpreter's, while
@@ -359,7 +267,7 @@ START_TEST(exec_unfaulted_script)
 		ck_assert_uint_eq(rec_uint(rec, "argc"), 2);
 		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
 	}
-	unlink(unique);
+	unlink(rig_unique);
 	rig_stop(&r);
 }
 END_TEST
@@ -371,15 +279,15 @@ START_TEST(exec_unfaulted_literal_failure)
 	struct exec_want w = {0, "enter"};
 
 	rig_start(&r, "exec");
-	make_unique("missinglit");
-	w.pid = in_child(child_exec_missing_literal, unique);
+	rig_make_unique("missinglit");
+	w.pid = rig_child(child_exec_missing_literal, rig_unique);
 	for (int i = 0; i < 2; i++, w.stage = "exit") {
 		rec = rig_wait(&r, match_exec, &w);
 		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
 		ck_assert_str_eq(rec_str(rec, "filename"), "/nonexistent/ebpf-forward-test");
 		/* the same literal, on the page the kernel faulted in for the filename */
 		ck_assert_str_eq(rec_str(rec, "argv"), "/nonexistent/ebpf-forward-test");
-		ck_assert_str_eq(rec_str(rec, "argv_last"), unique);
+		ck_assert_str_eq(rec_str(rec, "argv_last"), rig_unique);
 		ck_assert_uint_eq(rec_uint(rec, "argc"), 2);
 		ck_assert_int_eq(rec_int(rec, "error_raw"), i ? ENOENT : 0);
 		ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
@@ -416,10 +324,10 @@ START_TEST(vfs_open_records_path_and_fd)
 	pid_t pid;
 
 	rig_start(&r, "vfs");
-	make_unique("open");
-	pid = in_child(child_open, unique);
-	rec = rig_wait(&r, match_path, unique);
-	ck_assert_msg(rec, "no vfs record for %s", unique);
+	rig_make_unique("open");
+	pid = rig_child(child_open, rig_unique);
+	rec = rig_wait(&r, match_path, rig_unique);
+	ck_assert_msg(rec, "no vfs record for %s", rig_unique);
 	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
 	ck_assert_str_eq(rec_str(rec, "comm"), "test_kernel");
 	ck_assert_int_eq(rec_int(rec, "operation"), 0);
@@ -441,10 +349,10 @@ START_TEST(vfs_failed_open_has_errno)
 	pid_t pid;
 
 	rig_start(&r, "vfs");
-	make_unique("nofile");
-	pid = in_child(child_open_missing, unique);
-	rec = rig_wait(&r, match_path, unique);
-	ck_assert_msg(rec, "no vfs record for %s", unique);
+	rig_make_unique("nofile");
+	pid = rig_child(child_open_missing, rig_unique);
+	rec = rig_wait(&r, match_path, rig_unique);
+	ck_assert_msg(rec, "no vfs record for %s", rig_unique);
 	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
 	ck_assert_int_eq(rec_int(rec, "fd"), -1);
 	ck_assert_int_eq(rec_int(rec, "error_raw"), ENOENT);
@@ -490,10 +398,10 @@ START_TEST(batched_reading_sleeps_and_wakes)
 	 * it (Pid=): the quiet time in between is really quiet, so the reader
 	 * goes to sleep and only a wake-up can bring the second event in time.
 	 */
-	make_unique("wake1");
-	snprintf(first, sizeof(first), "%s", unique);
-	make_unique("wake2");
-	snprintf(second, sizeof(second), "%s", unique);
+	rig_make_unique("wake1");
+	snprintf(first, sizeof(first), "%s", rig_unique);
+	rig_make_unique("wake2");
+	snprintf(second, sizeof(second), "%s", rig_unique);
 	ck_assert_int_eq(pipe(go), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -528,17 +436,17 @@ START_TEST(daemon_itself_is_not_traced)
 	int fd;
 
 	rig_start(&r, "vfs");
-	make_unique("self");
+	rig_make_unique("self");
 	/* the test process plays the daemon: its own opens must not come back */
-	fd = open(unique, O_CREAT | O_WRONLY, 0600);
+	fd = open(rig_unique, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	pid = in_child(child_open, unique); /* a child's open of the same path does */
-	ck_assert_ptr_nonnull(rig_wait(&r, match_path, unique));
+	pid = rig_child(child_open, rig_unique); /* a child's open of the same path does */
+	ck_assert_ptr_nonnull(rig_wait(&r, match_path, rig_unique));
 	for (size_t i = 0; i < r.cap.n; i++)
 		ck_assert_uint_ne(rec_uint(&r.cap.recs[i].u.data, "pid"), (uint64_t)getpid());
 	(void)pid;
-	unlink(unique);
+	unlink(rig_unique);
 	rig_stop(&r);
 }
 END_TEST
@@ -551,10 +459,10 @@ START_TEST(full_ring_losses_are_counted)
 
 	/* one page of ring: a burst with nobody reading must overflow it */
 	rig_start_sized(&r, "vfs", 4096);
-	make_unique("burst");
+	rig_make_unique("burst");
 	if (fork() == 0) {
 		for (int i = 0; i < 2000; i++) {
-			fd = open(unique, O_RDONLY);
+			fd = open(rig_unique, O_RDONLY);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -565,7 +473,7 @@ START_TEST(full_ring_losses_are_counted)
 	ck_assert_uint_gt(lost, 0);
 	pipeline_drain(r.p);
 	for (size_t i = 0; i < r.cap.n; i++)
-		got += match_path(&r.cap.recs[i].u.data, unique);
+		got += match_path(&r.cap.recs[i].u.data, rig_unique);
 	/* every open was either read or counted lost (other processes may add to both) */
 	ck_assert_uint_ge(got + lost, 2000);
 	ck_assert_uint_lt(got, 2000);
@@ -617,17 +525,17 @@ START_TEST(cgroup_filter_keeps_only_that_cgroup)
 	snprintf(dir, sizeof(dir), "%s/ebpf-forward-test-%d", mnt, getpid());
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	ck_assert_int_eq(stat(dir, &st), 0);
-	make_unique("incg");
-	snprintf(inside, sizeof(inside), "%s", unique);
-	make_unique("outcg");
-	snprintf(outside, sizeof(outside), "%s", unique);
+	rig_make_unique("incg");
+	snprintf(inside, sizeof(inside), "%s", rig_unique);
+	rig_make_unique("outcg");
+	snprintf(outside, sizeof(outside), "%s", rig_unique);
 
 	memset(&r, 0, sizeof(r));
 	config_defaults(&r.cfg);
 	snprintf(r.cfg.trace.cgroup_path, sizeof(r.cfg.trace.cgroup_path), "%s", dir);
 	rig_start_cfg(&r, "vfs");
-	in_child(child_open_missing, outside);
-	pid = in_child(child_open_in_cgroup, args);
+	rig_child(child_open_missing, outside);
+	pid = rig_child(child_open_in_cgroup, args);
 	rec = rig_wait(&r, match_path, inside);
 	ck_assert_msg(rec, "no record from the task in the cgroup");
 	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
@@ -660,13 +568,13 @@ START_TEST(comm_filter_keeps_only_that_name)
 	config_defaults(&r.cfg);
 	snprintf(r.cfg.trace.filter_comm, sizeof(r.cfg.trace.filter_comm), "%s", "fwd-comm-test");
 	rig_start_cfg(&r, "vfs");
-	make_unique("othercomm");
-	snprintf(other, sizeof(other), "%s", unique);
-	in_child(child_open_as, theirs);
-	make_unique("comm");
-	mine[1] = unique;
-	in_child(child_open_as, mine);
-	rec = rig_wait(&r, match_path, unique);
+	rig_make_unique("othercomm");
+	snprintf(other, sizeof(other), "%s", rig_unique);
+	rig_child(child_open_as, theirs);
+	rig_make_unique("comm");
+	mine[1] = rig_unique;
+	rig_child(child_open_as, mine);
+	rec = rig_wait(&r, match_path, rig_unique);
 	ck_assert_msg(rec, "no record from the named task");
 	for (size_t i = 0; i < r.cap.n; i++)
 		ck_assert_str_eq(rec_str(&r.cap.recs[i].u.data, "comm"), "fwd-comm-test");
@@ -684,10 +592,10 @@ START_TEST(mount_ns_filter_keeps_only_that_namespace)
 	pid_t pid;
 
 	/* a child in a mount namespace of its own tells us its inode, then opens when told */
-	make_unique("inns");
-	snprintf(inside, sizeof(inside), "%s", unique);
-	make_unique("outns");
-	snprintf(outside, sizeof(outside), "%s", unique);
+	rig_make_unique("inns");
+	snprintf(inside, sizeof(inside), "%s", rig_unique);
+	rig_make_unique("outns");
+	snprintf(outside, sizeof(outside), "%s", rig_unique);
 	ck_assert_int_eq(pipe(up), 0);
 	ck_assert_int_eq(pipe(go), 0);
 	pid = fork();
@@ -708,7 +616,7 @@ START_TEST(mount_ns_filter_keeps_only_that_namespace)
 	config_defaults(&r.cfg);
 	r.cfg.trace.filter_mntns = ns;
 	rig_start_cfg(&r, "vfs");
-	in_child(child_open_missing, outside); /* the test's namespace: filtered out */
+	rig_child(child_open_missing, outside); /* the test's namespace: filtered out */
 	ck_assert_int_eq(write(go[1], &c, 1), 1);
 	waitpid(pid, NULL, 0);
 	rec = rig_wait(&r, match_path, inside);
@@ -804,7 +712,7 @@ START_TEST(signal_kill_records_target)
 	struct sig_want w = {0, SIGUSR1};
 
 	rig_start(&r, "signal");
-	w.pid = in_child(child_kill_self, NULL);
+	w.pid = rig_child(child_kill_self, NULL);
 	rec = rig_wait(&r, match_signal, &w);
 	ck_assert_msg(rec, "no signal record for pid %d", w.pid);
 	ck_assert_uint_eq(rec_uint(rec, "tpid"), (uint64_t)w.pid);
@@ -821,7 +729,7 @@ START_TEST(signal_to_group_has_negative_target)
 	struct sig_want w = {0, 0};
 
 	rig_start(&r, "signal");
-	w.pid = in_child(child_kill_group, NULL);
+	w.pid = rig_child(child_kill_group, NULL);
 	rec = rig_wait(&r, match_signal, &w);
 	ck_assert_msg(rec, "no signal record for pid %d", w.pid);
 	/* the child is in the test's process group */
@@ -838,10 +746,10 @@ START_TEST(signal_to_missing_pid_has_errno)
 	struct rig r;
 	const msgpack_object *rec;
 	struct sig_want w = {0, SIGUSR2};
-	pid_t gone = in_child(child_kill_self, NULL); /* reaped: its pid is free now */
+	pid_t gone = rig_child(child_kill_self, NULL); /* reaped: its pid is free now */
 
 	rig_start(&r, "signal");
-	w.pid = in_child(child_kill_nobody, &gone);
+	w.pid = rig_child(child_kill_nobody, &gone);
 	rec = rig_wait(&r, match_signal, &w);
 	ck_assert_msg(rec, "no signal record for pid %d", w.pid);
 	ck_assert_uint_eq(rec_uint(rec, "tpid"), (uint64_t)gone);
@@ -915,7 +823,7 @@ START_TEST(bind_tcp_udp_and_failure)
 
 	test_port = free_port();
 	rig_start(&r, "bind");
-	w.pid = in_child(child_bind, NULL);
+	w.pid = rig_child(child_bind, NULL);
 	rec = rig_wait(&r, match_bind, &w);
 	ck_assert_msg(rec, "no successful tcp bind record for pid %d", w.pid);
 	ck_assert_uint_eq(rec_uint(rec, "port"), test_port);
@@ -1055,9 +963,9 @@ START_TEST(rings_work_after_dropping_privileges)
 	ck_assert(privs_none_left());
 	ck_assert_uint_ne(getuid(), 0);
 	ck_assert_uint_ne(geteuid(), 0);
-	make_unique("nopriv");
-	pid = in_child(child_open_missing, unique);
-	rec = rig_wait(&r, match_path, unique);
+	rig_make_unique("nopriv");
+	pid = rig_child(child_open_missing, rig_unique);
+	rec = rig_wait(&r, match_path, rig_unique);
 	ck_assert_msg(rec, "no record after dropping privileges");
 	ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
 	/* the loss counter is still readable */
