@@ -131,7 +131,7 @@ static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof
 static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, sizeof(v)); return v; }
 static inline struct ev_str ldstr(const uint8_t *p) { struct ev_str v; memcpy(&v, p, sizeof(v)); return v; }
 
-static void pack_ipaddr(struct mpbuf *b, const uint8_t *ev, const struct schema_field *f)
+static size_t put_ipaddr(uint8_t *o, const uint8_t *ev, const struct schema_field *f)
 {
 	char buf[INET6_ADDRSTRLEN];
 	uint16_t family = ld16(ev + f->off);
@@ -139,28 +139,33 @@ static void pack_ipaddr(struct mpbuf *b, const uint8_t *ev, const struct schema_
 
 	if ((family != AF_INET && family != AF_INET6) || !inet_ntop(af, ev + f->aux, buf, sizeof(buf)))
 		buf[0] = '\0';
-	mp_str(b, buf, strlen(buf));
+	return mp_put_str(o, buf, strlen(buf));
 }
 
-static void pack_proto(struct mpbuf *b, uint16_t proto)
+static size_t put_proto(uint8_t *o, uint16_t proto)
 {
 	char buf[8];
 
 	switch (proto) {
-	case IPPROTO_TCP: mp_str(b, "tcp", 3); return;
-	case IPPROTO_UDP: mp_str(b, "udp", 3); return;
-	case IPPROTO_SCTP: mp_str(b, "sctp", 4); return;
-	case IPPROTO_ICMP: mp_str(b, "icmp", 4); return;
-	case IPPROTO_ICMPV6: mp_str(b, "icmpv6", 6); return;
-	case IPPROTO_RAW: mp_str(b, "raw", 3); return;
-	default: mp_str(b, buf, (size_t)snprintf(buf, sizeof(buf), "%u", proto));
+	case IPPROTO_TCP: return mp_put_str(o, "tcp", 3);
+	case IPPROTO_UDP: return mp_put_str(o, "udp", 3);
+	case IPPROTO_SCTP: return mp_put_str(o, "sctp", 4);
+	case IPPROTO_ICMP: return mp_put_str(o, "icmp", 4);
+	case IPPROTO_ICMPV6: return mp_put_str(o, "icmpv6", 6);
+	case IPPROTO_RAW: return mp_put_str(o, "raw", 3);
+	default: return mp_put_str(o, buf, (size_t)snprintf(buf, sizeof(buf), "%u", proto));
 	}
 }
 
-/* Validates what the packer will read so a bad record never half-packs. */
+/*
+ * Validates what the packer will read so a bad record never half-packs, and
+ * adds up the string bytes it will copy: strings may overlap (argv_last can
+ * be argv's bytes), so their sum, not the record's size, bounds the output.
+ */
 static enum schema_error check(const struct schema_type *t, const uint8_t *ev, size_t size,
-			       const char **where)
+			       const char **where, size_t *str_bytes)
 {
+	*str_bytes = 0;
 	if (size < t->fixed_size)
 		return SCHEMA_TOO_SMALL;
 	for (size_t i = 0; i < t->nfields; i++) {
@@ -173,6 +178,7 @@ static enum schema_error check(const struct schema_type *t, const uint8_t *ev, s
 				*where = f->key;
 				return SCHEMA_BAD_STRING;
 			}
+			*str_bytes += s.len;
 		}
 	}
 	return SCHEMA_OK;
@@ -188,6 +194,8 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 	const struct record_plan *p;
 	struct ev_hdr h;
 	enum schema_error e;
+	size_t str_bytes;
+	uint8_t *o;
 
 	*where = NULL;
 	if (size < sizeof(h))
@@ -199,44 +207,48 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 	t = schema_find(h.type);
 	if (!t)
 		return SCHEMA_UNKNOWN_TYPE;
-	e = check(t, ev, size, where);
+	e = check(t, ev, size, where, &str_bytes);
 	if (e)
 		return e;
 	p = plan_of(t);
-	/* one reservation for the whole record: the strings come from the event's own bytes */
-	if (mpbuf_reserve(out, sizeof(p->head) + p->n * FIELD_MAX + size))
+	/* one reservation for the whole record */
+	if (mpbuf_reserve(out, sizeof(p->head) + p->n * FIELD_MAX + str_bytes))
 		return SCHEMA_NOMEM;
 
-	mp_raw(out, p->head, p->head_len);
+	/* a local cursor: the compiler keeps it in a register across the byte stores */
+	o = out->p + out->len;
+	memcpy(o, p->head, p->head_len);
+	o += p->head_len;
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct schema_field *f = p->f[i];
 		const uint8_t *at = ev + f->off;
 
-		memcpy(out->p + out->len, p->key[i], KEY_ENC_MAX); /* room: FIELD_MAX per field */
-		out->len += p->klen[i];
+		memcpy(o, p->key[i], KEY_ENC_MAX); /* room: FIELD_MAX per field */
+		o += p->klen[i];
 		switch (f->kind) {
-		case SF_U16: mp_uint(out, ld16(at)); break;
-		case SF_U32: mp_uint(out, ld32(at)); break;
-		case SF_U64: mp_uint(out, ld64(at)); break;
-		case SF_S32: mp_int(out, (int32_t)ld32(at)); break;
+		case SF_U16: o += mp_put_uint(o, ld16(at)); break;
+		case SF_U32: o += mp_put_uint(o, ld32(at)); break;
+		case SF_U64: o += mp_put_uint(o, ld64(at)); break;
+		case SF_S32: o += mp_put_int(o, (int32_t)ld32(at)); break;
 		case SF_STR: {
 			struct ev_str s = ldstr(at);
-			mp_str(out, (const char *)ev + s.off, s.len);
+			o += mp_put_str(o, ev + s.off, s.len);
 			break;
 		}
-		case SF_COMM: mp_str(out, (const char *)at, strnlen((const char *)at, EV_COMM_LEN)); break;
+		case SF_COMM: o += mp_put_str(o, at, strnlen((const char *)at, EV_COMM_LEN)); break;
 		case SF_NAME: {
 			uint32_t v = ld32(at);
 			if (v < f->nnames)
-				mp_str(out, f->names[v], strlen(f->names[v]));
+				o += mp_put_str(o, f->names[v], strlen(f->names[v]));
 			else
-				mp_str(out, "unknown", 7);
+				o += mp_put_str(o, "unknown", 7);
 			break;
 		}
-		case SF_IPADDR: pack_ipaddr(out, ev, f); break;
-		case SF_PROTO: pack_proto(out, ld16(at)); break;
+		case SF_IPADDR: o += put_ipaddr(o, ev, f); break;
+		case SF_PROTO: o += put_proto(o, ld16(at)); break;
 		}
 	}
+	out->len = (size_t)(o - out->p);
 	return SCHEMA_OK;
 }
 

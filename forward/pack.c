@@ -5,109 +5,16 @@
 
 #include <zlib.h>
 
+#include "mpbuf.h"
 #include "pack.h"
-
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 void fwd_pack_eventtime(uint8_t out[FWD_EVENTTIME_SIZE], uint32_t sec, uint32_t nsec)
 {
 	if (sec >= 0xFFFFFFFEu)
 		sec = 0xFFFFFFFDu;
+	/* fixext8 (d7), type 0, then the 8 bytes: seconds and nanoseconds */
 	out[0] = 0xd7;
-	out[1] = 0x00;
-	be32(out + 2, sec);
-	be32(out + 6, nsec);
-}
-
-/* msgpack str header for n bytes; returns its length. */
-static size_t str_header(uint8_t *p, size_t n)
-{
-	if (n < 32) {
-		p[0] = (uint8_t)(0xa0 | n);
-		return 1;
-	}
-	if (n < 256) {
-		p[0] = 0xd9;
-		p[1] = (uint8_t)n;
-		return 2;
-	}
-	if (n < 65536) {
-		p[0] = 0xda;
-		be16(p + 1, (uint16_t)n);
-		return 3;
-	}
-	p[0] = 0xdb;
-	be32(p + 1, (uint32_t)n);
-	return 5;
-}
-
-/* msgpack bin header for n bytes; returns its length. */
-static size_t bin_header(uint8_t *p, size_t n)
-{
-	if (n < 256) {
-		p[0] = 0xc4;
-		p[1] = (uint8_t)n;
-		return 2;
-	}
-	if (n < 65536) {
-		p[0] = 0xc5;
-		be16(p + 1, (uint16_t)n);
-		return 3;
-	}
-	p[0] = 0xc6;
-	be32(p + 1, (uint32_t)n);
-	return 5;
-}
-
-/* msgpack uint; returns its length. */
-static size_t uint_value(uint8_t *p, uint32_t v)
-{
-	if (v < 128) {
-		p[0] = (uint8_t)v;
-		return 1;
-	}
-	if (v < 256) {
-		p[0] = 0xcc;
-		p[1] = (uint8_t)v;
-		return 2;
-	}
-	if (v < 65536) {
-		p[0] = 0xcd;
-		be16(p + 1, (uint16_t)v);
-		return 3;
-	}
-	p[0] = 0xce;
-	be32(p + 1, v);
-	return 5;
-}
-
-static int reserve(struct fwd_frame *f, size_t more)
-{
-	size_t cap = f->cap;
-	uint8_t *nb;
-
-	if (f->len + more <= f->cap)
-		return 0;
-	while (cap < f->len + more)
-		cap = cap ? cap * 2 : 4096;
-	nb = realloc(f->buf, cap);
-	if (!nb)
-		return -1;
-	f->buf = nb;
-	f->cap = cap;
-	return 0;
+	mp_put_be(out + 1, 0x00, ((uint64_t)sec << 32) | nsec, 8);
 }
 
 /* Headers in front of the entries: fixarray(3), tag str, and at most a bin32 header. */
@@ -118,77 +25,64 @@ int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t i
 	size_t front = FRONT_MAX(taglen), at;
 
 	memset(f, 0, sizeof(*f));
-	if (reserve(f, front + initial_cap))
+	if (mpbuf_reserve(&f->b, front + initial_cap))
 		return -1;
 	/* array and tag go right after the bin header's room; seal slides them to meet it */
 	at = 0;
-	f->buf[at++] = 0x93;
-	at += str_header(f->buf + at, taglen);
-	memcpy(f->buf + at, tag, taglen);
-	at += taglen;
+	at += mp_put_array_hdr(f->b.p + at, 3);
+	at += mp_put_str(f->b.p + at, tag, taglen);
 	/* [0, at) holds array+tag; the bin header goes in [front - binlen, front) at seal */
 	f->body = front;
-	f->len = front;
+	f->b.len = front;
 	f->start = at; /* remembers the length of array+tag until seal */
 	return 0;
 }
 
 int fwd_frame_add(struct fwd_frame *f, uint32_t sec, uint32_t nsec, const void *record, size_t len)
 {
-	if (reserve(f, 1 + FWD_EVENTTIME_SIZE + len))
+	if (mpbuf_reserve(&f->b, 1 + FWD_EVENTTIME_SIZE + len))
 		return -1;
-	f->buf[f->len++] = 0x92;
-	fwd_pack_eventtime(f->buf + f->len, sec, nsec);
-	f->len += FWD_EVENTTIME_SIZE;
-	memcpy(f->buf + f->len, record, len);
-	f->len += len;
+	mp_array(&f->b, 2);
+	fwd_pack_eventtime(f->b.p + f->b.len, sec, nsec);
+	f->b.len += FWD_EVENTTIME_SIZE;
+	memcpy(f->b.p + f->b.len, record, len);
+	f->b.len += len;
 	f->entries++;
 	return 0;
 }
 
 size_t fwd_frame_payload(const struct fwd_frame *f)
 {
-	return f->len - f->body;
+	return f->b.len - f->body;
 }
 
 static int seal(struct fwd_frame *f, const char *chunk, bool gzip)
 {
-	static const uint8_t size_key[] = {0xa4, 's', 'i', 'z', 'e'};
-	static const uint8_t signal_pair[] = {0xad, 'f', 'l', 'u', 'e', 'n', 't', '_', 's',
-					      'i', 'g', 'n', 'a', 'l', 0x00};
-	static const uint8_t chunk_key[] = {0xa5, 'c', 'h', 'u', 'n', 'k'};
-	static const uint8_t gzip_pair[] = {0xaa, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 'e', 'd',
-					    0xa4, 'g', 'z', 'i', 'p'};
 	size_t head_len = f->start, payload = fwd_frame_payload(f), chunk_len = chunk ? strlen(chunk) : 0;
 	uint8_t bin[5];
-	size_t bl = bin_header(bin, payload);
+	size_t bl = mp_put_bin_hdr(bin, payload);
 	size_t at;
 
-	if (reserve(f, 1 + sizeof(size_key) + 5 + sizeof(signal_pair) + sizeof(chunk_key) + 5 + chunk_len +
-			       sizeof(gzip_pair)))
+	/* the options map: its keys and values, and a str header for the chunk id */
+	if (mpbuf_reserve(&f->b, 64 + 5 + chunk_len))
 		return -1;
-	/* options map */
-	f->buf[f->len++] = (uint8_t)(0x80 | (2 + (chunk ? 1 : 0) + (gzip ? 1 : 0)));
-	memcpy(f->buf + f->len, size_key, sizeof(size_key));
-	f->len += sizeof(size_key);
-	f->len += uint_value(f->buf + f->len, f->entries);
-	memcpy(f->buf + f->len, signal_pair, sizeof(signal_pair));
-	f->len += sizeof(signal_pair);
+	mp_map(&f->b, 2 + (chunk ? 1 : 0) + (gzip ? 1 : 0));
+	mp_str(&f->b, "size", 4);
+	mp_uint(&f->b, f->entries);
+	mp_str(&f->b, "fluent_signal", 13);
+	mp_uint(&f->b, 0); /* logs */
 	if (chunk) {
-		memcpy(f->buf + f->len, chunk_key, sizeof(chunk_key));
-		f->len += sizeof(chunk_key);
-		f->len += str_header(f->buf + f->len, chunk_len);
-		memcpy(f->buf + f->len, chunk, chunk_len);
-		f->len += chunk_len;
+		mp_str(&f->b, "chunk", 5);
+		mp_str(&f->b, chunk, chunk_len);
 	}
 	if (gzip) {
-		memcpy(f->buf + f->len, gzip_pair, sizeof(gzip_pair));
-		f->len += sizeof(gzip_pair);
+		mp_str(&f->b, "compressed", 10);
+		mp_str(&f->b, "gzip", 4);
 	}
 	/* the bin header right before the entries, array+tag right before it */
 	at = f->body - bl;
-	memcpy(f->buf + at, bin, bl);
-	memmove(f->buf + at - head_len, f->buf, head_len);
+	memcpy(f->b.p + at, bin, bl);
+	memmove(f->b.p + at - head_len, f->b.p, head_len);
 	f->start = at - head_len;
 	return 0;
 }
@@ -217,7 +111,7 @@ int fwd_frame_seal_gzip(struct fwd_frame *f, const char *chunk)
 		deflateEnd(&z);
 		return -1;
 	}
-	z.next_in = f->buf + f->body;
+	z.next_in = f->b.p + f->body;
 	z.avail_in = (uInt)payload;
 	z.next_out = nb + f->body;
 	z.avail_out = (uInt)bound;
@@ -227,27 +121,27 @@ int fwd_frame_seal_gzip(struct fwd_frame *f, const char *chunk)
 		free(nb);
 		return -1;
 	}
-	memcpy(nb, f->buf, f->start); /* array and tag, not yet slid into place */
-	free(f->buf);
-	f->buf = nb;
-	f->cap = f->body + bound + 128;
-	f->len = f->body + z.total_out;
+	memcpy(nb, f->b.p, f->start); /* array and tag, not yet slid into place */
+	free(f->b.p);
+	f->b.p = nb;
+	f->b.cap = f->body + bound + 128;
+	f->b.len = f->body + z.total_out;
 	return seal(f, chunk, true);
 }
 
 const uint8_t *fwd_frame_data(const struct fwd_frame *f)
 {
-	return f->buf + f->start;
+	return f->b.p + f->start;
 }
 
 size_t fwd_frame_size(const struct fwd_frame *f)
 {
-	return f->len - f->start;
+	return f->b.len - f->start;
 }
 
 uint8_t *fwd_frame_take(struct fwd_frame *f, size_t *start, size_t *size)
 {
-	uint8_t *b = f->buf;
+	uint8_t *b = f->b.p;
 
 	*start = f->start;
 	*size = fwd_frame_size(f);
@@ -257,7 +151,7 @@ uint8_t *fwd_frame_take(struct fwd_frame *f, size_t *start, size_t *size)
 
 void fwd_frame_free(struct fwd_frame *f)
 {
-	free(f->buf);
+	free(f->b.p);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpbuf.h"
+
 /* fixext8 of type 0: d7 00, seconds and nanoseconds big-endian. */
 #define FWD_EVENTTIME_SIZE 10
 /* A chunk id: base64 of 16 bytes, as Fluent Bit's out_forward makes them. */
@@ -20,10 +22,8 @@ void fwd_pack_eventtime(uint8_t out[FWD_EVENTTIME_SIZE], uint32_t sec, uint32_t 
  * sealing writes the headers in place and never copies the entries.
  */
 struct fwd_frame {
-	uint8_t *buf;
-	size_t cap;
+	struct mpbuf b;   /* the frame's bytes */
 	size_t body;      /* where the entries start */
-	size_t len;       /* bytes used from buf */
 	size_t start;     /* after seal: where the frame starts */
 	uint32_t entries;
 };

@@ -218,6 +218,42 @@ START_TEST(rejects_bad_ring_data)
 }
 END_TEST
 
+/*
+ * Strings may share bytes (argv_last can be argv's own): a 2048-byte exec
+ * record whose five strings all cover the same 1,900 bytes packs five copies,
+ * far more than the record's size. Under ASan this wrote past the reserved room.
+ */
+START_TEST(overlapping_strings_fit)
+{
+	static uint8_t buf[EV_MAX_SIZE];
+	struct ev_exec e;
+	const char *where;
+	msgpack_unpacked u;
+	size_t off = 0, len = 1900;
+	const msgpack_object *m;
+	int strs = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_EXEC;
+	e.h.size = EV_MAX_SIZE;
+	e.filename = e.argv0 = e.argv1 = e.argv2 = e.argv_last = (struct ev_str){sizeof(e), (uint16_t)len};
+	memset(buf, 'x', sizeof(buf));
+	memcpy(buf, &e, sizeof(e));
+	ck_assert_int_eq(schema_pack(&out, buf, sizeof(buf), &where), SCHEMA_OK);
+	ck_assert_uint_le(sb_size, out.cap);
+	ck_assert_uint_gt(sb_size, 5 * len);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb_data, sb_size, &off), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_uint_eq(off, sb_size);
+	m = &u.data;
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (m->via.map.ptr[i].val.type == MSGPACK_OBJECT_STR && m->via.map.ptr[i].val.via.str.size == len)
+			strs++;
+	ck_assert_int_eq(strs, 5);
+	msgpack_unpacked_destroy(&u);
+}
+END_TEST
+
 START_TEST(every_type_has_in_ebpf_keys_first)
 {
 	static const struct {
@@ -256,6 +292,7 @@ int main(void)
 	tcase_add_test(tc, comm_of_16_without_nul);
 	tcase_add_test(tc, bind_address_and_protocol);
 	tcase_add_test(tc, rejects_bad_ring_data);
+	tcase_add_test(tc, overlapping_strings_fit);
 	tcase_add_test(tc, every_type_has_in_ebpf_keys_first);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
