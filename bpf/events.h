@@ -49,6 +49,7 @@ struct ev_settings {
 	 */
 	__u64 wakeup_bytes;
 	char filter_comm[EV_COMM_LEN]; /* "": every command name */
+	__u64 sched_min_latency_ns;    /* sched: only switches whose run-queue wait was at least this */
 };
 
 /* Read and written by both sides while running: the daemon maps it (it stays mapped after the drop). */
@@ -64,6 +65,17 @@ enum ev_type {
 	EV_MALLOC = 3,
 	EV_BIND = 4,
 	EV_VFS = 5,
+	EV_LISTEN = 6,
+	EV_ACCEPT = 7,         /* IPv4 peer, or none */
+	EV_ACCEPT6 = 8,        /* IPv6 peer: in_ebpf's keys differ by family, so one field table each */
+	EV_CONNECT = 9,
+	EV_CONNECT6 = 10,
+	EV_DNS = 11,
+	EV_SCHED = 12,
+	EV_TLS_HANDSHAKE = 13,
+	EV_TLS_READ = 14,
+	EV_TLS_WRITE = 15,
+	EV_TLS_SHUTDOWN = 16,
 	EV_TYPE_COUNT
 };
 
@@ -166,5 +178,13 @@ struct ev_vfs {
 	struct ev_str path;
 	char data[];
 };
+
+/* ---- tcp: listen, accept, connect ---- */
+
+/* ---- dns ---- */
+
+/* ---- sched ---- */
+
+/* ---- openssl ---- */
 
 #endif

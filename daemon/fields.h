@@ -10,6 +10,8 @@ enum schema_kind {
 	SF_U32,      /* __u32 -> uint */
 	SF_U64,      /* __u64 -> uint */
 	SF_S32,      /* __s32 -> int */
+	SF_S64,      /* __s64 -> int */
+	SF_BOOL,     /* __u8, 0 or not -> bool */
 	SF_STR,      /* struct ev_str -> str, bytes after the fixed part */
 	SF_COMM,     /* char[16], NUL-padded -> str without the padding */
 	SF_NAME,     /* __u32 index into names[] -> str */

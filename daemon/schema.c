@@ -230,6 +230,8 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 		case SF_U32: o += mp_put_uint(o, ld32(at)); break;
 		case SF_U64: o += mp_put_uint(o, ld64(at)); break;
 		case SF_S32: o += mp_put_int(o, (int32_t)ld32(at)); break;
+		case SF_S64: o += mp_put_int(o, (int64_t)ld64(at)); break;
+		case SF_BOOL: *o++ = *at ? 0xc3 : 0xc2; break;
 		case SF_STR: {
 			struct ev_str s = ldstr(at);
 			o += mp_put_str(o, ev + s.off, s.len);

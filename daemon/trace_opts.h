@@ -6,6 +6,8 @@
 
 /* Longest path a setting holds (cgroup directory, library), NUL included. */
 #define TRACE_PATH_MAX 4096
+/* Libraries OpenSSL_Path may add to the ones found at run time. */
+#define TRACE_OPENSSL_PATHS 8
 
 /* What starting a trace needs: its ring, the kernel filters, batching, the libraries to probe. */
 struct trace_opts {
@@ -17,6 +19,10 @@ struct trace_opts {
 	char filter_comm[16];              /* only tasks with this command name ("" = all) */
 	uint64_t filter_mntns;             /* only this mount namespace (0 = all) */
 	char libc_path[TRACE_PATH_MAX];    /* the libc to probe ("" = the one found at run time) */
+	uint64_t sched_min_latency_ns;     /* sched: only switches that waited at least this long */
+	/* openssl: libssl copies to probe besides the system's (a container's, a vendored one) */
+	char openssl_paths[TRACE_OPENSSL_PATHS][TRACE_PATH_MAX];
+	unsigned openssl_path_count;
 };
 
 #endif
