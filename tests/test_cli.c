@@ -140,18 +140,18 @@ START_TEST(list_traces_says_what_attaches)
 {
 	char *out, *err;
 	char *l[] = {DAEMON_PATH, "--list-traces", NULL};
-	const char *names[] = {"exec", "vfs", "signal", "bind", "malloc"};
+	/* the build's list of traces, space-separated */
+	char names[] = TRACE_NAMES, *save = NULL;
+	int n = 0, yes = 0;
 
 	ck_assert_int_eq(run(l, &out, &err), 0);
-	for (size_t i = 0; i < 5; i++)
-		ck_assert_msg(strstr(out, names[i]), "%s not listed", names[i]);
+	for (char *name = strtok_r(names, " ", &save); name; name = strtok_r(NULL, " ", &save), n++)
+		ck_assert_msg(strstr(out, name), "%s not listed", name);
+	ck_assert_int_ge(n, 5);
 	/* on this kernel every one of them attaches */
-	{
-		int yes = 0;
-		for (const char *s = out; (s = strstr(s, "attaches here: yes")); s++)
-			yes++;
-		ck_assert_int_eq(yes, 5);
-	}
+	for (const char *s = out; (s = strstr(s, "attaches here: yes")); s++)
+		yes++;
+	ck_assert_int_eq(yes, n);
 	free(out), free(err);
 }
 END_TEST
