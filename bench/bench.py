@@ -29,6 +29,9 @@ def parse_args():
     p.add_argument("--rate-seconds", type=int, default=5)
     p.add_argument("--idle-seconds", type=int, default=5)
     p.add_argument("--extra", action="append", default=[], help="extra daemon config line, e.g. Ringbuf_Size=256K")
+    p.add_argument("--costs", default="", help="traces whose kernel cost to measure under their own load, "
+                   "comma-separated, or 'all' (then only that section runs)")
+    p.add_argument("--cost-seconds", type=int, default=5, help="seconds of load per trace in --costs")
     p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     return p.parse_args()
 
@@ -171,12 +174,12 @@ def pinned(which):
     return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
 
 
-def loadgen(build, marker, procs, seconds, rate=0, trace="vfs"):
+def loadgen(build, marker, procs, seconds, rate=0, trace="vfs", op=None):
     # --comm neither 2nd, 3rd nor last: the exec trace records argv1, argv2 and argv_last,
     # and the receiver would count loadgen's own exec as the generator's
     out = subprocess.run([os.path.join(build, "bench", "loadgen"), "--path", marker, "--comm", COMM,
                           "--procs", str(procs), "--seconds", str(seconds), "--rate", str(rate),
-                          "--op", OPS[trace]],
+                          "--op", op or OPS[trace]],
                          check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout
     return json.loads(out)
 
@@ -263,6 +266,119 @@ def delay_run(args, workdir, marker):
     }
 
 
+# Per trace, the load that exercises it: loadgen's operation and the events one operation makes.
+COST_LOADS = {
+    "exec": ("exec", 2, "fork+exec of /bin/true (enter and exit records)"),
+    "vfs": ("open", 1, "open+close of a file"),
+    "signal": ("kill", 1, "kill(self, 0)"),
+    "bind": ("bind", 1, "UDP socket, bind to 127.0.0.1:0, close"),
+    "malloc": ("malloc", 2, "malloc(64)+free (every process's calls are traced)"),
+    "tcp": ("tcp", 2, "TCP connect+accept on loopback"),
+    "sched": ("switch", 2, "pipe ping-pong with a partner process (two switches)"),
+}
+
+
+def bpf_stats(enable):
+    """Turns the kernel's per-program run time counters on or off; returns the previous setting."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        before = f.read().strip()
+    with open(path, "w") as f:
+        f.write("1" if enable else "0")
+    return before == "1"
+
+
+def prog_counters(pid):
+    """run_time_ns and run_cnt summed over the BPF programs the process holds (its fds), by name."""
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                ids.update(int(l.split()[1]) for l in f if l.startswith("prog_id:"))
+        except OSError:
+            pass
+    progs = {}
+    for i in sorted(ids):
+        info = json.loads(subprocess.run(["bpftool", "prog", "show", "id", str(i), "--json"],
+                                         check=True, capture_output=True, text=True).stdout)
+        progs[info["name"]] = (info.get("run_time_ns", 0), info.get("run_cnt", 0))
+    return progs
+
+
+def cost_run(args, workdir, trace):
+    """One trace under its load: the kernel's run time of its programs per event, and the event rate."""
+    op, per_op, what = COST_LOADS[trace]
+    place(1)
+    conf = os.path.join(workdir, "cost-%s.conf" % trace)
+    log_path = os.path.join(workdir, "cost-%s.log" % trace)
+    with open(conf, "w") as f:
+        f.write("[SERVICE]\nUser = nobody\nStats_Interval = 0\nMetrics_Records = off\n"
+                "[INPUT]\nTrace = %s\n[OUTPUT]\nName = stdout\n" % trace)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([os.path.join(args.build, "daemon", "ebpf-forward"), "-c", conf],
+                                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=pinned("rest"))
+    if not wait_text(log_path, "running with", 20):
+        proc.kill()
+        proc.wait()
+        return {"trace": trace, "error": open(log_path).read().strip().splitlines()[-1:]}
+    gen = loadgen(args.build, "/nonexistent/ebpf-forward-bench", 1, args.cost_seconds, op=op)
+    # the programs were loaded by this daemon: their counters cover its whole life, as its event count does
+    progs = prog_counters(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    text = open(log_path).read()
+    m = re.search(r"final: trace %s: (\d+) events" % trace, text)
+    events = int(m.group(1)) if m else 0
+    run_ns = sum(v[0] for v in progs.values())
+    runs = sum(v[1] for v in progs.values())
+    made = gen["ops"] * per_op
+    return {
+        "trace": trace,
+        "load": what,
+        "load_events_per_s": made / args.cost_seconds,
+        "events_total": events,
+        "bpf_runs": runs,
+        "bpf_ns": run_ns,
+        # every event of the trace, the load's and the rest of the machine's, over every run of its programs
+        "bpf_ns_per_event": run_ns / events if events else None,
+        "bpf_ns_per_run": run_ns / runs if runs else None,
+        "programs": {n: {"run_time_ns": v[0], "run_cnt": v[1]} for n, v in progs.items()},
+    }
+
+
+def costs_section(args, workdir):
+    listed = subprocess.run([os.path.join(args.build, "daemon", "ebpf-forward"), "--list-traces"],
+                            capture_output=True, text=True).stdout
+    built = re.findall(r"^(\w+) ", listed, re.M)
+    want = built if args.costs == "all" else args.costs.split(",")
+    was = bpf_stats(True)
+    try:
+        out = []
+        for t in want:
+            if t not in COST_LOADS:
+                out.append({"trace": t, "error": "no load for it in bench.py"})
+            elif t not in built:
+                out.append({"trace": t, "error": "not in this build"})
+            else:
+                out.append(cost_run(args, workdir, t))
+        return out
+    finally:
+        bpf_stats(was)
+
+
+def costs_table(costs):
+    rows = [("trace", "load; events/s; BPF ns per event; ns per program run (runs)")]
+    for c in costs:
+        if "error" in c:
+            rows.append((c["trace"], "not measured: %s" % c["error"]))
+        else:
+            rows.append((c["trace"], "%s; %.0f/s; %.0f ns; %.0f ns (%d)" % (
+                c["load"], c["load_events_per_s"], c["bpf_ns_per_event"] or 0, c["bpf_ns_per_run"] or 0,
+                c["bpf_runs"])))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join("%-*s  %s" % (width, k, v) for k, v in rows)
+
+
 def table(results):
     rows = []
     for r in results["flat_out"]:
@@ -300,6 +416,14 @@ def main():
     os.chmod(workdir, 0o755)
     marker = os.path.join(workdir, "marker-%d" % os.getpid())
     open(marker, "w").close()
+    if args.costs:
+        results = {"kernel": os.uname().release, "cpus": os.cpu_count(), "costs": costs_section(args, workdir)}
+        print(costs_table(results["costs"]))
+        os.makedirs(os.path.dirname(args.json), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+        print("written: %s" % args.json)
+        return
     results = {
         "trace": args.trace,
         "extra_config": args.extra,

@@ -1,5 +1,7 @@
-/* loadgen.c: the benchmark's load: N processes doing open+close (or exec, or kill), flat out or at a rate. */
+/* loadgen.c: the benchmark's load: N processes doing one kind of operation per trace, flat out or at a rate. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -9,13 +11,52 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum op { OP_OPEN, OP_EXEC, OP_KILL };
+enum op { OP_OPEN, OP_EXEC, OP_KILL, OP_BIND, OP_MALLOC, OP_TCP, OP_SWITCH, OP_COUNT };
+
+static const char *const op_names[OP_COUNT] = {"open", "exec", "kill", "bind", "malloc", "tcp", "switch"};
 
 static enum op op = OP_OPEN;
+
+/* State an operation keeps across calls: a listener (tcp), a pipe pair to a partner process (switch). */
+static int listener = -1;
+static struct sockaddr_in listen_addr;
+static int ping[2], pong[2];
+static void *volatile sink;
+
+/* Once per generator process, before its loop. */
+static int prepare(void)
+{
+	socklen_t len = sizeof(listen_addr);
+
+	switch (op) {
+	case OP_TCP:
+		listener = socket(AF_INET, SOCK_STREAM, 0);
+		listen_addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (listener < 0 || bind(listener, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) ||
+		    listen(listener, 64) || getsockname(listener, (struct sockaddr *)&listen_addr, &len))
+			return -1;
+		return 0;
+	case OP_SWITCH:
+		/* a partner that answers every byte: each operation is two context switches */
+		if (pipe(ping) || pipe(pong))
+			return -1;
+		if (fork() == 0) {
+			char b;
+
+			while (read(ping[0], &b, 1) == 1 && write(pong[1], &b, 1) == 1)
+				;
+			_exit(0);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
 
 /* One operation: each makes one event of the trace it is for (vfs, exec's enter, signal). */
 static void one(const char *path)
@@ -40,6 +81,44 @@ static void one(const char *path)
 		break;
 	case OP_KILL:
 		kill(getpid(), 0); /* signal 0: checked and traced, never delivered */
+		break;
+	case OP_BIND: {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd >= 0) {
+			if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+				perror("loadgen: bind");
+			close(fd);
+		}
+		break;
+	}
+	case OP_MALLOC:
+		/* the libc calls themselves: malloc and free, two events */
+		sink = malloc(64);
+		free(sink);
+		break;
+	case OP_TCP: {
+		/* connect and accept: two events (the listen was once, in prepare) */
+		int c = socket(AF_INET, SOCK_STREAM, 0), a;
+
+		if (c >= 0 && connect(c, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) == 0) {
+			a = accept(listener, NULL, NULL);
+			if (a >= 0)
+				close(a);
+		}
+		if (c >= 0)
+			close(c);
+		break;
+	}
+	case OP_SWITCH: {
+		char b = 'x';
+
+		if (write(ping[1], &b, 1) != 1 || read(pong[0], &b, 1) != 1)
+			perror("loadgen: switch");
+		break;
+	}
+	case OP_COUNT:
 		break;
 	}
 }
@@ -108,11 +187,18 @@ int main(int argc, char **argv)
 		case 's': seconds = strtoull(optarg, NULL, 10); break;
 		case 'r': rate = strtod(optarg, NULL); break;
 		case 'p': path = optarg; break;
-		case 'o': op = !strcmp(optarg, "exec") ? OP_EXEC : !strcmp(optarg, "kill") ? OP_KILL : OP_OPEN; break;
+		case 'o':
+			for (op = 0; op < OP_COUNT && strcmp(optarg, op_names[op]); op++)
+				;
+			if (op == OP_COUNT) {
+				fprintf(stderr, "loadgen: unknown --op %s\n", optarg);
+				return 2;
+			}
+			break;
 		/* the receiver tells our events from the machine's by this comm */
 		case 'c': prctl(PR_SET_NAME, optarg, 0, 0, 0); break;
 		default:
-			fprintf(stderr, "usage: loadgen --path P [--op open|exec|kill] [--comm NAME] [--procs N] "
+			fprintf(stderr, "usage: loadgen --path P [--op open|exec|kill|bind|malloc|tcp|switch] [--comm NAME] [--procs N] "
 				"[--seconds S] [--rate OPS_PER_S_TOTAL]\n");
 			return 2;
 		}
@@ -134,6 +220,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid == 0) {
+			if (prepare()) {
+				perror("loadgen: preparing the operation");
+				_exit(1);
+			}
 			run(path, seconds, rate / procs, &res[i]);
 			_exit(0);
 		}
