@@ -1,17 +1,21 @@
-/* client.c: the Forward connection: connect, write frames in order, match acks, reconnect with backoff. */
+/* client.c: the Forward connection: receivers in order, frames in order, acks, backoff, a spool. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "client.h"
 #include "queue.h"
+#include "spool.h"
 
 /* Frames handed to libuv at once, and frames written but not yet acked. */
 #define MAX_WRITING 8
 #define MAX_UNACKED 64
-#define ACK_CHECK_MS 1000
+#define TICK_MS 1000
 /*
  * Replies are read into this much room: an ack, {"ack": id}, is a few dozen
  * bytes, so a receiver cannot make the client hold more than this.
@@ -20,14 +24,36 @@
 
 enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_CONNECTED, CS_CLOSING };
 
-struct fwd_client {
-	uv_loop_t *loop;
-	struct fwd_client_config cfg;
+struct endpoint {
 	char host[256];
 	char port[8];
 	char unix_path[108];
-	char peer[300];
+	char peer[300];      /* "tcp:host:port" or "unix:/path", for messages */
+};
+
+/* A connection attempt to the first receiver while frames go to a later one. */
+struct probe {
+	union {
+		uv_handle_t handle;
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} h;
+	uv_connect_t req;
+	uv_getaddrinfo_t gai;
+	bool busy;           /* resolving or connecting */
+	bool resolving;
+	bool has_handle;     /* h is initialised and not yet closed */
+};
+
+struct fwd_client {
+	uv_loop_t *loop;
+	struct fwd_client_config cfg;
+	struct endpoint ep[FWD_MAX_ENDPOINTS];
+	size_t nep;
+	size_t cur;                 /* the receiver in use, or being tried */
 	struct fwd_queue q;
+	struct fwd_spool *spool;
+	uint64_t next_seq;
 
 	union {
 		uv_handle_t handle;
@@ -37,11 +63,15 @@ struct fwd_client {
 	} conn;
 	uv_connect_t connect_req;
 	uv_getaddrinfo_t gai;
-	uv_timer_t retry, ack_timer, deadline;
+	struct addrinfo *ai, *ai_next; /* a name's addresses, and the next one to try */
+	uv_timer_t retry, tick, deadline;
+	struct probe probe;
 	enum conn_state state;
 	unsigned backoff_ms;
 	unsigned attempts;          /* failed attempts in the current outage */
 	bool down;                  /* an outage is under way (logged once) */
+	bool returning;             /* the first receiver is back: finish here, then go to it */
+	uint64_t last_probe_ms;
 	uint64_t dropped_at_down;   /* entries dropped when the outage began */
 	uint8_t ackbuf[ACK_BUF];    /* reply bytes not yet parsed */
 	size_t acklen;
@@ -74,56 +104,97 @@ static void logf_(struct fwd_client *c, enum fwd_log_level level, const char *fm
 }
 
 static void start_connect(struct fwd_client *c);
+static void finish(struct fwd_client *c);
 static void pump(struct fwd_client *c);
 static void maybe_finish(struct fwd_client *c);
+static void on_tick(uv_timer_t *t);
+
+static void endpoint_set(struct endpoint *e, const struct fwd_endpoint *in)
+{
+	snprintf(e->host, sizeof(e->host), "%s", in->host && in->host[0] ? in->host : "127.0.0.1");
+	snprintf(e->port, sizeof(e->port), "%u", in->port ? in->port : 24224u);
+	if (in->unix_path && in->unix_path[0]) {
+		snprintf(e->unix_path, sizeof(e->unix_path), "%s", in->unix_path);
+		snprintf(e->peer, sizeof(e->peer), "unix:%s", e->unix_path);
+	} else {
+		snprintf(e->peer, sizeof(e->peer), "tcp:%s:%s", e->host, e->port);
+	}
+}
 
 struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_config *cfg)
 {
 	struct fwd_client *c = calloc(1, sizeof(*c));
+	struct fwd_endpoint one = {cfg->host, cfg->port, cfg->unix_path};
 
 	if (!c)
 		return NULL;
 	c->loop = loop;
 	c->cfg = *cfg;
-	snprintf(c->host, sizeof(c->host), "%s", cfg->host && cfg->host[0] ? cfg->host : "127.0.0.1");
-	snprintf(c->port, sizeof(c->port), "%u", cfg->port ? cfg->port : 24224u);
-	if (cfg->unix_path && cfg->unix_path[0]) {
-		snprintf(c->unix_path, sizeof(c->unix_path), "%s", cfg->unix_path);
-		snprintf(c->peer, sizeof(c->peer), "unix:%s", c->unix_path);
-	} else {
-		snprintf(c->peer, sizeof(c->peer), "tcp:%s:%s", c->host, c->port);
-	}
-	c->cfg.host = c->host;
-	c->cfg.unix_path = c->unix_path[0] ? c->unix_path : NULL;
+	c->nep = cfg->nendpoints ? cfg->nendpoints : 1;
+	if (c->nep > FWD_MAX_ENDPOINTS)
+		c->nep = FWD_MAX_ENDPOINTS;
+	for (size_t i = 0; i < c->nep; i++)
+		endpoint_set(&c->ep[i], cfg->nendpoints ? &cfg->endpoints[i] : &one);
+	c->cfg.endpoints = NULL;
+	c->cfg.host = c->cfg.unix_path = NULL;
 	if (!c->cfg.ack_timeout_ms)
 		c->cfg.ack_timeout_ms = 30000;
 	if (!c->cfg.backoff_min_ms)
 		c->cfg.backoff_min_ms = 500;
 	if (!c->cfg.backoff_max_ms)
 		c->cfg.backoff_max_ms = 30000;
+	if (!c->cfg.stall_ms)
+		c->cfg.stall_ms = 1000;
+	if (!c->cfg.primary_retry_ms)
+		c->cfg.primary_retry_ms = 10000;
 	c->backoff_ms = c->cfg.backoff_min_ms;
+	c->next_seq = 1;
 	fwd_queue_init(&c->q, cfg->buffer_limit ? cfg->buffer_limit : (64u << 20));
 	uv_timer_init(loop, &c->retry);
-	uv_timer_init(loop, &c->ack_timer);
+	uv_timer_init(loop, &c->tick);
 	uv_timer_init(loop, &c->deadline);
-	c->retry.data = c->ack_timer.data = c->deadline.data = c;
+	c->retry.data = c->tick.data = c->deadline.data = c;
 	c->open_handles = 3;
+	c->st.endpoint = -1;
 	return c;
+}
+
+void fwd_client_set_spool(struct fwd_client *c, struct fwd_spool *spool)
+{
+	c->spool = spool;
+	/* frames of an earlier run keep their place: new ones are numbered after them */
+	c->next_seq = fwd_spool_next_seq(spool);
+	if (fwd_spool_count(spool))
+		logf_(c, FWD_LOG_INFO, "forward: %zu frames (%llu bytes) in the spool from an earlier run, to send first",
+		      fwd_spool_count(spool), (unsigned long long)fwd_spool_bytes(spool));
 }
 
 const char *fwd_client_peer(const struct fwd_client *c)
 {
-	return c->peer;
+	return c->ep[0].peer;
 }
 
 void fwd_client_stats(const struct fwd_client *c, struct fwd_client_stats *out)
 {
 	*out = c->st;
-	out->entries_dropped = c->q.dropped_entries;
+	out->entries_dropped = c->q.dropped_entries + c->st.entries_spool_dropped;
 	out->frames_dropped = c->q.dropped_chunks;
 	out->buffered_bytes = c->q.bytes;
 	out->buffered_frames = c->q.count;
+	out->spool_bytes = c->spool ? fwd_spool_bytes(c->spool) : 0;
+	out->spool_frames = c->spool ? fwd_spool_count(c->spool) : 0;
 	out->connected = c->state == CS_CONNECTED;
+	out->endpoint = c->state == CS_CONNECTED ? (int)c->cur : -1;
+}
+
+static const char *peer(const struct fwd_client *c)
+{
+	return c->ep[c->cur].peer;
+}
+
+static uint64_t dropped(const struct fwd_client *c)
+{
+	return c->q.dropped_entries + c->st.entries_spool_dropped;
 }
 
 /* ---- connection life ---- */
@@ -143,31 +214,75 @@ static void on_retry(uv_timer_t *t)
 	start_connect(t->data);
 }
 
+/* Every receiver failed this round: wait, then begin again with the first. */
 static void schedule_retry(struct fwd_client *c)
 {
 	unsigned delay = jittered(c->backoff_ms);
 
+	c->cur = 0;
 	if (c->closing && c->q.count == 0)
 		return;
+	if (c->closing && c->spool) {
+		/* no receiver now: what is left waits in the spool, the shutdown need not */
+		finish(c);
+		maybe_finish(c);
+		return;
+	}
 	c->backoff_ms = c->backoff_ms * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->backoff_ms * 2;
-	logf_(c, FWD_LOG_DEBUG, "forward: reconnecting to %s in %u ms", c->peer, delay);
+	logf_(c, FWD_LOG_DEBUG, "forward: reconnecting to %s in %u ms", peer(c), delay);
 	uv_timer_start(&c->retry, on_retry, delay, 0);
 }
+
+/* The attempt at the current receiver failed: the next one at once, or a new round after the backoff. */
+static void next_receiver(struct fwd_client *c)
+{
+	if (c->cur + 1 < c->nep && !c->finished) {
+		c->cur++;
+		logf_(c, FWD_LOG_DEBUG, "forward: trying the next receiver, %s", peer(c));
+		start_connect(c);
+		return;
+	}
+	schedule_retry(c);
+}
+
+static void free_addresses(struct fwd_client *c)
+{
+	if (c->ai)
+		uv_freeaddrinfo(c->ai);
+	c->ai = c->ai_next = NULL;
+}
+
+static void connect_address(struct fwd_client *c);
 
 static void on_conn_closed(uv_handle_t *h)
 {
 	struct fwd_client *c = h->data;
+	bool was_connected = c->st.endpoint >= 0, returning = c->returning;
 
 	c->state = CS_IDLE;
 	c->open_handles--;
+	c->st.endpoint = -1;
+	c->returning = false;
 	/* what was written but not acked goes again on the next connection */
 	fwd_queue_requeue(&c->q);
 	c->unacked = 0;
 	c->acklen = 0;
-	if (c->closing && (c->finished || c->q.count == 0))
+	if (c->closing && (c->finished || c->q.count == 0)) {
+		free_addresses(c);
 		maybe_finish(c);
-	else
-		schedule_retry(c);
+	} else if (c->ai_next && !was_connected) {
+		connect_address(c); /* the name's next address */
+	} else {
+		free_addresses(c);
+		if (returning) {
+			c->cur = 0;
+			start_connect(c);
+		} else if (was_connected) {
+			schedule_retry(c);
+		} else {
+			next_receiver(c);
+		}
+	}
 }
 
 static void close_conn(struct fwd_client *c)
@@ -183,13 +298,12 @@ static void conn_lost(struct fwd_client *c, const char *reason)
 {
 	if (!c->down) {
 		c->down = true;
-		c->dropped_at_down = c->q.dropped_entries;
-		logf_(c, FWD_LOG_WARN, "forward: connection to %s lost: %s; keeping up to %zu bytes of records and reconnecting",
-		      c->peer, reason, c->q.limit);
+		c->dropped_at_down = dropped(c);
+		logf_(c, FWD_LOG_WARN, "forward: connection to %s lost: %s; keeping up to %zu bytes of records%s and reconnecting",
+		      peer(c), reason, c->q.limit, c->spool ? " in memory and the rest in the spool" : "");
 	} else {
-		logf_(c, FWD_LOG_DEBUG, "forward: %s: %s", c->peer, reason);
+		logf_(c, FWD_LOG_DEBUG, "forward: %s: %s", peer(c), reason);
 	}
-	uv_timer_stop(&c->ack_timer);
 	close_conn(c);
 }
 
@@ -199,13 +313,13 @@ static void connect_failed(struct fwd_client *c, const char *what, int status)
 	c->attempts++;
 	if (!c->down) {
 		c->down = true;
-		c->dropped_at_down = c->q.dropped_entries;
-		logf_(c, FWD_LOG_WARN, "forward: cannot connect to %s: %s: %s; retrying with backoff", c->peer,
-		      what, uv_strerror(status));
+		c->dropped_at_down = dropped(c);
+		logf_(c, FWD_LOG_WARN, "forward: cannot connect to %s: %s: %s; %s", peer(c), what,
+		      uv_strerror(status), c->cur + 1 < c->nep ? "trying the next receiver" : "retrying with backoff");
 	} else if (c->attempts % 10 == 0) {
 		logf_(c, FWD_LOG_WARN, "forward: %s still unreachable after %u attempts (%s); %zu bytes buffered, %llu records dropped so far",
-		      c->peer, c->attempts, uv_strerror(status), c->q.bytes,
-		      (unsigned long long)(c->q.dropped_entries - c->dropped_at_down));
+		      peer(c), c->attempts, uv_strerror(status), c->q.bytes,
+		      (unsigned long long)(dropped(c) - c->dropped_at_down));
 	}
 }
 
@@ -267,6 +381,14 @@ static int parse_ack(const uint8_t *b, size_t n, const char **id, size_t *idlen)
 	return (int)(off + len);
 }
 
+/* Delivered: its spool file, if it has one, goes too. */
+static void delivered(struct fwd_client *c, struct fwd_chunk *ch)
+{
+	if (ch->on_disk)
+		fwd_spool_remove(c->spool, ch->seq);
+	fwd_queue_remove(&c->q, ch);
+}
+
 /* An ack: it must name the oldest frame not yet acked. */
 static int handle_ack(struct fwd_client *c, const char *id, size_t idlen)
 {
@@ -274,12 +396,14 @@ static int handle_ack(struct fwd_client *c, const char *id, size_t idlen)
 
 	if (!head || idlen != strlen(head->id) || memcmp(id, head->id, idlen) != 0) {
 		logf_(c, FWD_LOG_WARN, "forward: %s acked \"%.*s\" but the oldest unacked frame is \"%s\"",
-		      c->peer, (int)(idlen > 64 ? 64 : idlen), id, head ? head->id : "(none)");
+		      peer(c), (int)(idlen > 64 ? 64 : idlen), id, head ? head->id : "(none)");
 		conn_lost(c, "wrong ack");
 		return -1;
 	}
 	c->st.frames_acked++;
 	c->st.entries_acked += head->entries;
+	/* the receiver takes frames: only now is the outage over and the backoff back at its start */
+	c->backoff_ms = c->cfg.backoff_min_ms;
 	if (head->state == FWD_CHUNK_WRITING) {
 		/*
 		 * A fast receiver answers before libuv reports the write done (the
@@ -290,7 +414,7 @@ static int handle_ack(struct fwd_client *c, const char *id, size_t idlen)
 		return 0;
 	}
 	c->unacked--;
-	fwd_queue_remove(&c->q, head);
+	delivered(c, head);
 	return 0;
 }
 
@@ -334,17 +458,29 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
-static void on_ack_check(uv_timer_t *t)
+/* Acks later than stall_ms: the receiver is not taking frames now, so new ones go to the spool. */
+static bool stalled(struct fwd_client *c)
 {
-	struct fwd_client *c = t->data;
 	struct fwd_chunk *head = oldest_unacked(c);
 
-	/* a frame still in a write has no sent time yet: the write timing out is the kernel's business */
-	if (head && head->state != FWD_CHUNK_SENT)
-		return;
+	return head && head->state == FWD_CHUNK_SENT && uv_now(c->loop) - head->sent_ms > c->cfg.stall_ms;
+}
 
-	if (head && uv_now(c->loop) - head->sent_ms > c->cfg.ack_timeout_ms)
-		conn_lost(c, "no ack in time");
+/* TCP: keepalive and TCP_USER_TIMEOUT, so a receiver that vanished is noticed within the ack timeout. */
+static void tune_tcp(struct fwd_client *c)
+{
+	unsigned idle = c->cfg.ack_timeout_ms / 3000 ? c->cfg.ack_timeout_ms / 3000 : 1;
+	int intvl = (int)idle, cnt = 2;
+	unsigned user_timeout = c->cfg.ack_timeout_ms;
+	uv_os_fd_t fd;
+
+	uv_tcp_nodelay(&c->conn.tcp, 1);
+	uv_tcp_keepalive(&c->conn.tcp, 1, idle);
+	if (uv_fileno(&c->conn.handle, &fd) == 0) {
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+	}
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -355,35 +491,56 @@ static void on_connect(uv_connect_t *req, int status)
 		/* a close during the connect has already begun closing the handle */
 		if (status == UV_ECANCELED || uv_is_closing(&c->conn.handle))
 			return;
-		connect_failed(c, "connect", status);
+		if (!c->ai_next)
+			connect_failed(c, "connect", status);
 		c->state = CS_CLOSING;
 		uv_close(&c->conn.handle, on_conn_closed);
 		return;
 	}
-	if (!c->unix_path[0])
-		uv_tcp_nodelay(&c->conn.tcp, 1);
+	free_addresses(c);
+	if (!c->ep[c->cur].unix_path[0])
+		tune_tcp(c);
 	c->state = CS_CONNECTED;
 	c->st.connects++;
+	c->st.endpoint = (int)c->cur;
+	c->last_probe_ms = uv_now(c->loop);
 	if (c->down)
-		logf_(c, FWD_LOG_INFO, "forward: connected to %s again after %u failed attempts; %llu records were dropped meanwhile, %zu frames to send",
-		      c->peer, c->attempts, (unsigned long long)(c->q.dropped_entries - c->dropped_at_down),
-		      c->q.count);
+		logf_(c, FWD_LOG_INFO, "forward: connected to %s again after %u failed attempts; %llu records were dropped meanwhile, %zu frames to send%s",
+		      peer(c), c->attempts, (unsigned long long)(dropped(c) - c->dropped_at_down), c->q.count +
+		      (c->spool ? fwd_spool_pending(c->spool) : 0), c->spool ? " (memory and spool)" : "");
 	else
-		logf_(c, FWD_LOG_INFO, "forward: connected to %s", c->peer);
+		logf_(c, FWD_LOG_INFO, "forward: connected to %s", peer(c));
 	c->down = false;
 	c->attempts = 0;
-	c->backoff_ms = c->cfg.backoff_min_ms;
 	uv_read_start(&c->conn.stream, on_alloc, on_read);
-	if (c->cfg.require_ack)
-		uv_timer_start(&c->ack_timer, on_ack_check, ACK_CHECK_MS, ACK_CHECK_MS);
 	pump(c);
 	maybe_finish(c);
+}
+
+/* Connects to the next address of the resolved name (c->ai_next). */
+static void connect_address(struct fwd_client *c)
+{
+	struct addrinfo *a = c->ai_next;
+	int rc;
+
+	c->ai_next = a->ai_next;
+	uv_tcp_init(c->loop, &c->conn.tcp);
+	c->conn.handle.data = c;
+	c->open_handles++;
+	c->state = CS_CONNECTING;
+	c->connect_req.data = c;
+	rc = uv_tcp_connect(&c->connect_req, &c->conn.tcp, a->ai_addr, on_connect);
+	if (rc) {
+		if (!c->ai_next)
+			connect_failed(c, "connect", rc);
+		c->state = CS_CLOSING;
+		uv_close(&c->conn.handle, on_conn_closed);
+	}
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct fwd_client *c = req->data;
-	int rc;
 
 	c->open_handles--; /* the request counted as one until now */
 	if (status == UV_ECANCELED || c->finished) {
@@ -392,57 +549,153 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		maybe_finish(c);
 		return;
 	}
-	if (status < 0) {
+	if (status < 0 || !res) {
 		c->state = CS_IDLE;
-		connect_failed(c, "resolving the host", status);
+		connect_failed(c, "resolving the host", status < 0 ? status : UV_EAI_NONAME);
 		uv_freeaddrinfo(res);
-		schedule_retry(c);
+		next_receiver(c);
 		return;
 	}
-	uv_tcp_init(c->loop, &c->conn.tcp);
-	c->conn.handle.data = c;
-	c->open_handles++;
-	c->state = CS_CONNECTING;
-	c->connect_req.data = c;
-	rc = uv_tcp_connect(&c->connect_req, &c->conn.tcp, res->ai_addr, on_connect);
-	uv_freeaddrinfo(res);
-	if (rc) {
-		connect_failed(c, "connect", rc);
-		c->state = CS_CLOSING;
-		uv_close(&c->conn.handle, on_conn_closed);
-	}
+	/* every address the name has, in the resolver's order, before the attempt counts as failed */
+	c->ai = c->ai_next = res;
+	connect_address(c);
 }
 
 static void start_connect(struct fwd_client *c)
 {
+	const struct endpoint *e = &c->ep[c->cur];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	int rc;
+
 	if (c->state != CS_IDLE || c->finished)
 		return;
-	if (c->unix_path[0]) {
+	uv_timer_stop(&c->retry);
+	if (e->unix_path[0]) {
 		uv_pipe_init(c->loop, &c->conn.pipe, 0);
 		c->conn.handle.data = c;
 		c->open_handles++;
 		c->state = CS_CONNECTING;
 		c->connect_req.data = c;
-		uv_pipe_connect(&c->connect_req, &c->conn.pipe, c->unix_path, on_connect);
+		uv_pipe_connect(&c->connect_req, &c->conn.pipe, e->unix_path, on_connect);
 		return;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	int rc;
-
 	c->gai.data = c;
 	c->state = CS_RESOLVING;
 	c->open_handles++;
-	rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->host, c->port, &hints);
+	rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, e->host, e->port, &hints);
 	if (rc) {
 		c->open_handles--;
 		c->state = CS_IDLE;
 		connect_failed(c, "resolving the host", rc);
-		schedule_retry(c);
+		next_receiver(c);
 	}
+}
+
+/* ---- going back to the first receiver ---- */
+
+static void on_probe_closed(uv_handle_t *h)
+{
+	struct fwd_client *c = h->data;
+
+	c->probe.busy = false;
+	c->open_handles--;
+	maybe_finish(c);
+}
+
+static void probe_close(struct fwd_client *c)
+{
+	if (c->probe.has_handle) {
+		c->probe.has_handle = false;
+		uv_close(&c->probe.h.handle, on_probe_closed);
+	}
+}
+
+static void probe_handle(struct fwd_client *c)
+{
+	c->probe.h.handle.data = c;
+	c->probe.has_handle = true;
+	c->open_handles++;
+	c->probe.req.data = c;
+}
+
+static void on_probe_connect(uv_connect_t *req, int status)
+{
+	struct fwd_client *c = req->data;
+
+	probe_close(c);
+	if (status < 0 || c->closing || c->state != CS_CONNECTED || c->cur == 0)
+		return;
+	logf_(c, FWD_LOG_INFO, "forward: %s is back: finishing the frames on the wire to %s, then going to it",
+	      c->ep[0].peer, peer(c));
+	c->returning = true;
+	maybe_finish(c); /* with nothing on the wire, the switch happens at once */
+}
+
+static void on_probe_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct fwd_client *c = req->data;
+
+	c->open_handles--;
+	c->probe.resolving = false;
+	if (status < 0 || !res || c->finished) {
+		uv_freeaddrinfo(res);
+		c->probe.busy = false;
+		maybe_finish(c);
+		return;
+	}
+	uv_tcp_init(c->loop, &c->probe.h.tcp);
+	probe_handle(c);
+	if (uv_tcp_connect(&c->probe.req, &c->probe.h.tcp, res->ai_addr, on_probe_connect))
+		probe_close(c);
+	uv_freeaddrinfo(res);
+}
+
+/* While on a later receiver: is the first one back? */
+static void probe_first(struct fwd_client *c)
+{
+	const struct endpoint *e = &c->ep[0];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+
+	c->probe.busy = true;
+	c->last_probe_ms = uv_now(c->loop);
+	if (e->unix_path[0]) {
+		uv_pipe_init(c->loop, &c->probe.h.pipe, 0);
+		probe_handle(c);
+		uv_pipe_connect(&c->probe.req, &c->probe.h.pipe, e->unix_path, on_probe_connect);
+		return;
+	}
+	c->probe.gai.data = c;
+	c->open_handles++;
+	c->probe.resolving = true;
+	if (uv_getaddrinfo(c->loop, &c->probe.gai, on_probe_resolved, e->host, e->port, &hints)) {
+		c->open_handles--;
+		c->probe.busy = c->probe.resolving = false;
+	}
+}
+
+/* Once a second: acks in time, the first receiver back, the spool synced. */
+static void on_tick(uv_timer_t *t)
+{
+	struct fwd_client *c = t->data;
+	struct fwd_chunk *head = oldest_unacked(c);
+
+	if (c->spool)
+		fwd_spool_sync(c->spool);
+	if (c->state != CS_CONNECTED)
+		return;
+	/* a frame still in a write has no sent time yet: the write timing out is the kernel's business */
+	if (head && head->state == FWD_CHUNK_SENT && uv_now(c->loop) - head->sent_ms > c->cfg.ack_timeout_ms) {
+		conn_lost(c, "no ack in time");
+		return;
+	}
+	if (c->cur > 0 && !c->returning && !c->probe.busy && !c->closing &&
+	    uv_now(c->loop) - c->last_probe_ms >= c->cfg.primary_retry_ms)
+		probe_first(c);
 }
 
 void fwd_client_start(struct fwd_client *c)
 {
+	uv_timer_start(&c->tick, on_tick, TICK_MS, TICK_MS);
 	start_connect(c);
 }
 
@@ -458,7 +711,7 @@ static void on_write(uv_write_t *req, int status)
 		/* acked while libuv held it: delivered, whatever the write status says */
 		c->st.frames_sent++;
 		c->st.entries_sent += ch->entries;
-		fwd_queue_remove(&c->q, ch);
+		delivered(c, ch);
 		if (status >= 0)
 			pump(c);
 		maybe_finish(c);
@@ -479,18 +732,44 @@ static void on_write(uv_write_t *req, int status)
 		ch->sent_ms = uv_now(c->loop);
 		c->unacked++;
 	} else {
-		fwd_queue_remove(&c->q, ch);
+		/* no ack asked: written is as far as delivery can be known; the outage is over */
+		c->backoff_ms = c->cfg.backoff_min_ms;
+		delivered(c, ch);
 	}
 	pump(c);
 	maybe_finish(c);
+}
+
+/* The oldest spooled frame into memory, when it fits there; NULL when there is none to take. */
+static struct fwd_chunk *from_spool(struct fwd_client *c)
+{
+	struct fwd_spool_frame f;
+	struct fwd_chunk *ch;
+	uint64_t bytes;
+	bool taken;
+
+	if (!c->spool || !fwd_spool_pending(c->spool))
+		return NULL;
+	bytes = fwd_spool_next_bytes(c->spool);
+	if (c->q.count && !fwd_queue_fits(&c->q, (size_t)bytes))
+		return NULL;
+	if (fwd_spool_next(c->spool, &f) != 1)
+		return NULL;
+	ch = fwd_chunk_new(f.buf, 0, f.size, f.entries, f.has_id ? f.id : NULL);
+	if (!ch)
+		return NULL; /* the file stays: it goes on the next start */
+	ch->seq = f.seq;
+	ch->on_disk = true;
+	fwd_queue_push(&c->q, ch, &taken);
+	return taken ? ch : NULL;
 }
 
 static void pump(struct fwd_client *c)
 {
 	struct fwd_chunk *ch;
 
-	while (c->state == CS_CONNECTED && c->writing < MAX_WRITING && c->unacked < MAX_UNACKED &&
-	       (ch = fwd_queue_first(&c->q, FWD_CHUNK_QUEUED))) {
+	while (c->state == CS_CONNECTED && !c->returning && c->writing < MAX_WRITING && c->unacked < MAX_UNACKED &&
+	       ((ch = fwd_queue_first(&c->q, FWD_CHUNK_QUEUED)) || (ch = from_spool(c)))) {
 		uv_buf_t b = uv_buf_init((char *)ch->buf + ch->start, (unsigned)ch->size);
 		int rc;
 
@@ -507,27 +786,61 @@ static void pump(struct fwd_client *c)
 	}
 }
 
+/* Puts a frame in the spool; on failure it is lost, and counted and said. */
+static void spool_frame(struct fwd_client *c, uint64_t seq, const uint8_t *frame, size_t size, uint32_t entries,
+			const char *id)
+{
+	char err[512];
+
+	if (fwd_spool_put(c->spool, seq, frame, size, entries, id, err, sizeof(err)) == 0) {
+		c->st.frames_spooled++;
+		c->st.entries_spooled += entries;
+		return;
+	}
+	/* the first loss of an outage is said at once; the count goes on in the stats and the metrics */
+	if (c->st.entries_spool_dropped == 0 || c->st.entries_spool_dropped % 100000 < entries)
+		logf_(c, FWD_LOG_ERROR, "forward: %s; %u records dropped (%llu in all)", err, entries,
+		      (unsigned long long)(c->st.entries_spool_dropped + entries));
+	c->st.entries_spool_dropped += entries;
+}
+
+/* Where a new frame goes: the spool while no receiver takes frames, or while older frames wait there. */
+static bool to_spool(struct fwd_client *c, size_t bytes)
+{
+	if (!c->spool)
+		return false;
+	return fwd_spool_pending(c->spool) > 0 || c->state != CS_CONNECTED || c->returning || stalled(c) ||
+	       !fwd_queue_fits(&c->q, bytes);
+}
+
 int64_t fwd_client_send(struct fwd_client *c, uint8_t *buf, size_t start, size_t size,
 			uint32_t entries, const char *chunk_id)
 {
+	const char *id = c->cfg.require_ack ? chunk_id : NULL;
+	uint64_t before = dropped(c), seq = c->next_seq++;
 	struct fwd_chunk *ch;
-	uint64_t before = c->q.dropped_entries;
 
-	if (c->closing) {
+	if (c->closing && !c->spool) {
 		free(buf);
 		c->q.dropped_entries += entries;
 		c->q.dropped_chunks++;
 		return -1;
 	}
-	ch = fwd_chunk_new(buf, start, size, entries, c->cfg.require_ack ? chunk_id : NULL);
+	if (c->closing || to_spool(c, start + size)) {
+		spool_frame(c, seq, buf + start, size, entries, id);
+		free(buf);
+		return (int64_t)(dropped(c) - before);
+	}
+	ch = fwd_chunk_new(buf, start, size, entries, id);
 	if (!ch) {
 		c->q.dropped_entries += entries;
 		c->q.dropped_chunks++;
 		return -1;
 	}
-	fwd_queue_push(&c->q, ch);
+	ch->seq = seq;
+	fwd_queue_push(&c->q, ch, NULL);
 	pump(c);
-	return (int64_t)(c->q.dropped_entries - before);
+	return (int64_t)(dropped(c) - before);
 }
 
 /* ---- closing ---- */
@@ -540,33 +853,66 @@ static void on_timer_closed(uv_handle_t *h)
 	maybe_finish(c);
 }
 
-/* Closes everything; once the last handle is gone, counts what is left and calls done. */
+/* Closes everything; once the last handle is gone, keeps or counts what is left and calls done. */
 static void finish(struct fwd_client *c)
 {
 	if (c->finished)
 		return;
 	c->finished = true;
 	uv_close((uv_handle_t *)&c->retry, on_timer_closed);
-	uv_close((uv_handle_t *)&c->ack_timer, on_timer_closed);
+	uv_close((uv_handle_t *)&c->tick, on_timer_closed);
 	uv_close((uv_handle_t *)&c->deadline, on_timer_closed);
 	if (c->state == CS_RESOLVING)
 		uv_cancel((uv_req_t *)&c->gai);
+	if (c->probe.resolving)
+		uv_cancel((uv_req_t *)&c->probe.gai);
+	probe_close(c);
 	close_conn(c);
+}
+
+/* At the end, frames not delivered go to the spool (those from it are there already). */
+static uint64_t keep_or_count(struct fwd_client *c)
+{
+	uint64_t kept = 0, spooled_before = c->st.entries_spooled;
+
+	if (c->spool) {
+		while (c->q.head) {
+			struct fwd_chunk *ch = c->q.head;
+
+			if (ch->on_disk)
+				kept += ch->entries;
+			else
+				spool_frame(c, ch->seq, ch->buf + ch->start, ch->size, ch->entries,
+					    ch->has_id ? ch->id : NULL);
+			fwd_queue_remove(&c->q, ch);
+		}
+		kept += c->st.entries_spooled - spooled_before;
+		fwd_spool_sync(c->spool);
+		if (fwd_spool_count(c->spool))
+			logf_(c, FWD_LOG_INFO, "forward: %zu frames in the spool for the next start (%llu records of this run's last frames)",
+			      fwd_spool_count(c->spool), (unsigned long long)kept);
+	}
+	return fwd_queue_clear(&c->q);
 }
 
 static void maybe_finish(struct fwd_client *c)
 {
+	if (c->returning && c->writing == 0 && c->unacked == 0 && c->state == CS_CONNECTED) {
+		logf_(c, FWD_LOG_INFO, "forward: leaving %s for %s", peer(c), c->ep[0].peer);
+		close_conn(c);
+		return;
+	}
 	if (!c->closing)
 		return;
 	if (!c->finished && c->q.count == 0 && c->writing == 0)
 		finish(c);
 	if (c->finished && c->open_handles == 0 && c->done) {
 		void (*done)(void *) = c->done;
-		uint64_t left = fwd_queue_clear(&c->q);
+		uint64_t left = keep_or_count(c);
 
 		if (left)
 			logf_(c, FWD_LOG_ERROR, "forward: %llu records not delivered to %s at shutdown",
-			      (unsigned long long)left, c->peer);
+			      (unsigned long long)left, peer(c));
 		c->done = NULL;
 		done(c->done_arg);
 	}
@@ -576,8 +922,8 @@ static void on_deadline(uv_timer_t *t)
 {
 	struct fwd_client *c = t->data;
 
-	logf_(c, FWD_LOG_WARN, "forward: shutdown deadline reached with %zu frames undelivered to %s",
-	      c->q.count, c->peer);
+	logf_(c, FWD_LOG_WARN, "forward: shutdown deadline reached with %zu frames undelivered to %s%s",
+	      c->q.count, peer(c), c->spool ? " (they go to the spool)" : "");
 	finish(c);
 }
 
@@ -587,8 +933,11 @@ void fwd_client_close(struct fwd_client *c, unsigned deadline_ms, void (*done)(v
 	c->done = done;
 	c->done_arg = arg;
 	uv_timer_start(&c->deadline, on_deadline, deadline_ms, 0);
-	if (c->state == CS_IDLE && c->q.count && !uv_is_active((uv_handle_t *)&c->retry))
+	/* in a backoff: try at once, the shutdown will not wait for the timer */
+	if (c->state == CS_IDLE && c->q.count) {
+		uv_timer_stop(&c->retry);
 		start_connect(c);
+	}
 	maybe_finish(c);
 }
 
@@ -597,5 +946,6 @@ void fwd_client_free(struct fwd_client *c)
 	if (!c)
 		return;
 	fwd_queue_clear(&c->q);
+	fwd_spool_close(c->spool);
 	free(c);
 }

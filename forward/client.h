@@ -1,4 +1,4 @@
-/* client.h: a Forward protocol sender on libuv: TCP or Unix socket, reconnects, bounded queue, acks. */
+/* client.h: a Forward protocol sender on libuv: receivers over TCP or Unix sockets, failover, acks, a spool. */
 #ifndef FWD_CLIENT_H
 #define FWD_CLIENT_H
 
@@ -13,15 +13,34 @@ enum fwd_log_level { FWD_LOG_ERROR = 0, FWD_LOG_WARN, FWD_LOG_INFO, FWD_LOG_DEBU
 /* Where the client's messages go; the library writes no log of its own. */
 typedef void (*fwd_log_fn)(void *ctx, enum fwd_log_level level, const char *msg);
 
-struct fwd_client_config {
-	const char *host;          /* TCP: name or address (default 127.0.0.1) */
+/* One receiver: a TCP host and port, or a Unix socket. */
+struct fwd_endpoint {
+	const char *host;          /* TCP: name or address (default 127.0.0.1); every address of a name is tried */
 	uint16_t port;             /* TCP port (default 24224) */
 	const char *unix_path;     /* non-NULL: a Unix stream socket instead of TCP */
+};
+
+#define FWD_MAX_ENDPOINTS 8
+
+struct fwd_client_config {
+	/* the receivers in order of preference; when nendpoints is 0, the one of host, port, unix_path */
+	const struct fwd_endpoint *endpoints;
+	size_t nendpoints;
+	const char *host;
+	uint16_t port;
+	const char *unix_path;
 	bool require_ack;          /* frames carry a chunk id and are kept until acked */
-	unsigned ack_timeout_ms;   /* no ack this long after a write: reconnect and resend (default 30000) */
-	size_t buffer_limit;       /* bytes of frames held; oldest dropped beyond */
-	unsigned backoff_min_ms;   /* first reconnect delay (default 500) */
+	/*
+	 * No ack this long after a write: reconnect and resend (default 30000).
+	 * TCP keepalive and TCP_USER_TIMEOUT are set from it too, so a receiver
+	 * that vanished without a word is found out within about this long.
+	 */
+	unsigned ack_timeout_ms;
+	size_t buffer_limit;       /* memory frames may hold (default 64 MiB) */
+	unsigned backoff_min_ms;   /* first reconnect delay (default 500); it resets only once a frame is acked */
 	unsigned backoff_max_ms;   /* cap (default 30000) */
+	unsigned stall_ms;         /* acks later than this count as not coming: frames go to the spool (default 1000) */
+	unsigned primary_retry_ms; /* on a later receiver, how often the first is tried again (default 10000) */
 	fwd_log_fn log;
 	void *log_ctx;
 };
@@ -36,14 +55,30 @@ struct fwd_client_stats {
 	uint64_t frames_resent;     /* written again after a lost connection */
 	uint64_t connects;          /* successful connections */
 	uint64_t connect_failures;
+	uint64_t frames_spooled;    /* written to the spool */
+	uint64_t entries_spooled;
+	uint64_t entries_spool_dropped; /* could not be spooled (full, or the write failed) */
 	size_t buffered_bytes;
 	size_t buffered_frames;
+	uint64_t spool_bytes;
+	size_t spool_frames;
 	bool connected;
+	int endpoint;               /* index of the receiver connected to, -1 when none */
 };
 
 struct fwd_client;
+struct fwd_spool;
 
 struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_config *cfg);
+
+/*
+ * Gives the client a spool (before start; it is the client's from now on).
+ * While no receiver takes frames (none connected, acks not coming, or memory
+ * full), frames go to the spool as they come, and frames still unacked at
+ * close are put there too; spooled frames are sent again, oldest first, when a
+ * receiver takes them, and removed from the spool once acked.
+ */
+void fwd_client_set_spool(struct fwd_client *c, struct fwd_spool *spool);
 
 /* Starts connecting (and reconnecting whenever the link is lost). */
 void fwd_client_start(struct fwd_client *c);
@@ -68,7 +103,7 @@ void fwd_client_close(struct fwd_client *c, unsigned deadline_ms, void (*done)(v
 
 void fwd_client_free(struct fwd_client *c);
 
-/* Description of the peer, "unix:/path" or "tcp:host:port". */
+/* Description of the first receiver, "unix:/path" or "tcp:host:port". */
 const char *fwd_client_peer(const struct fwd_client *c);
 
 #endif

@@ -53,7 +53,7 @@ static void unlink_chunk(struct fwd_queue *q, struct fwd_chunk *c)
 	*pp = c->next;
 	if (q->tail == c)
 		q->tail = prev;
-	q->bytes -= c->size;
+	q->bytes -= fwd_chunk_bytes(c);
 	q->count--;
 	c->next = NULL;
 }
@@ -64,39 +64,60 @@ void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c)
 	fwd_chunk_free(c);
 }
 
-/* The oldest chunk that may be dropped: queued first, else sent-but-unacked. */
-static struct fwd_chunk *victim(struct fwd_queue *q, const struct fwd_chunk *keep)
+size_t fwd_chunk_bytes(const struct fwd_chunk *c)
 {
-	struct fwd_chunk *c;
+	return c->start + c->size;
+}
 
-	for (c = q->head; c; c = c->next)
-		if (c != keep && c->state == FWD_CHUNK_QUEUED)
-			return c;
-	for (c = q->head; c; c = c->next)
-		if (c != keep && c->state == FWD_CHUNK_SENT)
+bool fwd_queue_fits(const struct fwd_queue *q, size_t bytes)
+{
+	return q->bytes + bytes <= q->limit;
+}
+
+/* The oldest chunk that may be dropped: one not on the wire, whose ack cannot be coming. */
+static struct fwd_chunk *victim(struct fwd_queue *q)
+{
+	for (struct fwd_chunk *c = q->head; c; c = c->next)
+		if (c->state == FWD_CHUNK_QUEUED)
 			return c;
 	return NULL;
 }
 
-uint64_t fwd_queue_push(struct fwd_queue *q, struct fwd_chunk *c)
+static void drop(struct fwd_queue *q, uint64_t entries)
 {
+	q->dropped_chunks++;
+	q->dropped_entries += entries;
+}
+
+uint64_t fwd_queue_push(struct fwd_queue *q, struct fwd_chunk *c, bool *taken)
+{
+	size_t need = fwd_chunk_bytes(c);
 	uint64_t dropped = 0;
 	struct fwd_chunk *v;
 
+	while (q->count && q->bytes + need > q->limit && (v = victim(q))) {
+		dropped += v->entries;
+		drop(q, v->entries);
+		fwd_queue_remove(q, v);
+	}
+	if (q->count && q->bytes + need > q->limit) {
+		dropped += c->entries;
+		drop(q, c->entries);
+		fwd_chunk_free(c);
+		if (taken)
+			*taken = false;
+		return dropped;
+	}
 	c->next = NULL;
 	if (q->tail)
 		q->tail->next = c;
 	else
 		q->head = c;
 	q->tail = c;
-	q->bytes += c->size;
+	q->bytes += need;
 	q->count++;
-	while (q->bytes > q->limit && (v = victim(q, c))) {
-		dropped += v->entries;
-		q->dropped_chunks++;
-		q->dropped_entries += v->entries;
-		fwd_queue_remove(q, v);
-	}
+	if (taken)
+		*taken = true;
 	return dropped;
 }
 
@@ -122,8 +143,7 @@ uint64_t fwd_queue_clear(struct fwd_queue *q)
 		struct fwd_chunk *c = q->head;
 
 		dropped += c->entries;
-		q->dropped_chunks++;
-		q->dropped_entries += c->entries;
+		drop(q, c->entries);
 		fwd_queue_remove(q, c);
 	}
 	return dropped;

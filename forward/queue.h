@@ -21,6 +21,8 @@ struct fwd_chunk {
 	uint8_t *buf;          /* owned; the frame is buf[start, start + size) */
 	size_t start, size;
 	uint32_t entries;
+	uint64_t seq;          /* order of sealing, across restarts when there is a spool */
+	bool on_disk;          /* its spool file exists: removed once acked */
 	enum fwd_chunk_state state;
 	bool acked;            /* the ack came while libuv still held the write: freed when it completes */
 	bool has_id;
@@ -32,7 +34,7 @@ struct fwd_chunk {
 /* FIFO, oldest first. Chunks in flight stay at the head, in the order written. */
 struct fwd_queue {
 	struct fwd_chunk *head, *tail;
-	size_t bytes;          /* frame bytes held */
+	size_t bytes;          /* memory the frames hold (their buffers) */
 	size_t count;
 	size_t limit;          /* bytes */
 	uint64_t dropped_chunks;
@@ -41,13 +43,21 @@ struct fwd_queue {
 
 void fwd_queue_init(struct fwd_queue *q, size_t limit);
 
+/* Whether bytes more would fit under the limit as it is, dropping nothing. */
+bool fwd_queue_fits(const struct fwd_queue *q, size_t bytes);
+
+/* The memory a chunk holds: what counts against the limit. */
+size_t fwd_chunk_bytes(const struct fwd_chunk *c);
+
 /*
- * Appends c (owned from now on). While the queue holds more than its limit,
- * the oldest chunks that are not being written are dropped, and counted;
- * c itself is never dropped (one chunk may exceed the limit alone).
- * Returns the number of entries dropped by this push.
+ * Appends c (owned from now on). While the queue would hold more than its
+ * limit, the oldest chunks not on the wire (queued, not written) are dropped
+ * and counted: a frame written and waiting for its ack is never dropped. When
+ * no such chunk is left, c itself is dropped, counted and freed, unless it is
+ * alone (one chunk may exceed the limit). *taken (may be NULL) says whether c
+ * was kept. Returns the number of entries dropped by this push.
  */
-uint64_t fwd_queue_push(struct fwd_queue *q, struct fwd_chunk *c);
+uint64_t fwd_queue_push(struct fwd_queue *q, struct fwd_chunk *c, bool *taken);
 
 /* Removes c (which must be in q) and frees it. */
 void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c);

@@ -40,6 +40,7 @@ struct fwd_spool {
 	struct entry *v;     /* sorted by seq */
 	size_t n, cap;
 	uint64_t bytes;
+	size_t pending;      /* entries not handed out */
 	uint64_t set_aside;
 	bool dirty;          /* written since the last sync */
 };
@@ -130,12 +131,14 @@ static int index_add(struct fwd_spool *s, uint64_t seq, uint64_t bytes)
 	s->v[at] = (struct entry){.seq = seq, .bytes = bytes};
 	s->n++;
 	s->bytes += bytes;
+	s->pending++;
 	return 0;
 }
 
 static void index_drop(struct fwd_spool *s, size_t at)
 {
 	s->bytes -= s->v[at].bytes;
+	s->pending -= !s->v[at].handed;
 	memmove(s->v + at, s->v + at + 1, (s->n - at - 1) * sizeof(*s->v));
 	s->n--;
 }
@@ -387,6 +390,7 @@ int fwd_spool_next(struct fwd_spool *s, struct fwd_spool_frame *out)
 		if (load(s, name, out, &why) == 0) {
 			out->seq = s->v[i].seq;
 			s->v[i].handed = true;
+			s->pending--;
 			return 1;
 		}
 		set_aside(s, name, why);
@@ -426,11 +430,15 @@ size_t fwd_spool_count(const struct fwd_spool *s)
 
 size_t fwd_spool_pending(const struct fwd_spool *s)
 {
-	size_t n = 0;
+	return s->pending;
+}
 
+uint64_t fwd_spool_next_bytes(const struct fwd_spool *s)
+{
 	for (size_t i = 0; i < s->n; i++)
-		n += !s->v[i].handed;
-	return n;
+		if (!s->v[i].handed)
+			return s->v[i].bytes;
+	return 0;
 }
 
 uint64_t fwd_spool_bytes(const struct fwd_spool *s)

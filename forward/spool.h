@@ -70,6 +70,9 @@ size_t fwd_spool_count(const struct fwd_spool *s);
 size_t fwd_spool_pending(const struct fwd_spool *s);
 uint64_t fwd_spool_bytes(const struct fwd_spool *s);
 
+/* The file size of the frame fwd_spool_next would give (0: none), to see whether it fits in memory. */
+uint64_t fwd_spool_next_bytes(const struct fwd_spool *s);
+
 /* A sequence number above every frame on disk: where a new run goes on counting. */
 uint64_t fwd_spool_next_seq(const struct fwd_spool *s);
 

@@ -21,8 +21,8 @@ START_TEST(fifo_order_and_bytes)
 	struct fwd_chunk *a = chunk(100, 1, "a"), *b = chunk(200, 2, NULL);
 
 	fwd_queue_init(&q, 1000);
-	ck_assert_uint_eq(fwd_queue_push(&q, a), 0);
-	ck_assert_uint_eq(fwd_queue_push(&q, b), 0);
+	ck_assert_uint_eq(fwd_queue_push(&q, a, NULL), 0);
+	ck_assert_uint_eq(fwd_queue_push(&q, b, NULL), 0);
 	ck_assert_uint_eq(q.bytes, 300);
 	ck_assert_uint_eq(q.count, 2);
 	ck_assert_ptr_eq(fwd_queue_first(&q, FWD_CHUNK_QUEUED), a);
@@ -46,14 +46,14 @@ START_TEST(full_queue_drops_oldest_and_counts)
 
 	fwd_queue_init(&q, 300);
 	for (int i = 0; i < 3; i++)
-		ck_assert_uint_eq(fwd_queue_push(&q, c[i] = chunk(100, 10 + (uint32_t)i, NULL)), 0);
+		ck_assert_uint_eq(fwd_queue_push(&q, c[i] = chunk(100, 10 + (uint32_t)i, NULL), NULL), 0);
 	/* the fourth pushes the first (10 entries) out */
-	ck_assert_uint_eq(fwd_queue_push(&q, c[3] = chunk(100, 13, NULL)), 10);
+	ck_assert_uint_eq(fwd_queue_push(&q, c[3] = chunk(100, 13, NULL), NULL), 10);
 	ck_assert_ptr_eq(q.head, c[1]);
 	ck_assert_uint_eq(q.dropped_chunks, 1);
 	ck_assert_uint_eq(q.dropped_entries, 10);
 	/* a large one pushes out as many as needed to fit under the limit, never itself */
-	ck_assert_uint_eq(fwd_queue_push(&q, c[4] = chunk(250, 1, NULL)), 11 + 12 + 13);
+	ck_assert_uint_eq(fwd_queue_push(&q, c[4] = chunk(250, 1, NULL), NULL), 11 + 12 + 13);
 	ck_assert_ptr_eq(q.head, c[4]);
 	ck_assert_uint_eq(q.bytes, 250);
 	ck_assert_uint_eq(q.dropped_entries, 10 + 11 + 12 + 13);
@@ -61,26 +61,49 @@ START_TEST(full_queue_drops_oldest_and_counts)
 }
 END_TEST
 
-START_TEST(frames_in_a_write_are_never_dropped)
+START_TEST(frames_on_the_wire_are_never_dropped)
 {
 	struct fwd_queue q;
 	struct fwd_chunk *w = chunk(100, 1, "w"), *s = chunk(100, 2, "s"), *n;
+	bool taken;
 
-	fwd_queue_init(&q, 200);
-	fwd_queue_push(&q, w);
-	fwd_queue_push(&q, s);
+	fwd_queue_init(&q, 300);
+	fwd_queue_push(&q, w, NULL);
+	fwd_queue_push(&q, s, NULL);
 	w->state = FWD_CHUNK_WRITING; /* libuv holds its bytes */
-	s->state = FWD_CHUNK_SENT;    /* written, waiting for an ack */
-	/* a queued frame comes in: only the sent one may go, not the one being written */
-	ck_assert_uint_eq(fwd_queue_push(&q, n = chunk(100, 3, NULL)), 2);
+	s->state = FWD_CHUNK_SENT;    /* written, its ack may still come */
+	ck_assert_uint_eq(fwd_queue_push(&q, n = chunk(100, 3, NULL), &taken), 0);
+	ck_assert(taken);
+	/* full: only the queued one may go, never one on the wire */
+	ck_assert_uint_eq(fwd_queue_push(&q, chunk(100, 4, NULL), &taken), 3);
+	ck_assert(taken);
 	ck_assert_ptr_eq(q.head, w);
-	ck_assert_ptr_eq(q.head->next, n);
-	/* nothing droppable left but the newcomer itself: over the limit, kept */
-	ck_assert_uint_eq(fwd_queue_push(&q, chunk(150, 4, NULL)), 3);
-	ck_assert_ptr_eq(q.head, w);
+	ck_assert_ptr_eq(q.head->next, s);
+	/* the queued one goes first; then, nothing droppable left, the newcomer itself, counted */
+	ck_assert_uint_eq(fwd_queue_push(&q, chunk(150, 5, NULL), &taken), 4 + 5);
+	ck_assert(!taken);
 	ck_assert_uint_eq(q.count, 2);
+	ck_assert_uint_eq(q.bytes, 200);
+	ck_assert_uint_eq(q.dropped_entries, 3 + 4 + 5);
+	ck_assert(fwd_queue_fits(&q, 100));
+	ck_assert(!fwd_queue_fits(&q, 101));
 	fwd_queue_requeue(&q);
 	ck_assert_int_eq(w->state, FWD_CHUNK_QUEUED);
+	fwd_queue_clear(&q);
+}
+END_TEST
+
+/* What counts is the memory a frame holds, its header room included. */
+START_TEST(bytes_are_the_buffers)
+{
+	struct fwd_queue q;
+	uint8_t *buf = malloc(120);
+
+	fwd_queue_init(&q, 1000);
+	fwd_queue_push(&q, fwd_chunk_new(buf, 20, 100, 1, NULL), NULL);
+	ck_assert_uint_eq(q.bytes, 120);
+	ck_assert(fwd_queue_fits(&q, 880));
+	ck_assert(!fwd_queue_fits(&q, 881));
 	fwd_queue_clear(&q);
 }
 END_TEST
@@ -92,7 +115,8 @@ int main(void)
 
 	tcase_add_test(tc, fifo_order_and_bytes);
 	tcase_add_test(tc, full_queue_drops_oldest_and_counts);
-	tcase_add_test(tc, frames_in_a_write_are_never_dropped);
+	tcase_add_test(tc, frames_on_the_wire_are_never_dropped);
+	tcase_add_test(tc, bytes_are_the_buffers);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }
