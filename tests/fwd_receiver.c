@@ -32,10 +32,10 @@
 
 static struct {
 	const char *tcp, *unix_path, *ready, *out, *stats;
-	bool count_only, refuse, wrong_ack, no_ack, verbose;
+	bool count_only, refuse, wrong_ack, no_ack, garbage, verbose;
 	const char *match;      /* --count-match: count entries with a str value containing it */
 	size_t match_len;
-	uint64_t max_frame, close_after, stop_reading_after, exit_after_frames;
+	uint64_t max_frame, close_after, stop_reading_after, exit_after_frames, ack_delay_ms;
 } opt = { .max_frame = DEFAULT_MAX_FRAME };
 
 /* ---------------------------------------------------------------- state */
@@ -60,7 +60,17 @@ struct conn {
 	} sc;
 	uint64_t frames_seen;   /* frames handed out by the unpacker, a rejected one included */
 	uint64_t frames_ok;
+	struct dack *dacks;     /* acks waiting for --ack-delay */
 	struct conn *prev, *next;
+};
+
+/* An ack sent later (--ack-delay); c is NULL once its connection is gone. */
+struct dack {
+	uv_timer_t t;
+	struct conn *c;
+	struct dack *next;
+	size_t n;
+	char id[];
 };
 
 struct wreq { uv_write_t req; size_t len; char data[]; };
@@ -1039,6 +1049,48 @@ static bool process_frame(struct frame *f, const msgpack_object *root)
 /* ---------------------------------------------------------------- connections */
 
 static void conn_process(struct conn *c);
+static void send_ack(struct conn *c, const msgpack_object *chunk);
+
+static void on_dack_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void on_dack(uv_timer_t *t)
+{
+	struct dack *d = t->data;
+
+	if (d->c) {
+		msgpack_object o = {.type = MSGPACK_OBJECT_STR, .via.str = {.size = (uint32_t)d->n, .ptr = d->id}};
+		struct dack **pp = &d->c->dacks;
+
+		while (*pp != d)
+			pp = &(*pp)->next;
+		*pp = d->next;
+		if (!d->c->closing)
+			send_ack(d->c, &o);
+	}
+	uv_close((uv_handle_t *)t, on_dack_closed);
+}
+
+/* --ack-delay: the ack goes out that much later (acks keep their order: same delay, in turn). */
+static void delay_ack(struct conn *c, const msgpack_object *chunk)
+{
+	struct dack *d = malloc(sizeof(*d) + chunk->via.str.size + 1), **pp = &c->dacks;
+
+	if (!d)
+		die_oom();
+	d->c = c;
+	d->next = NULL;
+	d->n = chunk->via.str.size;
+	memcpy(d->id, chunk->via.str.ptr, d->n);
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = d;
+	uv_timer_init(loop, &d->t);
+	d->t.data = d;
+	uv_timer_start(&d->t, on_dack, opt.ack_delay_ms, 0);
+}
 
 static void on_conn_closed(uv_handle_t *h)
 {
@@ -1051,6 +1103,8 @@ static void on_conn_closed(uv_handle_t *h)
 		c->next->prev = c->prev;
 	if (c->up_init)
 		msgpack_unpacker_destroy(&c->up);
+	for (struct dack *d = c->dacks; d; d = d->next)
+		d->c = NULL;
 	active_conns--;
 	if (opt.verbose)
 		fprintf(stderr, "conn %" PRIu64 ": closed\n", c->id);
@@ -1223,8 +1277,18 @@ static void handle_frame(struct conn *c, const msgpack_object *root)
 	c->frames_ok++;
 
 	bool closing_now = opt.close_after && c->frames_ok >= opt.close_after;
-	if (f.chunk && !opt.no_ack && !closing_now)
-		send_ack(c, f.chunk);
+	if (f.chunk && !opt.no_ack && !closing_now) {
+		if (opt.ack_delay_ms)
+			delay_ack(c, f.chunk);
+		else
+			send_ack(c, f.chunk);
+	}
+	if (opt.garbage) {
+		/* 0xc1 is never used by msgpack: no reading of it can be an ack */
+		static char junk[] = "\xc1\xc1\xc1\xc1garbage\xc1";
+		uv_buf_t jb = uv_buf_init(junk, sizeof(junk) - 1);
+		uv_try_write(&c->h.stream, &jb, 1);
+	}
 	if (closing_now) {
 		if (opt.verbose)
 			fprintf(stderr, "conn %" PRIu64 ": closing after %" PRIu64 " frames (--close-after)\n", c->id,
@@ -1412,6 +1476,8 @@ static void usage(FILE *f)
 		  "  --refuse                 accept, then close every connection at once\n"
 		  "  --wrong-ack              answer each chunk with a different id (same length)\n"
 		  "  --no-ack                 never answer a chunk\n"
+		  "  --ack-delay MS           answer each chunk MS milliseconds after it arrived\n"
+		  "  --garbage                after each frame, send bytes that are not msgpack\n"
 		  "  --exit-after-frames N    write the statistics and exit 0 after N frames in all\n"
 		  "  --verbose                log connections opening and closing\n"
 		  "signals: SIGUSR1 writes statistics, SIGUSR2 resumes reading, SIGTERM/SIGINT exit 0\n", f);
@@ -1510,7 +1576,7 @@ static void listen_unix(void)
 int main(int argc, char **argv)
 {
 	enum { O_TCP = 256, O_UNIX, O_READY, O_OUT, O_COUNT, O_MATCH, O_STATS, O_MAXF, O_CLOSE, O_STOP, O_REFUSE,
-		   O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP };
+		   O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP, O_ACKDELAY, O_GARBAGE };
 	static const struct option lo[] = {
 		{ "tcp", required_argument, NULL, O_TCP },
 		{ "unix", required_argument, NULL, O_UNIX },
@@ -1525,6 +1591,8 @@ int main(int argc, char **argv)
 		{ "refuse", no_argument, NULL, O_REFUSE },
 		{ "wrong-ack", no_argument, NULL, O_WRONG },
 		{ "no-ack", no_argument, NULL, O_NOACK },
+		{ "ack-delay", required_argument, NULL, O_ACKDELAY },
+		{ "garbage", no_argument, NULL, O_GARBAGE },
 		{ "exit-after-frames", required_argument, NULL, O_EXIT },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, O_HELP },
@@ -1546,6 +1614,8 @@ int main(int argc, char **argv)
 		case O_REFUSE: opt.refuse = true; break;
 		case O_WRONG: opt.wrong_ack = true; break;
 		case O_NOACK: opt.no_ack = true; break;
+		case O_ACKDELAY: opt.ack_delay_ms = parse_u64(optarg, "--ack-delay"); break;
+		case O_GARBAGE: opt.garbage = true; break;
 		case O_EXIT: opt.exit_after_frames = parse_u64(optarg, "--exit-after-frames"); break;
 		case 'v': case O_VERBOSE: opt.verbose = true; break;
 		case 'h': case O_HELP: usage(stdout); return 0;

@@ -49,7 +49,7 @@ static void spawn(struct receiver *r, const char *const extra[])
 		argv[n++] = "--unix";
 		argv[n++] = r->path;
 	} else {
-		snprintf(listen, sizeof(listen), "127.0.0.1:%u", r->port);
+		snprintf(listen, sizeof(listen), "%s:%u", r->host[0] ? r->host : "127.0.0.1", r->port);
 		argv[n++] = "--tcp";
 		argv[n++] = listen;
 	}
@@ -93,6 +93,19 @@ void receiver_start(struct receiver *r, int unix_socket, uint16_t port, const ch
 	chmod(r->dir, 0755);
 	r->unix_socket = unix_socket;
 	r->port = port;
+	snprintf(r->path, sizeof(r->path), "%s/fwd.sock", r->dir);
+	snprintf(r->out, sizeof(r->out), "%s/out.jsonl", r->dir);
+	snprintf(r->stats, sizeof(r->stats), "%s/stats.json", r->dir);
+	spawn(r, extra);
+}
+
+void receiver_start_at(struct receiver *r, const char *host, const char *const extra[])
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->host, sizeof(r->host), "%s", host);
+	snprintf(r->dir, sizeof(r->dir), "/tmp/ebpf-forward-recv-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	chmod(r->dir, 0755);
 	snprintf(r->path, sizeof(r->path), "%s/fwd.sock", r->dir);
 	snprintf(r->out, sizeof(r->out), "%s/out.jsonl", r->dir);
 	snprintf(r->stats, sizeof(r->stats), "%s/stats.json", r->dir);

@@ -7,6 +7,7 @@
 
 struct receiver {
 	pid_t pid;
+	char host[64];            /* TCP address it listens on (default 127.0.0.1) */
 	int unix_socket;          /* listening on a Unix socket, not TCP */
 	uint16_t port;            /* TCP port it listens on */
 	char path[108];           /* Unix socket path */
@@ -21,6 +22,9 @@ struct receiver {
  * waits until it listens. Fails the test when it does not come up.
  */
 void receiver_start(struct receiver *r, int unix_socket, uint16_t port, const char *const extra[]);
+
+/* The same on TCP at host (an address), port 0. */
+void receiver_start_at(struct receiver *r, const char *host, const char *const extra[]);
 
 /* Same, reusing r's port or socket path (a receiver coming back). */
 void receiver_restart(struct receiver *r, const char *const extra[]);

@@ -1,5 +1,8 @@
 /* test_client.c: the forward client against the strict test receiver: delivery, acks, outages, faults. */
 #include <check.h>
+#include <netdb.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,6 +18,7 @@
 #include "client.h"
 #include "pack.h"
 #include "receiver_proc.h"
+#include "spool.h"
 #include "suite_run.h"
 
 #define ENTRIES_PER_FRAME 10
@@ -39,27 +43,49 @@ static void collect_log(void *ctx, enum fwd_log_level level, const char *msg)
 		r->loglen += (size_t)n;
 }
 
-static void rig_open(struct rig *r, const struct receiver *rv, bool ack, size_t limit)
+/* The tests' settings: short backoffs and timeouts. */
+static struct fwd_client_config rig_config(const struct receiver *rv, bool ack, size_t limit)
 {
 	struct fwd_client_config cfg = {
 		.host = "127.0.0.1",
-		.port = rv->port,
-		.unix_path = rv->unix_socket ? rv->path : NULL,
+		.port = rv ? rv->port : 0,
+		.unix_path = rv && rv->unix_socket ? rv->path : NULL,
 		.require_ack = ack,
 		.ack_timeout_ms = 2000,
 		.buffer_limit = limit,
 		.backoff_min_ms = 50,
 		.backoff_max_ms = 400,
-		.log = collect_log,
-		.log_ctx = r,
 	};
 
+	return cfg;
+}
+
+/* Opens the client with cfg and, when spool_dir is not NULL, a spool there; starts it. */
+static void rig_open_with(struct rig *r, struct fwd_client_config *cfg, const char *spool_dir)
+{
 	memset(r, 0, sizeof(*r));
+	cfg->log = collect_log;
+	cfg->log_ctx = r;
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
 	ck_assert_int_eq(fwd_chunk_ids_init(&r->ids), 0);
-	r->c = fwd_client_new(&r->loop, &cfg);
+	r->c = fwd_client_new(&r->loop, cfg);
 	ck_assert_ptr_nonnull(r->c);
+	if (spool_dir) {
+		struct fwd_spool_config sc = {.dir = spool_dir, .limit = 64 << 20};
+		char err[512];
+		struct fwd_spool *sp = fwd_spool_open(&sc, err, sizeof(err));
+
+		ck_assert_msg(sp, "%s", err);
+		fwd_client_set_spool(r->c, sp);
+	}
 	fwd_client_start(r->c);
+}
+
+static void rig_open(struct rig *r, const struct receiver *rv, bool ack, size_t limit)
+{
+	struct fwd_client_config cfg = rig_config(rv, ack, limit);
+
+	rig_open_with(r, &cfg, NULL);
 }
 
 /* A frame of ENTRIES_PER_FRAME records {"n": i} with its own chunk id. */
@@ -518,6 +544,311 @@ START_TEST(shutdown_counts_what_was_not_delivered)
 }
 END_TEST
 
+/* Every n the receiver wrote (records {"n": i}) into seen[0..max); returns how many lines it read. */
+static size_t read_seen(const struct receiver *rv, uint8_t *seen, size_t max)
+{
+	FILE *f = fopen(rv->out, "r");
+	char line[4096];
+	size_t lines = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *at = strstr(line, "\"n\":");
+		unsigned long n;
+
+		if (!at)
+			continue;
+		n = strtoul(at + 4, NULL, 10);
+		if (n < max)
+			seen[n] = 1;
+		lines++;
+	}
+	fclose(f);
+	return lines;
+}
+
+static size_t count_seen(const uint8_t *seen, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < max; i++)
+		n += seen[i];
+	return n;
+}
+
+struct pacer {
+	struct rig *r;
+	uv_timer_t t;
+	uint32_t sent, total, per_tick;
+};
+
+static void on_pace(uv_timer_t *t)
+{
+	struct pacer *p = t->data;
+
+	for (uint32_t i = 0; i < p->per_tick && p->sent < p->total; i++, p->sent++)
+		send_frame(p->r, true, p->sent * ENTRIES_PER_FRAME);
+	if (p->sent == p->total)
+		uv_timer_stop(t);
+}
+
+/* Sends total frames, per_tick every 10 ms, while the loop runs. */
+static void pace_start(struct pacer *p, struct rig *r, uint32_t total, uint32_t per_tick)
+{
+	p->r = r;
+	p->sent = 0;
+	p->total = total;
+	p->per_tick = per_tick;
+	uv_timer_init(&r->loop, &p->t);
+	p->t.data = p;
+	uv_timer_start(&p->t, on_pace, 10, 10);
+}
+
+static void pace_stop(struct pacer *p)
+{
+	uv_close((uv_handle_t *)&p->t, NULL);
+}
+
+static bool pace_done(struct rig *r, void *arg)
+{
+	(void)r;
+	return ((struct pacer *)arg)->sent == ((struct pacer *)arg)->total;
+}
+
+/*
+ * A receiver that acks each frame a second late, and a buffer that holds less
+ * than a second of frames: no frame on the wire is dropped for room, so no ack
+ * looks wrong, nothing is resent, and there is one connection all along.
+ */
+START_TEST(late_acks_with_a_small_buffer)
+{
+	static const char *const extra[] = {"--ack-delay", "1000", NULL};
+	struct receiver rv;
+	struct rig r;
+	struct pacer p;
+	struct fwd_client_stats st;
+	uint64_t all;
+	static uint8_t seen[100000];
+
+	receiver_start(&rv, 0, 0, extra);
+	rig_open(&r, &rv, true, 32 << 10);
+	pace_start(&p, &r, 600, 1); /* 100 frames a second for 6 s */
+	ck_assert(run_until(&r, pace_done, &p, 20000));
+	fwd_client_stats(r.c, &st);
+	all = st.frames_acked + (st.entries_dropped / ENTRIES_PER_FRAME) + st.buffered_frames;
+	ck_assert_uint_eq(all, 600);
+	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){600 - st.entries_dropped / ENTRIES_PER_FRAME}, 5000),
+		      "%s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_msg(st.connects == 1, "%llu connections: %s", (unsigned long long)st.connects, r.logs);
+	ck_assert_uint_eq(st.frames_resent, 0);
+	ck_assert_ptr_null(strstr(r.logs, "wrong ack"));
+	/* the buffer was too small: newcomers were dropped, and counted */
+	ck_assert_uint_gt(st.entries_dropped, 0);
+	pace_stop(&p);
+	rig_close(&r, 3000);
+	receiver_stop(&rv);
+	/* no duplicate: every line the receiver wrote is a different record */
+	memset(seen, 0, sizeof(seen));
+	ck_assert_uint_eq(read_seen(&rv, seen, sizeof(seen)), count_seen(seen, sizeof(seen)));
+	ck_assert_uint_eq(count_seen(seen, sizeof(seen)), 600 * ENTRIES_PER_FRAME - st.entries_dropped);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+static bool on_endpoint(struct rig *r, void *arg)
+{
+	struct fwd_client_stats st;
+
+	fwd_client_stats(r->c, &st);
+	return st.endpoint == *(int *)arg;
+}
+
+/* Two receivers: the first is killed mid-stream, all goes to the second, and back to the first when it returns. */
+START_TEST(second_receiver_takes_over_and_first_comes_back)
+{
+	struct receiver a, b;
+	struct rig r;
+	struct pacer p;
+	struct fwd_endpoint eps[2];
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+	static uint8_t seen[100000];
+	int zero = 0, one = 1;
+	uint64_t a_before;
+
+	receiver_start(&a, 0, 0, NULL);
+	receiver_start(&b, 1, 0, NULL);
+	eps[0] = (struct fwd_endpoint){.host = "127.0.0.1", .port = a.port};
+	eps[1] = (struct fwd_endpoint){.unix_path = b.path};
+	cfg = rig_config(NULL, true, 8 << 20);
+	cfg.endpoints = eps;
+	cfg.nendpoints = 2;
+	cfg.primary_retry_ms = 300;
+	rig_open_with(&r, &cfg, NULL);
+	pace_start(&p, &r, 1500, 1);
+	ck_assert(run_until(&r, on_endpoint, &zero, 3000));
+	ck_assert(run_until(&r, acked_at_least, &(uint64_t){100}, 5000));
+	receiver_stop(&a);
+	ck_assert_msg(run_until(&r, on_endpoint, &one, 5000), "never went to the second: %s", r.logs);
+	ck_assert(run_until(&r, acked_at_least, &(uint64_t){700}, 10000));
+	receiver_restart(&a, NULL);
+	a_before = 0;
+	ck_assert_msg(run_until(&r, on_endpoint, &zero, 5000), "never came back to the first: %s", r.logs);
+	ck_assert(run_until(&r, pace_done, &p, 20000));
+	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){1500}, 10000), "%s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.entries_dropped, 0);
+	ck_assert_ptr_nonnull(strstr(r.logs, "is back"));
+	pace_stop(&p);
+	rig_close(&r, 1000);
+	receiver_stop(&a);
+	receiver_stop(&b);
+	/* every record arrived somewhere; the first had some after its return */
+	memset(seen, 0, sizeof(seen));
+	read_seen(&a, seen, sizeof(seen));
+	ck_assert_uint_gt(receiver_stat(&b, "entries"), 0);
+	ck_assert_uint_gt(receiver_stat(&a, "entries"), a_before);
+	read_seen(&b, seen, sizeof(seen));
+	ck_assert_uint_eq(count_seen(seen, sizeof(seen)), 1500 * ENTRIES_PER_FRAME);
+	receiver_cleanup(&a);
+	receiver_cleanup(&b);
+}
+END_TEST
+
+/* No receiver: frames go to the spool, stay there across a restart of the client, and arrive once one is there. */
+START_TEST(spooled_frames_survive_a_restart)
+{
+	char dir[] = "/tmp/test_client_spool.XXXXXX", cmd[128];
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+	struct fwd_spool_config sc;
+	struct fwd_spool *sp;
+	char err[512];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	receiver_start(&rv, 0, 0, NULL);
+	receiver_stop(&rv); /* its port is known and nothing listens there */
+	cfg = rig_config(&rv, true, 1 << 20);
+	rig_open_with(&r, &cfg, dir);
+	for (uint32_t i = 0; i < 50; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.frames_spooled, 50);
+	ck_assert_uint_eq(st.buffered_frames, 0);
+	rig_close(&r, 300);
+	ck_assert_ptr_null(strstr(r.logs, "not delivered"));
+	sc = (struct fwd_spool_config){.dir = dir, .limit = 1 << 30};
+	sp = fwd_spool_open(&sc, err, sizeof(err));
+	ck_assert_uint_eq(fwd_spool_count(sp), 50);
+	fwd_spool_close(sp);
+	/* the next run: the receiver is back */
+	receiver_restart(&rv, NULL);
+	cfg = rig_config(&rv, true, 1 << 20);
+	rig_open_with(&r, &cfg, dir);
+	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){50}, 10000), "%s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.spool_frames, 0);
+	rig_close(&r, 300);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 50 * ENTRIES_PER_FRAME);
+	receiver_stop(&rv);
+	receiver_cleanup(&rv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A receiver that accepts and closes at once: the backoff grows, since nothing is ever acked. */
+START_TEST(backoff_grows_until_an_ack)
+{
+	static const char *const extra[] = {"--refuse", NULL};
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_stats st;
+
+	receiver_start(&rv, 0, 0, extra);
+	rig_open(&r, &rv, true, 1 << 20);
+	send_frame(&r, true, 0);
+	ck_assert(!run_until(&r, connects_at_least, &(uint64_t){1000}, 3000));
+	fwd_client_stats(r.c, &st);
+	/* 50 ms doubling to 400 ms (jittered down to half): about a dozen in 3 s, not one per 50 ms */
+	ck_assert_msg(st.connects >= 4 && st.connects <= 20, "%llu connections in 3 s",
+		      (unsigned long long)st.connects);
+	rig_close(&r, 100);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+/* A name with two addresses, the first one dead: the second is tried before the attempt counts as failed. */
+START_TEST(every_address_of_a_name_is_tried)
+{
+	char hosts[] = "/tmp/test_client_hosts.XXXXXX";
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+	char second[INET_ADDRSTRLEN];
+	int fd;
+
+	/* a private /etc/hosts: this test process only (Check forks each test) */
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	fd = mkstemp(hosts);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(write(fd, "127.0.0.2 fwd-two-addresses\n127.0.0.1 fwd-two-addresses\n", 56), 0);
+	close(fd);
+	ck_assert_int_eq(mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL), 0);
+	ck_assert_int_eq(getaddrinfo("fwd-two-addresses", "1", &hints, &res), 0);
+	ck_assert_msg(res->ai_next, "the name has one address only");
+	/* the resolver sorts the addresses: the receiver takes the one that comes second */
+	inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_next->ai_addr)->sin_addr, second, sizeof(second));
+	freeaddrinfo(res);
+
+	receiver_start_at(&rv, second, NULL); /* nothing answers at the first address */
+	cfg = rig_config(&rv, true, 1 << 20);
+	cfg.host = "fwd-two-addresses";
+	cfg.backoff_min_ms = 5000; /* a failed attempt would show as a 5 s wait */
+	rig_open_with(&r, &cfg, NULL);
+	send_frame(&r, true, 0);
+	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){1}, 3000), "%s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.connect_failures, 0);
+	rig_close(&r, 100);
+	receiver_stop(&rv);
+	receiver_cleanup(&rv);
+	umount("/etc/hosts");
+	unlink(hosts);
+}
+END_TEST
+
+/* Closing during a long backoff tries at once instead of waiting it out. */
+START_TEST(close_during_backoff_tries_at_once)
+{
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+
+	receiver_start(&rv, 0, 0, NULL);
+	receiver_stop(&rv);
+	cfg = rig_config(&rv, true, 1 << 20);
+	cfg.backoff_min_ms = 20000;
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < 5; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(run_until(&r, connects_at_least, &(uint64_t){1}, 300) == false);
+	receiver_restart(&rv, NULL);
+	rig_close(&r, 3000);
+	ck_assert_msg(strstr(r.logs, "not delivered") == NULL, "%s", r.logs);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 5 * ENTRIES_PER_FRAME);
+	receiver_stop(&rv);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -537,6 +868,12 @@ int main(void)
 	tcase_add_test(tc, replies_that_are_not_acks_end_the_connection);
 	tcase_add_test(tc, stalled_receiver_fills_buffer_then_oldest_dropped);
 	tcase_add_test(tc, shutdown_counts_what_was_not_delivered);
+	tcase_add_test(tc, late_acks_with_a_small_buffer);
+	tcase_add_test(tc, second_receiver_takes_over_and_first_comes_back);
+	tcase_add_test(tc, spooled_frames_survive_a_restart);
+	tcase_add_test(tc, backoff_grows_until_an_ack);
+	tcase_add_test(tc, every_address_of_a_name_is_tried);
+	tcase_add_test(tc, close_during_backoff_tries_at_once);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }
