@@ -1,6 +1,5 @@
 /* test_config.c: the configuration parser: shipped files, defaults, and every kind of bad input with its exact message. */
 #include <check.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,21 +549,33 @@ END_TEST
 
 START_TEST(long_line)
 {
-	char text[4096], want[128];
+	static char text[CONFIG_LINE_MAX + 256];
+	char want[128], *at;
+	size_t fill = (size_t)CONFIG_LINE_MAX - strlen("Libc_Path = /");
 	int n;
 
+	/* One byte over the limit is refused, with the limit in the message. */
 	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nLibc_Path = /");
-	memset(text + n, 'a', 2000);
-	snprintf(text + n + 2000, sizeof(text) - (size_t)n - 2000, "\n[OUTPUT]\nName = stdout\n");
-	snprintf(want, sizeof(want), "t.conf:3: line is longer than %d bytes", INI_MAX_LINE - 2);
+	memset(text + n, 'a', fill + 1);
+	snprintf(text + n + fill + 1, sizeof(text) - (size_t)n - fill - 1, "\n[OUTPUT]\nName = stdout\n");
+	snprintf(want, sizeof(want), "t.conf:3: line is longer than %d bytes", CONFIG_LINE_MAX);
 	ck_error(text, want);
 
-	/* Just under the limit is fine, and leading blanks do not count. */
+	/* Exactly the limit is fine, and leading blanks do not count. */
 	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n        Libc_Path = /");
-	memset(text + n, 'a', (size_t)(INI_MAX_LINE - 2) - strlen("Libc_Path = /"));
-	snprintf(text + n + INI_MAX_LINE - 2 - strlen("Libc_Path = /"), 64, "\n[OUTPUT]\nName = stdout\n");
+	memset(text + n, 'a', fill);
+	snprintf(text + n + fill, sizeof(text) - (size_t)n - fill, "\n[OUTPUT]\nName = stdout\n");
 	ck_ok(text);
-	ck_assert_uint_eq(strlen(cfg.trace.libc_path), (size_t)INI_MAX_LINE - 2 - strlen("Libc_Path = "));
+	ck_assert_uint_eq(strlen(cfg.trace.libc_path), (size_t)CONFIG_LINE_MAX - strlen("Libc_Path = "));
+
+	/* A Kubernetes pod's cgroup, longer than the 200 bytes Debian's libinih took. */
+	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nCgroup = /sys/fs/cgroup/kubepods.slice/");
+	at = text + n;
+	memset(at, 'p', 300 - strlen("/sys/fs/cgroup/kubepods.slice/"));
+	snprintf(at + 300 - strlen("/sys/fs/cgroup/kubepods.slice/"), 64, "\n[OUTPUT]\nName = stdout\n");
+	ck_ok(text);
+	ck_assert_uint_eq(strlen(cfg.trace.cgroup_path), 300);
+	ck_assert(strncmp(cfg.trace.cgroup_path, "/sys/fs/cgroup/kubepods.slice/pp", 32) == 0);
 }
 END_TEST
 
