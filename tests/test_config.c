@@ -160,6 +160,64 @@ START_TEST(reference_file_documents_every_key)
 }
 END_TEST
 
+/* The text of section sec of a file: from the line "<open>SEC<close>" to the next line starting with open. */
+static const char *section_of(const char *text, const char *open, const char *sec, const char *close, size_t *len)
+{
+	char head[64];
+	const char *start, *end;
+
+	snprintf(head, sizeof(head), "\n%s%s%s", open, sec, close);
+	start = strstr(text, head);
+	ck_assert_msg(start != NULL, "no %s in the file", head + 1);
+	start += 1;
+	snprintf(head, sizeof(head), "\n%s", open);
+	end = strstr(start + 1, head);
+	*len = end ? (size_t)(end - start) : strlen(start);
+	return start;
+}
+
+/* Every key of the table is in the reference file, in its section, and in README's table, on its section's row. */
+START_TEST(every_table_key_is_documented)
+{
+	char *conf = slurp(SRC_DIR "/conf/ebpf-forward.conf"), *readme = slurp(SRC_DIR "/README.md");
+	const char *cfg_start = strstr(readme, "\n## Configuration\n"), *cfg_end;
+	const struct config_key *keys;
+	size_t n;
+
+	ck_assert_ptr_nonnull(cfg_start);
+	cfg_end = strstr(cfg_start + 1, "\n## ");
+	ck_assert_ptr_nonnull(cfg_end);
+	keys = config_keys(&n);
+	ck_assert_uint_ge(n, 25);
+	for (size_t i = 0; i < n; i++) {
+		const char *sec = config_section_name(keys[i].section), *s, *row;
+		char needle[64], *text;
+		size_t len;
+		bool found = false;
+
+		s = section_of(conf, "[", sec, "]\n", &len);
+		text = strndup(s, len);
+		snprintf(needle, sizeof(needle), " %s = ", keys[i].name);
+		ck_assert_msg(strstr(text, needle), "%s is not in [%s] of conf/ebpf-forward.conf", keys[i].name, sec);
+		free(text);
+
+		/* README rows read "| SECTION | `Key` | ..." or "| SECTION | `Key`, `Other` | ...". */
+		snprintf(needle, sizeof(needle), "\n| %s | ", sec);
+		snprintf(needle + 32, 32, "`%s`", keys[i].name);
+		for (s = cfg_start; !found && (row = strstr(s, needle)) && row < cfg_end; s = row + 1) {
+			const char *cell = row + strlen(needle), *bar = strchr(cell, '|');
+			char *key_cell = strndup(cell, bar ? (size_t)(bar - cell) : strlen(cell));
+
+			found = strstr(key_cell, needle + 32) != NULL;
+			free(key_cell);
+		}
+		ck_assert_msg(found, "%s of [%s] is not in README's configuration table", keys[i].name, sec);
+	}
+	free(conf);
+	free(readme);
+}
+END_TEST
+
 /* ---- valid input ---- */
 
 START_TEST(defaults)
@@ -702,6 +760,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, quickstart_file);
 	tcase_add_test(tc, reference_file);
 	tcase_add_test(tc, reference_file_documents_every_key);
+	tcase_add_test(tc, every_table_key_is_documented);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, sizes_and_levels);
