@@ -1,11 +1,11 @@
 /*
  * config.c: reads the INI file, line by line, into one validated struct config; every error names file:line.
  *
- * It no longer uses inih: Debian's libinih is built with a 200-byte line
- * buffer on the stack (INI_MAX_LINE 200, no realloc), shorter than a
- * Kubernetes pod's cgroup path, and a longer one means building our own copy
- * of inih. This reader already did the lines, trimming, BOM, comments and
- * sections itself; the Key = Value split left is done here with inih's rules.
+ * It does not use inih: Debian's libinih is built with a 200-byte line buffer
+ * on the stack (INI_MAX_LINE 200, no realloc), shorter than a Kubernetes pod's
+ * cgroup path, and a longer one would mean building our own copy of inih. This
+ * reader already did the lines, trimming, BOM, comments and sections itself;
+ * the Key = Value split that was left is done here with inih's exact rules.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -42,54 +42,51 @@ const char *config_quote(char *out, size_t outlen, const char *s, size_t len)
 
 int config_fail(struct config_parse *p, int line, const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
-	int n;
 
 	if (p->failed)
 		return 0;
 	p->failed = true;
-	if (!p->err || !p->errlen)
-		return 0;
-	if (line > 0)
-		n = snprintf(p->err, p->errlen, "%s:%d: ", p->name, line);
-	else
-		n = snprintf(p->err, p->errlen, "%s: ", p->name);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return 0;
 	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (p->err && p->errlen && line > 0)
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->name, line, msg);
+	else if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s: %s", p->name, msg);
 	return 0;
 }
 
-static int not_key_value(struct config_parse *p, const char *s, size_t len)
+/* Strips blanks at both ends, in place; returns the first byte that is not one. */
+static char *trim(char *s)
 {
-	char q[1024];
+	char *end = s + strlen(s);
 
-	return config_fail(p, p->line, "\"%s\" is neither [SECTION] nor Key = Value", config_quote(q, sizeof(q), s, len));
+	while (isspace((unsigned char)*s))
+		s++;
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
 }
 
 /* A "[NAME]" line: known, not seen before, nothing after it but a comment. */
-static int section_start(struct config_parse *p, const char *s, size_t len)
+static int section_start(struct config_parse *p, char *line)
 {
-	const char *close = memchr(s, ']', len), *name = s + 1, *rest, *end = s + len;
-	size_t nlen;
-	char q[1024];
+	char *close = strchr(line, ']'), *rest, *name, q[1024];
 
 	if (!close)
-		return config_fail(p, p->line, "\"%s\" has no closing ']'", config_quote(q, sizeof(q), s, len));
-	for (rest = close + 1; rest < end && isspace((unsigned char)*rest); rest++)
+		return config_fail(p, p->line, "\"%s\" has no closing ']'", config_quote(q, sizeof(q), line, strlen(line)));
+	for (rest = close + 1; isspace((unsigned char)*rest); rest++)
 		;
-	if (rest < end && *rest != ';' && *rest != '#')
-		return config_fail(p, p->line, "\"%s\": text after ']'", config_quote(q, sizeof(q), s, len));
-	while (name < close && isspace((unsigned char)*name))
-		name++;
-	for (nlen = (size_t)(close - name); nlen && isspace((unsigned char)name[nlen - 1]); nlen--)
-		;
+	if (*rest && *rest != ';' && *rest != '#')
+		return config_fail(p, p->line, "\"%s\": text after ']'", config_quote(q, sizeof(q), line, strlen(line)));
+	*close = '\0';
+	name = trim(line + 1);
 	for (int i = 0; i < CONFIG_SECTIONS; i++) {
 		const char *sec = config_section_name((enum config_section)i);
 
-		if (strlen(sec) != nlen || strncasecmp(name, sec, nlen) != 0)
+		if (strcasecmp(name, sec) != 0)
 			continue;
 		if (p->section_line[i])
 			return config_fail(p, p->line, "[%s] given twice (first on line %d); %s", sec, p->section_line[i],
@@ -100,7 +97,7 @@ static int section_start(struct config_parse *p, const char *s, size_t len)
 		return 1;
 	}
 	return config_fail(p, p->line, "unknown section [%s] (expected [SERVICE], [INPUT] or [OUTPUT])",
-			   config_quote(q, sizeof(q), name, nlen));
+			   config_quote(q, sizeof(q), name, strlen(name)));
 }
 
 /* inih's find_chars_or_comment: the first of chars, or a ';' after a blank (an inline comment), or the end. */
@@ -115,36 +112,29 @@ static char *find_or_comment(char *s, const char *chars)
 	return s;
 }
 
-static void rtrim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-}
-
-/* "Key = Value" or "Key: Value" as inih splits it (line trimmed, not a comment or section), then set. */
+/*
+ * "Key = Value" or "Key: Value" (a trimmed line, not a comment or section), split as inih does: the name
+ * is up to the first '=' or ':', unless an inline comment comes first; the value ends at an inline comment.
+ */
 static int key_value(struct config_parse *p, char *line)
 {
-	char *sep = find_or_comment(line, "=:"), *value, q[1024];
+	char *sep = find_or_comment(line, "=:"), *name, *value, q[1024];
 	const struct config_key *k;
 	size_t row, n;
 
 	if (*sep != '=' && *sep != ':')
-		return not_key_value(p, line, strlen(line));
+		return config_fail(p, p->line, "\"%s\" is neither [SECTION] nor Key = Value",
+				   config_quote(q, sizeof(q), line, strlen(line)));
 	*sep = '\0';
-	rtrim(line);
-	value = sep + 1;
-	*find_or_comment(value, NULL) = '\0';
-	while (isspace((unsigned char)*value))
-		value++;
-	rtrim(value);
-	if (!*line)
+	name = trim(line);
+	*find_or_comment(sep + 1, NULL) = '\0';
+	value = trim(sep + 1);
+	if (!*name)
 		return config_fail(p, p->line, "no key name before '='");
-	config_quote(q, sizeof(q), line, strlen(line));
+	config_quote(q, sizeof(q), name, strlen(name));
 	if (p->section < 0)
 		return config_fail(p, p->line, "%s: key before any section ([SERVICE], [INPUT] or [OUTPUT])", q);
-	k = config_key_find(p->section, line);
+	k = config_key_find(p->section, name);
 	if (!k)
 		return config_fail(p, p->line, "unknown key \"%s\" in [%s]", q,
 				   config_section_name((enum config_section)p->section));
@@ -156,7 +146,7 @@ static int key_value(struct config_parse *p, char *line)
 	return config_set(p, k, value);
 }
 
-/* One physical line: trimmed, at most CONFIG_LINE_MAX bytes, then a comment, a section or a key. */
+/* One physical line: at most CONFIG_LINE_MAX bytes once trimmed; a comment, a section or a key. */
 static int read_line(struct config_parse *p, const char *s, size_t len)
 {
 	char buf[CONFIG_LINE_MAX + 1];
@@ -167,13 +157,11 @@ static int read_line(struct config_parse *p, const char *s, size_t len)
 		len--;
 	if (len > CONFIG_LINE_MAX)
 		return config_fail(p, p->line, "line is longer than %d bytes", CONFIG_LINE_MAX);
-	if (len == 0 || s[0] == ';' || s[0] == '#')
+	if (len == 0 || *s == ';' || *s == '#')
 		return 1;
-	if (s[0] == '[')
-		return section_start(p, s, len);
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	return key_value(p, buf);
+	return *buf == '[' ? section_start(p, buf) : key_value(p, buf);
 }
 
 /* Line of section s's key name, 0 if it was not given. */
@@ -187,14 +175,15 @@ static int given(const struct config_parse *p, int s, const char *name)
 /* Rules that span keys or sections, checked once the whole file is read. */
 static int check(struct config_parse *p)
 {
-	const struct config *cfg = p->cfg;
+	struct config *cfg = p->cfg;
 	int host = given(p, CONFIG_OUTPUT, "Host"), port = given(p, CONFIG_OUTPUT, "Port");
 	int unix_path = given(p, CONFIG_OUTPUT, "Unix_Path"), frame = given(p, CONFIG_OUTPUT, "Frame_Size");
 	int limit = given(p, CONFIG_OUTPUT, "Buffer_Limit");
 	const struct config_key *keys, *first = NULL;
 	size_t n;
 
-	p->cfg->user_set = given(p, CONFIG_SERVICE, "User") != 0;
+	/* Only an explicit User= must exist; the default one may fall back to nobody. */
+	cfg->user_set = given(p, CONFIG_SERVICE, "User") != 0;
 	if (!p->section_line[CONFIG_INPUT])
 		return config_fail(p, 0, "no [INPUT] section");
 	if (!cfg->trace_count)
@@ -223,17 +212,16 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 {
 	struct config_parse p = {.cfg = cfg, .name = name ? name : "(config)", .err = err, .errlen = errlen,
 				 .section = -1};
-	const char *s = text ? text : "";
+	const char *s = text ? text : "", *eol;
 
 	if (err && errlen)
 		err[0] = '\0';
 	config_apply_defaults(&p);
-	p.line = 1;
 	cfg->path = name;
 	/* A UTF-8 byte order mark from a Windows editor is not content. */
 	if (strncmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;
-	for (const char *eol; !p.failed && *s; s = eol ? eol + 1 : s + strlen(s), p.line++) {
+	for (p.line = 1; !p.failed && *s; p.line++, s = eol ? eol + 1 : s + strlen(s)) {
 		eol = strchr(s, '\n');
 		read_line(&p, s, eol ? (size_t)(eol - s) : strlen(s));
 	}
@@ -242,52 +230,41 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 	return p.failed ? -1 : 0;
 }
 
-/* Reads at most CONFIG_FILE_MAX bytes of path into a NUL-terminated buffer; NULL with the reason in p. */
-static char *read_all(struct config_parse *p, const char *path)
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	/* One byte more than allowed, to tell "exactly the limit" from "too big". */
-	char *buf = malloc(CONFIG_FILE_MAX + 2);
-	FILE *f = fopen(path, "re");
+	struct config_parse p = {.cfg = cfg, .name = path ? path : "(config)", .err = err, .errlen = errlen};
+	FILE *f;
+	char *buf = NULL;
 	const char *nul;
 	size_t n = 0;
+	int rc = -1;
 
-	if (!f || !buf) {
-		config_fail(p, 0, "cannot %s: %s", f ? "read" : "open", f ? "out of memory" : strerror(errno));
-	} else if (n = fread(buf, 1, CONFIG_FILE_MAX + 1, f), ferror(f)) {
-		config_fail(p, 0, "cannot read: %s", strerror(errno));
+	config_defaults(cfg);
+	cfg->path = path;
+	f = path ? fopen(path, "re") : NULL;
+	/* One byte more than allowed is read, to tell "exactly the limit" from "too big". */
+	if (f && (buf = malloc(CONFIG_FILE_MAX + 2)))
+		n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+	if (!path) {
+		config_fail(&p, 0, "no configuration file given");
+	} else if (!f) {
+		config_fail(&p, 0, "cannot open: %s", strerror(errno));
+	} else if (!buf || ferror(f)) {
+		config_fail(&p, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
 	} else if (n > CONFIG_FILE_MAX) {
-		config_fail(p, 0, "larger than %d bytes, not a configuration file", CONFIG_FILE_MAX);
+		config_fail(&p, 0, "larger than %d bytes, not a configuration file", CONFIG_FILE_MAX);
 	} else if ((nul = memchr(buf, '\0', n))) {
 		int line = 1;
 
 		for (const char *c = buf; c < nul; c++)
 			line += *c == '\n';
-		config_fail(p, line, "NUL byte, not a text file");
+		config_fail(&p, line, "NUL byte, not a text file");
 	} else {
 		buf[n] = '\0';
-		fclose(f);
-		return buf;
+		rc = config_load_string(cfg, buf, path, err, errlen);
 	}
 	if (f)
 		fclose(f);
-	free(buf);
-	return NULL;
-}
-
-int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
-{
-	struct config_parse p = {.cfg = cfg, .name = path ? path : "(config)", .err = err, .errlen = errlen};
-	char *buf;
-	int rc;
-
-	config_defaults(cfg);
-	cfg->path = path;
-	if (!path)
-		return config_fail(&p, 0, "no configuration file given"), -1;
-	buf = read_all(&p, path);
-	if (!buf)
-		return -1;
-	rc = config_load_string(cfg, buf, path, err, errlen);
 	free(buf);
 	return rc;
 }

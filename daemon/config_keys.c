@@ -1,6 +1,8 @@
-/* config_keys.c: the table of every configuration key, and the few generic setters that read its rows. */
+/* config_keys.c: the table of every configuration key, and the generic setters that read its rows. */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -9,17 +11,14 @@
 #include "config_parse.h"
 #include "trace_list.h"
 
-/* sun_path is 108 bytes including its NUL. */
-#define UNIX_PATH_LEN_MAX 107
-/* The kernel keeps a command name in 16 bytes with its NUL. */
-#define COMM_LEN_MAX 15
-
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
 #define GIB (1024ull * MIB)
 
 /* Where a key's value lands: offset and size of a field of struct config. */
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+
+static const char units[] = "KMG";
 
 /* An error about the value of the key being set: Key: "value" why. */
 __attribute__((format(printf, 3, 4)))
@@ -46,10 +45,10 @@ static bool is_word(const char *s)
 	return true;
 }
 
-/* ---- the keys' own rules, beyond their type's ---- */
+/* ---- the few keys with a rule of their own, beyond their type's ---- */
 
-/* "exec", "trace_exec", "EXEC": canonical names from the build's list (not the loader), each once. */
-static int trace_add(struct config_parse *p, const char *v, uint64_t unused)
+/* "exec", "trace_exec", "EXEC": canonical names from the build's list (not the loader's), each once. */
+static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 {
 #define NAME_OF(T) #T,
 	static const char *const names[] = {TRACE_LIST(NAME_OF)};
@@ -57,7 +56,7 @@ static int trace_add(struct config_parse *p, const char *v, uint64_t unused)
 	struct config *cfg = p->cfg;
 	const char *name = strncasecmp(v, "trace_", 6) == 0 ? v + 6 : v, *canon = NULL;
 
-	(void)unused;
+	(void)n;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcasecmp(name, names[i]) == 0)
 			canon = names[i];
@@ -78,21 +77,19 @@ static int ringbuf_shape(struct config_parse *p, const char *v, uint64_t n)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
-	if (page <= 0)
-		page = 4096;
 	if (n & (n - 1))
 		return bad(p, v, "is not a power of two");
-	if (n % (uint64_t)page)
+	if (page > 0 && n % (uint64_t)page)
 		return bad(p, v, "is not a multiple of the page size (%ld)", page);
 	return 1;
 }
 
 /* One '*' is replaced by the event type; a second has no meaning. */
-static int tag_shape(struct config_parse *p, const char *v, uint64_t unused)
+static int tag_shape(struct config_parse *p, const char *v, uint64_t n)
 {
 	const char *star = strchr(v, '*');
 
-	(void)unused;
+	(void)n;
 	if (!*v)
 		return bad(p, v, "is empty");
 	if (!is_word(v))
@@ -102,25 +99,30 @@ static int tag_shape(struct config_parse *p, const char *v, uint64_t unused)
 	return 1;
 }
 
-/* A command name as the kernel keeps it. */
-static int comm_length(struct config_parse *p, const char *v, uint64_t unused)
+/* A command name as the kernel keeps it, in 16 bytes with the NUL. */
+static int comm_length(struct config_parse *p, const char *v, uint64_t n)
 {
-	(void)unused;
-	if (!*v || strlen(v) > COMM_LEN_MAX)
+	(void)n;
+	if (!*v || strlen(v) > 15)
 		return bad(p, v, "is not a command name (1-15 bytes, as in /proc/PID/comm)");
 	return 1;
 }
 
-static int unix_path_length(struct config_parse *p, const char *v, uint64_t unused)
+/* sun_path is 108 bytes with its NUL. */
+static int unix_path_length(struct config_parse *p, const char *v, uint64_t n)
 {
-	(void)unused;
-	if (strlen(v) > UNIX_PATH_LEN_MAX)
-		return bad(p, v, "is longer than %d bytes (the limit of a Unix socket path)", UNIX_PATH_LEN_MAX);
+	(void)n;
+	if (strlen(v) > 107)
+		return bad(p, v, "is longer than 107 bytes (the limit of a Unix socket path)");
 	return 1;
 }
 
 /* ---- the table ---- */
 
+/* Fluent Bit's spellings of a boolean. */
+static const struct config_choice booleans[] = {
+	{"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0}, {0},
+};
 static const struct config_choice levels[] = {
 	{"error", LOG_LVL_ERROR}, {"warn", LOG_LVL_WARN}, {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG}, {0},
 };
@@ -145,13 +147,15 @@ static const struct config_key keys[] = {
 	 .help = "the only input; may be left out"},
 	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .check = trace_add,
 	 .help = "a trace to load, exec or trace_exec; repeat the key for each (see --list-traces)"},
-	{CONFIG_INPUT, "Ringbuf_Size", CONFIG_SIZE, "16M", FIELD(trace.ringbuf_size), 4 * KIB,
-	 /* the kernel caps a ring near 1 GiB (RINGBUF_MAX_DATA_SZ), and libbpf takes a u32 */ 1 * GIB,
+	/* The kernel caps a ring near 1 GiB (RINGBUF_MAX_DATA_SZ), and libbpf takes a u32. */
+	{CONFIG_INPUT, "Ringbuf_Size", CONFIG_SIZE, "16M", FIELD(trace.ringbuf_size), 4 * KIB, 1 * GIB,
 	 .check = ringbuf_shape, .help = "ring buffer per trace: a power of two, a multiple of the page size"},
-	{CONFIG_INPUT, "Pid", CONFIG_UINT, "0", FIELD(trace.filter_pid), 0, /* PID_MAX_LIMIT */ 4194304,
-	 "a process id", "0 = all", .help = "only events of this process"},
-	{CONFIG_INPUT, "Uid", CONFIG_UINT, "(all)", FIELD(trace.filter_uid), 0, /* (uid_t)-1 is no user */
-	 UINT32_MAX - 1, "a user id", .help = "only events of this user"},
+	/* No process id is above PID_MAX_LIMIT on 64-bit Linux. */
+	{CONFIG_INPUT, "Pid", CONFIG_UINT, "0", FIELD(trace.filter_pid), 0, 4194304, "a process id", "0 = all",
+	 .help = "only events of this process"},
+	/* (uid_t)-1 is no user; the default is every user. */
+	{CONFIG_INPUT, "Uid", CONFIG_UINT, "(all)", FIELD(trace.filter_uid), 0, UINT32_MAX - 1, "a user id",
+	 .help = "only events of this user"},
 	{CONFIG_INPUT, "Libc_Path", CONFIG_PATH, "(found at run time)", FIELD(trace.libc_path),
 	 .help = "the libc the malloc uprobes attach to"},
 	{CONFIG_INPUT, "Poll_Ms", CONFIG_UINT, "25", FIELD(trace.poll_ms), 0, 1000, "a number of milliseconds",
@@ -174,12 +178,12 @@ static const struct config_key keys[] = {
 	 .help = "its TCP port"},
 	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), .check = unix_path_length,
 	 .forward_only = true, .help = "its Unix socket instead of TCP"},
-	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", FIELD(buffer_limit), 1 * MIB,
-	 /* only to keep the queue's arithmetic far from overflow */ 1024 * GIB, .forward_only = true,
-	 .help = "bytes held while Fluent Bit is away; the oldest are dropped (and counted) beyond"},
-	{CONFIG_OUTPUT, "Frame_Size", CONFIG_SIZE, "1M", FIELD(frame_size), 4 * KIB,
-	 /* in_forward closes the connection on a frame above 6,144,000 bytes */ 4 * MIB, .forward_only = true,
-	 .help = "a frame is sent once it is this big"},
+	/* The top is only there to keep the queue's arithmetic far from overflow. */
+	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", FIELD(buffer_limit), 1 * MIB, 1024 * GIB,
+	 .forward_only = true, .help = "bytes held while Fluent Bit is away; beyond, the oldest are dropped"},
+	/* Fluent Bit's in_forward closes the connection on a frame above 6,144,000 bytes. */
+	{CONFIG_OUTPUT, "Frame_Size", CONFIG_SIZE, "1M", FIELD(frame_size), 4 * KIB, 4 * MIB,
+	 .forward_only = true, .help = "a frame is sent once it is this big"},
 	{CONFIG_OUTPUT, "Flush_Ms", CONFIG_UINT, "50", FIELD(flush_ms), 1, 60000, "a number of milliseconds",
 	 .forward_only = true, .help = "...or this long after its first record"},
 	{CONFIG_OUTPUT, "Require_Ack_Response", CONFIG_BOOL, "on", FIELD(require_ack), .forward_only = true,
@@ -189,11 +193,12 @@ static const struct config_key keys[] = {
 	 .help = "gzip: CompressedPackedForward, for a receiver across a network"},
 };
 
-_Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(KEY_COUNT <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
 
 const struct config_key *config_keys(size_t *n)
 {
-	*n = sizeof(keys) / sizeof(keys[0]);
+	*n = KEY_COUNT;
 	return keys;
 }
 
@@ -206,41 +211,53 @@ const char *config_section_name(enum config_section s)
 
 const struct config_key *config_key_find(int s, const char *name)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < KEY_COUNT; i++)
 		if ((int)keys[i].section == s && strcasecmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
 }
 
-/* ---- the generic setters: each reads one type, its row gives the limits and the words ---- */
+/* ---- the generic setters: one per type, the row gives the limits and the words ---- */
 
-/* Plain decimal only: no sign, no spaces, no 0x. */
-static bool parse_u64(const char *s, const char **end, uint64_t *out)
+/* Plain decimal (no sign, spaces or 0x) up to end; with units, K, M or G (x1024) may follow, then B. */
+static bool parse_number(const char *s, const char *end, bool with_units, uint64_t *out)
 {
-	uint64_t v = 0;
+	const char *u;
+	char *e;
 
-	if (!isdigit((unsigned char)*s))
+	errno = 0;
+	*out = isdigit((unsigned char)*s) ? strtoull(s, &e, 10) : 0;
+	if (!isdigit((unsigned char)*s) || errno)
 		return false;
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
+	if (with_units && e < end && (u = strchr(units, toupper((unsigned char)*e)))) {
+		if (*out > UINT64_MAX >> (10 * (u - units + 1)))
 			return false;
-		v = v * 10 + d;
+		*out <<= 10 * (u - units + 1);
+		e += 1 + (e + 1 < end && toupper((unsigned char)e[1]) == 'B');
 	}
-	*end = s;
-	*out = v;
-	return true;
+	return e == end;
+}
+
+/* 4096 -> "4K", 1048576 -> "1M": how sizes read in messages and help. */
+static const char *size_str(char *buf, size_t len, uint64_t v)
+{
+	int shift = 30;
+
+	while (shift && (!v || v % (1ull << shift)))
+		shift -= 10;
+	if (shift)
+		snprintf(buf, len, "%llu%c", (unsigned long long)(v >> shift), units[shift / 10 - 1]);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
 }
 
 static int get_uint(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
 {
 	size_t len = strlen(v), wl = k->wrap ? strlen(k->wrap) : 0;
-	const char *s = v, *want = v + len, *end = NULL;
+	bool wrapped = wl && len > wl && strncmp(v, k->wrap, wl) == 0 && v[len - 1] == ']';
 
-	if (wl && strncmp(v, k->wrap, wl) == 0 && len > wl && v[len - 1] == ']')
-		s = v + wl, want = v + len - 1;
-	if (parse_u64(s, &end, n) && end == want && *n >= k->min && *n <= k->max)
+	if (parse_number(wrapped ? v + wl : v, v + len - wrapped, false, n) && *n >= k->min && *n <= k->max)
 		return 1;
 	if (k->no_range)
 		return bad(p, v, "is not %s (%s)", k->what, k->note);
@@ -248,71 +265,28 @@ static int get_uint(struct config_parse *p, const struct config_key *k, const ch
 		   (unsigned long long)k->max, k->note ? ", " : "", k->note ? k->note : "");
 }
 
-/* 4096 -> "4K", 1048576 -> "1M": how sizes read in messages and help. */
-static const char *size_str(char *buf, size_t len, uint64_t v)
-{
-	static const char units[] = "GMK";
-
-	for (int i = 0; i < 3; i++) {
-		uint64_t unit = 1ull << (10 * (3 - i));
-
-		if (v && v % unit == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(v / unit), units[i]);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
-}
-
-/* Bytes, or a number with K, M or G (powers of 1024), optionally followed by B. */
 static int get_size(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
 {
-	const char *end, *units = "KMG", *u;
 	char lo[32], hi[32];
-	uint64_t mult = 1;
 
-	if (!parse_u64(v, &end, n))
-		goto bad;
-	if (*end && (u = strchr(units, toupper((unsigned char)*end)))) {
-		mult = 1ull << (10 * (u - units + 1));
-		end++;
-		if (toupper((unsigned char)*end) == 'B')
-			end++;
-	}
-	if (*end || *n > UINT64_MAX / mult)
-		goto bad;
-	*n *= mult;
-	if (*n >= k->min && *n <= k->max)
-		return 1;
-	return bad(p, v, "is out of range (%s-%s)", size_str(lo, sizeof(lo), k->min), size_str(hi, sizeof(hi), k->max));
-bad:
-	return bad(p, v, "is not a size (bytes, or a number with K, M or G)");
+	if (!parse_number(v, v + strlen(v), true, n))
+		return bad(p, v, "is not a size (bytes, or a number with K, M or G)");
+	if (*n < k->min || *n > k->max)
+		return bad(p, v, "is out of range (%s-%s)", size_str(lo, sizeof(lo), k->min),
+			   size_str(hi, sizeof(hi), k->max));
+	return 1;
 }
 
-/* Fluent Bit's spellings of a boolean. */
-static int get_bool(struct config_parse *p, const char *v, uint64_t *n)
+static int get_enum(struct config_parse *p, const struct config_choice *choices, const char *what, const char *v,
+		    uint64_t *n)
 {
-	static const char *const spellings[] = {"off", "on", "false", "true", "no", "yes", "0", "1"};
-
-	for (size_t i = 0; i < 8; i++) {
-		if (strcasecmp(v, spellings[i]) == 0) {
-			*n = i % 2;
-			return 1;
-		}
-	}
-	return bad(p, v, "is not a boolean (on/off, true/false, yes/no, 1/0)");
-}
-
-static int get_enum(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
-{
-	for (const struct config_choice *c = k->choices; c->name; c++) {
+	for (const struct config_choice *c = choices; c->name; c++) {
 		if (strcasecmp(v, c->name) == 0) {
 			*n = c->value;
 			return 1;
 		}
 	}
-	return bad(p, v, "is not %s", k->what);
+	return bad(p, v, "is not %s", what);
 }
 
 /* A number into a field of 1, 2, 4 or 8 bytes (bool, uint16_t, unsigned or enum, uint64_t or int64_t). */
@@ -327,41 +301,37 @@ static void store(void *field, size_t size, uint64_t n)
 
 int config_set(struct config_parse *p, const struct config_key *k, const char *v)
 {
-	char *field = (char *)p->cfg + k->offset;
 	uint64_t n = 0;
 	int ok = 1;
 
 	p->key = k;
 	switch (k->type) {
-	case CONFIG_BOOL: ok = get_bool(p, v, &n); break;
+	case CONFIG_BOOL: ok = get_enum(p, booleans, "a boolean (on/off, true/false, yes/no, 1/0)", v, &n); break;
 	case CONFIG_UINT: ok = get_uint(p, k, v, &n); break;
 	case CONFIG_SIZE: ok = get_size(p, k, v, &n); break;
-	case CONFIG_ENUM: ok = get_enum(p, k, v, &n); break;
+	case CONFIG_ENUM: ok = get_enum(p, k->choices, k->what, v, &n); break;
 	case CONFIG_WORD: ok = is_word(v) || bad(p, v, "is not %s", k->what); break;
 	case CONFIG_PATH: ok = v[0] == '/' || bad(p, v, "is not an absolute path"); break;
 	case CONFIG_TEXT: case CONFIG_LIST: break;
 	}
 	if (!ok || (k->check && !k->check(p, v, n)))
 		return 0;
-	if (!k->size)
-		return 1;
-	if (k->type < CONFIG_WORD) {
-		store(field, k->size, n);
-		return 1;
-	}
-	if (strlen(v) >= k->size)
+	if (k->size && k->type < CONFIG_WORD)
+		store((char *)p->cfg + k->offset, k->size, n);
+	else if (k->size && strlen(v) >= k->size)
 		return bad(p, v, "is longer than %zu bytes", k->size - 1);
-	memcpy(field, v, strlen(v) + 1);
+	else if (k->size)
+		memcpy((char *)p->cfg + k->offset, v, strlen(v) + 1);
 	return 1;
 }
 
 int config_apply_defaults(struct config_parse *p)
 {
 	memset(p->cfg, 0, sizeof(*p->cfg));
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < KEY_COUNT; i++)
 		if (keys[i].def[0] != '(' && !config_set(p, &keys[i], keys[i].def))
 			return 0;
-	/* All users: (uid_t)-1 is no user, so that default has no spelling a setter could read. */
+	/* Every user: (uid_t)-1 is no user, so this default has no spelling the setter could read. */
 	p->cfg->trace.filter_uid = -1;
 	return 1;
 }
@@ -375,43 +345,33 @@ void config_defaults(struct config *cfg)
 
 /* ---- --help-config ---- */
 
-/* The type column: "size 4K-1G", "error|warn|info|debug", ... */
-static const char *type_str(char *buf, size_t len, const struct config_key *k)
+int config_help(FILE *f)
 {
 	static const char *const plain[] = {
 		[CONFIG_BOOL] = "on/off", [CONFIG_WORD] = "word", [CONFIG_PATH] = "absolute path",
-		[CONFIG_TEXT] = "text", [CONFIG_LIST] = "name, repeated",
+		[CONFIG_TEXT] = "text", [CONFIG_LIST] = "name, repeated", [CONFIG_UINT] = "number",
 	};
-	char lo[32], hi[32];
-	size_t o = 0;
-
-	if (k->type == CONFIG_UINT && k->no_range)
-		snprintf(buf, len, "number");
-	else if (k->type == CONFIG_UINT)
-		snprintf(buf, len, "number %llu-%llu", (unsigned long long)k->min, (unsigned long long)k->max);
-	else if (k->type == CONFIG_SIZE)
-		snprintf(buf, len, "size %s-%s", size_str(lo, sizeof(lo), k->min), size_str(hi, sizeof(hi), k->max));
-	else if (k->type == CONFIG_ENUM)
-		for (const struct config_choice *c = k->choices; c->name && o < len; c++)
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", c == k->choices ? "" : "|", c->name);
-	else
-		snprintf(buf, len, "%s", plain[k->type]);
-	return buf;
-}
-
-int config_help(FILE *f)
-{
-	char type[128];
+	char type[128], lo[32], hi[32];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
 		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_name((enum config_section)s));
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			const struct config_key *k = &keys[i];
+		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
+			size_t o = 0;
 
 			if ((int)k->section != s)
 				continue;
-			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type_str(type, sizeof(type), k),
-				k->def, "", k->help, k->forward_only ? " (only for Name forward)" : "");
+			if (k->type == CONFIG_UINT && !k->no_range)
+				snprintf(type, sizeof(type), "number %llu-%llu", (unsigned long long)k->min,
+					 (unsigned long long)k->max);
+			else if (k->type == CONFIG_SIZE)
+				snprintf(type, sizeof(type), "size %s-%s", size_str(lo, sizeof(lo), k->min),
+					 size_str(hi, sizeof(hi), k->max));
+			else if (k->type != CONFIG_ENUM)
+				snprintf(type, sizeof(type), "%s", plain[k->type]);
+			for (const struct config_choice *c = k->choices; c && c->name && o < sizeof(type); c++)
+				o += (size_t)snprintf(type + o, sizeof(type) - o, "%s%s", o ? "|" : "", c->name);
+			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type, k->def, "", k->help,
+				k->forward_only ? " (only for Name forward)" : "");
 		}
 	}
 	return ferror(f) ? -1 : 0;
