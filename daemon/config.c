@@ -216,7 +216,7 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 
 	if (err && errlen)
 		err[0] = '\0';
-	config_apply_defaults(&p);
+	config_defaults(cfg);
 	cfg->path = name;
 	/* A UTF-8 byte order mark from a Windows editor is not content. */
 	if (strncmp(s, "\xef\xbb\xbf", 3) == 0)

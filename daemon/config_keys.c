@@ -12,8 +12,8 @@
 #include "trace_list.h"
 
 #define KIB 1024ull
-#define MIB (1024ull * KIB)
-#define GIB (1024ull * MIB)
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
 
 /* Where a key's value lands: offset and size of a field of struct config. */
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
@@ -45,7 +45,7 @@ static bool is_word(const char *s)
 	return true;
 }
 
-/* ---- the few keys with a rule of their own, beyond their type's ---- */
+/* The few keys with a rule of their own, beyond their type's. */
 
 /* "exec", "trace_exec", "EXEC": canonical names from the build's list (not the loader's), each once. */
 static int trace_add(struct config_parse *p, const char *v, uint64_t n)
@@ -99,26 +99,6 @@ static int tag_shape(struct config_parse *p, const char *v, uint64_t n)
 	return 1;
 }
 
-/* A command name as the kernel keeps it, in 16 bytes with the NUL. */
-static int comm_length(struct config_parse *p, const char *v, uint64_t n)
-{
-	(void)n;
-	if (!*v || strlen(v) > 15)
-		return bad(p, v, "is not a command name (1-15 bytes, as in /proc/PID/comm)");
-	return 1;
-}
-
-/* sun_path is 108 bytes with its NUL. */
-static int unix_path_length(struct config_parse *p, const char *v, uint64_t n)
-{
-	(void)n;
-	if (strlen(v) > 107)
-		return bad(p, v, "is longer than 107 bytes (the limit of a Unix socket path)");
-	return 1;
-}
-
-/* ---- the table ---- */
-
 /* Fluent Bit's spellings of a boolean. */
 static const struct config_choice booleans[] = {
 	{"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0}, {0},
@@ -162,8 +142,9 @@ static const struct config_key keys[] = {
 	 "0 = wake on every event", .help = "while events flow, the rings are read this often"},
 	{CONFIG_INPUT, "Cgroup", CONFIG_PATH, "(all)", FIELD(trace.cgroup_path),
 	 .help = "only tasks in this cgroup v2 directory or below it (a pod's, a service's)"},
-	{CONFIG_INPUT, "Comm", CONFIG_TEXT, "(all)", FIELD(trace.filter_comm), .check = comm_length,
-	 .help = "only tasks with this command name (1-15 bytes)"},
+	/* A command name as the kernel keeps it, in 16 bytes with the NUL. */
+	{CONFIG_INPUT, "Comm", CONFIG_TEXT, "(all)", FIELD(trace.filter_comm), 1, 15, "a command name",
+	 "as in /proc/PID/comm", .help = "only tasks with this command name"},
 	{CONFIG_INPUT, "Mount_Ns", CONFIG_UINT, "(all)", FIELD(trace.filter_mntns), 1, UINT32_MAX,
 	 "a mount namespace", "its inode number, as readlink /proc/PID/ns/mnt shows", .no_range = true,
 	 .wrap = "mnt:[", .help = "only this mount namespace (a container): N or mnt:[N]"},
@@ -176,8 +157,9 @@ static const struct config_key keys[] = {
 	 .forward_only = true, .help = "Fluent Bit's forward input over TCP"},
 	{CONFIG_OUTPUT, "Port", CONFIG_UINT, "24224", FIELD(port), 1, 65535, "a port", .forward_only = true,
 	 .help = "its TCP port"},
-	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), .check = unix_path_length,
-	 .forward_only = true, .help = "its Unix socket instead of TCP"},
+	/* sun_path is 108 bytes with its NUL. */
+	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), 0, 107,
+	 .note = "the limit of a Unix socket path", .forward_only = true, .help = "its Unix socket instead of TCP"},
 	/* The top is only there to keep the queue's arithmetic far from overflow. */
 	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", FIELD(buffer_limit), 1 * MIB, 1024 * GIB,
 	 .forward_only = true, .help = "bytes held while Fluent Bit is away; beyond, the oldest are dropped"},
@@ -211,76 +193,72 @@ const char *config_section_name(enum config_section s)
 
 const struct config_key *config_key_find(int s, const char *name)
 {
-	for (size_t i = 0; i < KEY_COUNT; i++)
-		if ((int)keys[i].section == s && strcasecmp(keys[i].name, name) == 0)
-			return &keys[i];
+	for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++)
+		if ((int)k->section == s && strcasecmp(k->name, name) == 0)
+			return k;
 	return NULL;
 }
 
-/* ---- the generic setters: one per type, the row gives the limits and the words ---- */
-
-/* Plain decimal (no sign, spaces or 0x) up to end; with units, K, M or G (x1024) may follow, then B. */
-static bool parse_number(const char *s, const char *end, bool with_units, uint64_t *out)
+/* "0-65535", for a size "4K-1G", for a text "1-15 bytes": a row's range as messages and --help-config say it. */
+static const char *range_str(char *buf, size_t len, const struct config_key *k)
 {
-	const char *u;
-	char *e;
+	uint64_t ends[2] = {k->min, k->max};
+	size_t o = 0;
 
-	errno = 0;
-	*out = isdigit((unsigned char)*s) ? strtoull(s, &e, 10) : 0;
-	if (!isdigit((unsigned char)*s) || errno)
-		return false;
-	if (with_units && e < end && (u = strchr(units, toupper((unsigned char)*e)))) {
-		if (*out > UINT64_MAX >> (10 * (u - units + 1)))
-			return false;
-		*out <<= 10 * (u - units + 1);
-		e += 1 + (e + 1 < end && toupper((unsigned char)e[1]) == 'B');
+	for (int i = 0; i < 2; i++) {
+		int unit = k->type == CONFIG_SIZE ? 3 : 0;
+
+		while (unit && (!ends[i] || ends[i] % (1ull << (10 * unit))))
+			unit--;
+		o += (size_t)snprintf(buf + o, len - o, "%s%llu", i ? "-" : "", (unsigned long long)(ends[i] >> (10 * unit)));
+		if (unit && o + 1 < len)
+			buf[o++] = units[unit - 1], buf[o] = '\0';
 	}
-	return e == end;
-}
-
-/* 4096 -> "4K", 1048576 -> "1M": how sizes read in messages and help. */
-static const char *size_str(char *buf, size_t len, uint64_t v)
-{
-	int shift = 30;
-
-	while (shift && (!v || v % (1ull << shift)))
-		shift -= 10;
-	if (shift)
-		snprintf(buf, len, "%llu%c", (unsigned long long)(v >> shift), units[shift / 10 - 1]);
-	else
-		snprintf(buf, len, "%llu", (unsigned long long)v);
+	if (k->type >= CONFIG_WORD)
+		snprintf(buf + o, len - o, " bytes");
 	return buf;
 }
 
-static int get_uint(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
+/* "is not a port (1-65535)", "is not a number of seconds (0-4294967295, 0 = off)": the row's words and range. */
+static int not_a(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	char range[64] = "";
+
+	if (!k->no_range)
+		range_str(range, sizeof(range), k);
+	return bad(p, v, "is not %s (%s%s%s)", k->what, range, *range && k->note ? ", " : "", k->note ? k->note : "");
+}
+
+/* Plain decimal (no sign, spaces or 0x) up to end; for a size, K, M or G (x1024) may follow, then B. */
+static int get_number(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
 {
 	size_t len = strlen(v), wl = k->wrap ? strlen(k->wrap) : 0;
 	bool wrapped = wl && len > wl && strncmp(v, k->wrap, wl) == 0 && v[len - 1] == ']';
+	const char *s = wrapped ? v + wl : v, *end = v + len - wrapped, *u;
+	bool ok = isdigit((unsigned char)*s);
+	char *e = (char *)s, range[64];
 
-	if (parse_number(wrapped ? v + wl : v, v + len - wrapped, false, n) && *n >= k->min && *n <= k->max)
+	errno = 0;
+	*n = ok ? strtoull(s, &e, 10) : 0;
+	if (ok && k->type == CONFIG_SIZE && e < end && (u = strchr(units, toupper((unsigned char)*e)))) {
+		ok = *n <= UINT64_MAX >> (10 * (u - units + 1));
+		*n <<= 10 * (u - units + 1);
+		e += 1 + (e + 1 < end && toupper((unsigned char)e[1]) == 'B');
+	}
+	ok = ok && !errno && e == end;
+	if (ok && *n >= k->min && *n <= k->max)
 		return 1;
-	if (k->no_range)
-		return bad(p, v, "is not %s (%s)", k->what, k->note);
-	return bad(p, v, "is not %s (%llu-%llu%s%s)", k->what, (unsigned long long)k->min,
-		   (unsigned long long)k->max, k->note ? ", " : "", k->note ? k->note : "");
-}
-
-static int get_size(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
-{
-	char lo[32], hi[32];
-
-	if (!parse_number(v, v + strlen(v), true, n))
+	if (k->type == CONFIG_UINT)
+		return not_a(p, k, v);
+	if (!ok)
 		return bad(p, v, "is not a size (bytes, or a number with K, M or G)");
-	if (*n < k->min || *n > k->max)
-		return bad(p, v, "is out of range (%s-%s)", size_str(lo, sizeof(lo), k->min),
-			   size_str(hi, sizeof(hi), k->max));
-	return 1;
+	return bad(p, v, "is out of range (%s)", range_str(range, sizeof(range), k));
 }
 
-static int get_enum(struct config_parse *p, const struct config_choice *choices, const char *what, const char *v,
+static int get_enum(struct config_parse *p, const struct config_choice *c, const char *what, const char *v,
 		    uint64_t *n)
 {
-	for (const struct config_choice *c = choices; c->name; c++) {
+	for (; c->name; c++) {
 		if (strcasecmp(v, c->name) == 0) {
 			*n = c->value;
 			return 1;
@@ -301,14 +279,14 @@ static void store(void *field, size_t size, uint64_t n)
 
 int config_set(struct config_parse *p, const struct config_key *k, const char *v)
 {
+	size_t len = strlen(v);
 	uint64_t n = 0;
 	int ok = 1;
 
 	p->key = k;
 	switch (k->type) {
 	case CONFIG_BOOL: ok = get_enum(p, booleans, "a boolean (on/off, true/false, yes/no, 1/0)", v, &n); break;
-	case CONFIG_UINT: ok = get_uint(p, k, v, &n); break;
-	case CONFIG_SIZE: ok = get_size(p, k, v, &n); break;
+	case CONFIG_UINT: case CONFIG_SIZE: ok = get_number(p, k, v, &n); break;
 	case CONFIG_ENUM: ok = get_enum(p, k->choices, k->what, v, &n); break;
 	case CONFIG_WORD: ok = is_word(v) || bad(p, v, "is not %s", k->what); break;
 	case CONFIG_PATH: ok = v[0] == '/' || bad(p, v, "is not an absolute path"); break;
@@ -318,56 +296,50 @@ int config_set(struct config_parse *p, const struct config_key *k, const char *v
 		return 0;
 	if (k->size && k->type < CONFIG_WORD)
 		store((char *)p->cfg + k->offset, k->size, n);
-	else if (k->size && strlen(v) >= k->size)
-		return bad(p, v, "is longer than %zu bytes", k->size - 1);
-	else if (k->size)
-		memcpy((char *)p->cfg + k->offset, v, strlen(v) + 1);
-	return 1;
-}
-
-int config_apply_defaults(struct config_parse *p)
-{
-	memset(p->cfg, 0, sizeof(*p->cfg));
-	for (size_t i = 0; i < KEY_COUNT; i++)
-		if (keys[i].def[0] != '(' && !config_set(p, &keys[i], keys[i].def))
-			return 0;
-	/* Every user: (uid_t)-1 is no user, so this default has no spelling the setter could read. */
-	p->cfg->trace.filter_uid = -1;
+	if (!k->size || k->type < CONFIG_WORD)
+		return 1;
+	/* A text's range is its length; a path's max, with the note why, or else the field, bounds it. */
+	if (k->type == CONFIG_TEXT && k->max && (len < k->min || len > k->max))
+		return not_a(p, k, v);
+	if (len > (k->max ? k->max : k->size - 1))
+		return bad(p, v, "is longer than %llu bytes%s%s%s", (unsigned long long)(k->max ? k->max : k->size - 1),
+			   k->note ? " (" : "", k->note ? k->note : "", k->note ? ")" : "");
+	memcpy((char *)p->cfg + k->offset, v, len + 1);
 	return 1;
 }
 
 void config_defaults(struct config *cfg)
 {
+	/* Read as a file's values are; a default the setter refuses fails the test that loads each one. */
 	struct config_parse p = {.cfg = cfg, .name = "(defaults)", .section = -1};
 
-	config_apply_defaults(&p);
+	memset(cfg, 0, sizeof(*cfg));
+	for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++)
+		if (k->def[0] != '(')
+			config_set(&p, k, k->def);
+	/* Every user: (uid_t)-1 is no user, so this default has no spelling the setter could read. */
+	cfg->trace.filter_uid = -1;
 }
 
-/* ---- --help-config ---- */
-
+/* --help-config: each key's name, type with its range or choices, default, and help line. */
 int config_help(FILE *f)
 {
-	static const char *const plain[] = {
-		[CONFIG_BOOL] = "on/off", [CONFIG_WORD] = "word", [CONFIG_PATH] = "absolute path",
-		[CONFIG_TEXT] = "text", [CONFIG_LIST] = "name, repeated", [CONFIG_UINT] = "number",
+	static const char *const names[] = {
+		[CONFIG_BOOL] = "on/off", [CONFIG_UINT] = "number", [CONFIG_SIZE] = "size", [CONFIG_ENUM] = "",
+		[CONFIG_WORD] = "word", [CONFIG_PATH] = "absolute path", [CONFIG_TEXT] = "text",
+		[CONFIG_LIST] = "name, repeated",
 	};
-	char type[128], lo[32], hi[32];
+	char type[128];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
 		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_name((enum config_section)s));
 		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
-			size_t o = 0;
+			size_t o = (size_t)snprintf(type, sizeof(type), "%s%s", names[k->type], k->max ? " " : "");
 
 			if ((int)k->section != s)
 				continue;
-			if (k->type == CONFIG_UINT && !k->no_range)
-				snprintf(type, sizeof(type), "number %llu-%llu", (unsigned long long)k->min,
-					 (unsigned long long)k->max);
-			else if (k->type == CONFIG_SIZE)
-				snprintf(type, sizeof(type), "size %s-%s", size_str(lo, sizeof(lo), k->min),
-					 size_str(hi, sizeof(hi), k->max));
-			else if (k->type != CONFIG_ENUM)
-				snprintf(type, sizeof(type), "%s", plain[k->type]);
+			if (k->max && !k->no_range)
+				range_str(type + o, sizeof(type) - o, k);
 			for (const struct config_choice *c = k->choices; c && c->name && o < sizeof(type); c++)
 				o += (size_t)snprintf(type + o, sizeof(type) - o, "%s%s", o ? "|" : "", c->name);
 			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type, k->def, "", k->help,

@@ -30,9 +30,6 @@ int config_fail(struct config_parse *p, int line, const char *fmt, ...);
 /* Sets key k from value: its type's rules, then its own check; 1 on success, 0 with the error in p. */
 int config_set(struct config_parse *p, const struct config_key *k, const char *value);
 
-/* Fills p->cfg with the table's defaults, through config_set; 0 (with the error in p) if one is wrong. */
-int config_apply_defaults(struct config_parse *p);
-
 /* The table row of section s's key name (case-insensitive), or NULL. */
 const struct config_key *config_key_find(int s, const char *name);
 
