@@ -20,9 +20,9 @@
 #define CONFIG_FILE_MAX (1024 * 1024)
 
 /* Escapes quotes, backslashes and non-printable bytes: a value of binary junk still gives a one-line message. */
-const char *config_quote(char *out, size_t outlen, const char *s, size_t len)
+const char *config_quote(char *out, size_t outlen, const char *s)
 {
-	size_t o = 0;
+	size_t o = 0, len = strlen(s);
 
 	for (size_t i = 0; i < len && o + 8 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -76,11 +76,10 @@ static int section_start(struct config_parse *p, char *line)
 	char *close = strchr(line, ']'), *rest, *name, q[1024];
 
 	if (!close)
-		return config_fail(p, p->line, "\"%s\" has no closing ']'", config_quote(q, sizeof(q), line, strlen(line)));
-	for (rest = close + 1; isspace((unsigned char)*rest); rest++)
-		;
+		return config_fail(p, p->line, "\"%s\" has no closing ']'", config_quote(q, sizeof(q), line));
+	rest = close + 1 + strspn(close + 1, " \t\r\v\f");
 	if (*rest && *rest != ';' && *rest != '#')
-		return config_fail(p, p->line, "\"%s\": text after ']'", config_quote(q, sizeof(q), line, strlen(line)));
+		return config_fail(p, p->line, "\"%s\": text after ']'", config_quote(q, sizeof(q), line));
 	*close = '\0';
 	name = trim(line + 1);
 	for (int i = 0; i < CONFIG_SECTIONS; i++) {
@@ -97,7 +96,7 @@ static int section_start(struct config_parse *p, char *line)
 		return 1;
 	}
 	return config_fail(p, p->line, "unknown section [%s] (expected [SERVICE], [INPUT] or [OUTPUT])",
-			   config_quote(q, sizeof(q), name, strlen(name)));
+			   config_quote(q, sizeof(q), name));
 }
 
 /* inih's find_chars_or_comment: the first of chars, or a ';' after a blank (an inline comment), or the end. */
@@ -123,15 +122,14 @@ static int key_value(struct config_parse *p, char *line)
 	size_t row, n;
 
 	if (*sep != '=' && *sep != ':')
-		return config_fail(p, p->line, "\"%s\" is neither [SECTION] nor Key = Value",
-				   config_quote(q, sizeof(q), line, strlen(line)));
+		return config_fail(p, p->line, "\"%s\" is neither [SECTION] nor Key = Value", config_quote(q, sizeof(q), line));
 	*sep = '\0';
 	name = trim(line);
 	*find_or_comment(sep + 1, NULL) = '\0';
 	value = trim(sep + 1);
 	if (!*name)
 		return config_fail(p, p->line, "no key name before '='");
-	config_quote(q, sizeof(q), name, strlen(name));
+	config_quote(q, sizeof(q), name);
 	if (p->section < 0)
 		return config_fail(p, p->line, "%s: key before any section ([SERVICE], [INPUT] or [OUTPUT])", q);
 	k = config_key_find(p->section, name);
@@ -233,18 +231,19 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct config_parse p = {.cfg = cfg, .name = path ? path : "(config)", .err = err, .errlen = errlen};
+	/* One byte more than allowed is read, to tell "exactly the limit" from "too big". */
+	char *buf = malloc(CONFIG_FILE_MAX + 2);
 	FILE *f;
-	char *buf = NULL;
-	const char *nul;
 	size_t n = 0;
-	int rc = -1;
+	int rc = -1, line = 1;
 
 	config_defaults(cfg);
 	cfg->path = path;
 	f = path ? fopen(path, "re") : NULL;
-	/* One byte more than allowed is read, to tell "exactly the limit" from "too big". */
-	if (f && (buf = malloc(CONFIG_FILE_MAX + 2)))
+	if (f && buf) {
 		n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+		buf[n] = '\0';
+	}
 	if (!path) {
 		config_fail(&p, 0, "no configuration file given");
 	} else if (!f) {
@@ -253,14 +252,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		config_fail(&p, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
 	} else if (n > CONFIG_FILE_MAX) {
 		config_fail(&p, 0, "larger than %d bytes, not a configuration file", CONFIG_FILE_MAX);
-	} else if ((nul = memchr(buf, '\0', n))) {
-		int line = 1;
-
-		for (const char *c = buf; c < nul; c++)
-			line += *c == '\n';
+	} else if (strlen(buf) < n) {
+		/* The NUL's line: one more than the newlines before it. */
+		for (const char *c = buf; (c = strchr(c, '\n')); c++)
+			line++;
 		config_fail(&p, line, "NUL byte, not a text file");
 	} else {
-		buf[n] = '\0';
 		rc = config_load_string(cfg, buf, path, err, errlen);
 	}
 	if (f)

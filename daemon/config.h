@@ -66,16 +66,16 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 
 enum config_section { CONFIG_SERVICE, CONFIG_INPUT, CONFIG_OUTPUT, CONFIG_SECTIONS };
 
-/* How a key's value is read (config_keys.c). */
+/* How a key's value is read (config_keys.c). The types before CONFIG_WORD store a number, the rest a string. */
 enum config_type {
 	CONFIG_BOOL,   /* on/off, true/false, yes/no, 1/0 */
 	CONFIG_UINT,   /* plain decimal in [min, max] */
 	CONFIG_SIZE,   /* bytes, or a number with K, M or G, in [min, max] */
 	CONFIG_ENUM,   /* one of choices, case-insensitive */
+	CONFIG_LIST,   /* one of choices, and the key repeats; its check keeps each value */
 	CONFIG_WORD,   /* printable ASCII without spaces */
-	CONFIG_PATH,   /* absolute path */
-	CONFIG_TEXT,   /* anything; the key's check says what is allowed */
-	CONFIG_LIST,   /* repeats; the key's check keeps each value */
+	CONFIG_PATH,   /* absolute path; max: its longest, with the note why */
+	CONFIG_TEXT,   /* any text, [min, max] bytes long if max; the key's check may say more */
 };
 
 /* An enum key's spelling and the number it stores. */

@@ -30,38 +30,32 @@ static int bad(struct config_parse *p, const char *value, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	config_quote(q, sizeof(q), value, strlen(value));
+	config_quote(q, sizeof(q), value);
 	return config_fail(p, p->line, "%s: \"%s\" %s", p->key->name, q, why);
 }
 
 /* Non-empty, printable ASCII, no spaces: what a user name, host or tag may look like. */
 static bool is_word(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
+	const unsigned char *c = (const unsigned char *)s;
+
+	while (*c > 0x20 && *c < 0x7f)
+		c++;
+	return *s && !*c;
 }
 
-/* The few keys with a rule of their own, beyond their type's. */
+/* The build's traces (trace_list.h, not the loader's registry), also by in_ebpf's names "trace_exec"... */
+#define TRACE_ID(T) TRACE_ID_##T,
+enum { TRACE_LIST(TRACE_ID) };
+#define TRACE_CHOICES(T) {#T, TRACE_ID_##T}, {"trace_" #T, TRACE_ID_##T},
+static const struct config_choice trace_names[] = {TRACE_LIST(TRACE_CHOICES) {0}};
 
-/* "exec", "trace_exec", "EXEC": canonical names from the build's list (not the loader's), each once. */
+/* Each trace once, by its canonical name (its first spelling above), and at most CONFIG_MAX_TRACES. */
 static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 {
-#define NAME_OF(T) #T,
-	static const char *const names[] = {TRACE_LIST(NAME_OF)};
-#undef NAME_OF
 	struct config *cfg = p->cfg;
-	const char *name = strncasecmp(v, "trace_", 6) == 0 ? v + 6 : v, *canon = NULL;
+	const char *canon = trace_names[2 * n].name;
 
-	(void)n;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(name, names[i]) == 0)
-			canon = names[i];
-	if (!canon)
-		return bad(p, v, "is not a trace (see ebpf-forward --list-traces)");
 	for (unsigned i = 0; i < cfg->trace_count; i++)
 		if (strcmp(cfg->traces[i], canon) == 0)
 			return bad(p, v, "is listed twice (first on line %d)", cfg->trace_line[i]);
@@ -125,7 +119,8 @@ static const struct config_key keys[] = {
 
 	{CONFIG_INPUT, "Name", CONFIG_ENUM, "ebpf", .choices = inputs, .what = "an input (ebpf is the only one)",
 	 .help = "the only input; may be left out"},
-	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .check = trace_add,
+	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add,
+	 .what = "a trace (see ebpf-forward --list-traces)",
 	 .help = "a trace to load, exec or trace_exec; repeat the key for each (see --list-traces)"},
 	/* The kernel caps a ring near 1 GiB (RINGBUF_MAX_DATA_SZ), and libbpf takes a u32. */
 	{CONFIG_INPUT, "Ringbuf_Size", CONFIG_SIZE, "16M", FIELD(trace.ringbuf_size), 4 * KIB, 1 * GIB,
@@ -210,9 +205,8 @@ static const char *range_str(char *buf, size_t len, const struct config_key *k)
 
 		while (unit && (!ends[i] || ends[i] % (1ull << (10 * unit))))
 			unit--;
-		o += (size_t)snprintf(buf + o, len - o, "%s%llu", i ? "-" : "", (unsigned long long)(ends[i] >> (10 * unit)));
-		if (unit && o + 1 < len)
-			buf[o++] = units[unit - 1], buf[o] = '\0';
+		o += (size_t)snprintf(buf + o, len - o, "%s%llu%.*s", i ? "-" : "", (unsigned long long)(ends[i] >> (10 * unit)),
+				      unit ? 1 : 0, unit ? &units[unit - 1] : "");
 	}
 	if (k->type >= CONFIG_WORD)
 		snprintf(buf + o, len - o, " bytes");
@@ -255,8 +249,7 @@ static int get_number(struct config_parse *p, const struct config_key *k, const 
 	return bad(p, v, "is out of range (%s)", range_str(range, sizeof(range), k));
 }
 
-static int get_enum(struct config_parse *p, const struct config_choice *c, const char *what, const char *v,
-		    uint64_t *n)
+static int get_enum(struct config_parse *p, const struct config_choice *c, const char *what, const char *v, uint64_t *n)
 {
 	for (; c->name; c++) {
 		if (strcasecmp(v, c->name) == 0) {
@@ -279,7 +272,8 @@ static void store(void *field, size_t size, uint64_t n)
 
 int config_set(struct config_parse *p, const struct config_key *k, const char *v)
 {
-	size_t len = strlen(v);
+	char *field = (char *)p->cfg + k->offset;
+	size_t len = strlen(v), longest = k->max ? k->max : k->size - 1;
 	uint64_t n = 0;
 	int ok = 1;
 
@@ -287,24 +281,22 @@ int config_set(struct config_parse *p, const struct config_key *k, const char *v
 	switch (k->type) {
 	case CONFIG_BOOL: ok = get_enum(p, booleans, "a boolean (on/off, true/false, yes/no, 1/0)", v, &n); break;
 	case CONFIG_UINT: case CONFIG_SIZE: ok = get_number(p, k, v, &n); break;
-	case CONFIG_ENUM: ok = get_enum(p, k->choices, k->what, v, &n); break;
+	case CONFIG_ENUM: case CONFIG_LIST: ok = get_enum(p, k->choices, k->what, v, &n); break;
 	case CONFIG_WORD: ok = is_word(v) || bad(p, v, "is not %s", k->what); break;
 	case CONFIG_PATH: ok = v[0] == '/' || bad(p, v, "is not an absolute path"); break;
-	case CONFIG_TEXT: case CONFIG_LIST: break;
+	/* A text's range is its length in bytes. */
+	case CONFIG_TEXT: ok = !k->max || (len >= k->min && len <= k->max) || not_a(p, k, v); break;
 	}
 	if (!ok || (k->check && !k->check(p, v, n)))
 		return 0;
+	/* A string is bounded by its row's max, with the note why, or else by its field. */
+	if (k->type >= CONFIG_WORD && k->size && len > longest)
+		return bad(p, v, "is longer than %zu bytes%s%s%s", longest, k->note ? " (" : "", k->note ? k->note : "",
+			   k->note ? ")" : "");
 	if (k->size && k->type < CONFIG_WORD)
-		store((char *)p->cfg + k->offset, k->size, n);
-	if (!k->size || k->type < CONFIG_WORD)
-		return 1;
-	/* A text's range is its length; a path's max, with the note why, or else the field, bounds it. */
-	if (k->type == CONFIG_TEXT && k->max && (len < k->min || len > k->max))
-		return not_a(p, k, v);
-	if (len > (k->max ? k->max : k->size - 1))
-		return bad(p, v, "is longer than %llu bytes%s%s%s", (unsigned long long)(k->max ? k->max : k->size - 1),
-			   k->note ? " (" : "", k->note ? k->note : "", k->note ? ")" : "");
-	memcpy((char *)p->cfg + k->offset, v, len + 1);
+		store(field, k->size, n);
+	else if (k->size)
+		memcpy(field, v, len + 1);
 	return 1;
 }
 
@@ -334,13 +326,15 @@ int config_help(FILE *f)
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
 		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_name((enum config_section)s));
 		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
-			size_t o = (size_t)snprintf(type, sizeof(type), "%s%s", names[k->type], k->max ? " " : "");
+			bool range = k->max && !k->no_range;
+			size_t o = (size_t)snprintf(type, sizeof(type), "%s%s", names[k->type], range ? " " : "");
 
 			if ((int)k->section != s)
 				continue;
-			if (k->max && !k->no_range)
+			if (range)
 				range_str(type + o, sizeof(type) - o, k);
-			for (const struct config_choice *c = k->choices; c && c->name && o < sizeof(type); c++)
+			for (const struct config_choice *c = k->type == CONFIG_ENUM ? k->choices : NULL;
+			     c && c->name && o < sizeof(type); c++)
 				o += (size_t)snprintf(type + o, sizeof(type) - o, "%s%s", o ? "|" : "", c->name);
 			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type, k->def, "", k->help,
 				k->forward_only ? " (only for Name forward)" : "");

@@ -21,7 +21,7 @@ struct config_parse {
 };
 
 /* Copies s into out with '"', '\\' and non-printable bytes escaped; returns out. */
-const char *config_quote(char *out, size_t outlen, const char *s, size_t len);
+const char *config_quote(char *out, size_t outlen, const char *s);
 
 /* Records the first error as "name:line: message" (line 0: "name: message"); returns 0. */
 __attribute__((format(printf, 3, 4)))
