@@ -218,6 +218,31 @@ START_TEST(every_table_key_is_documented)
 }
 END_TEST
 
+/* Every default in the table, written in a file, is a valid value (config_defaults reads them the same way). */
+START_TEST(every_table_default_is_valid)
+{
+	const struct config_key *keys;
+	size_t n;
+	char text[512];
+
+	keys = config_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *def = keys[i].def, *name = keys[i].name;
+
+		if (def[0] == '(')
+			continue;
+		if (keys[i].section == CONFIG_SERVICE)
+			snprintf(text, sizeof(text), "[SERVICE]\n%s = %s\n[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\n",
+				 name, def);
+		else if (keys[i].section == CONFIG_INPUT)
+			snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n%s = %s\n[OUTPUT]\nName = forward\n", name, def);
+		else
+			snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\n%s = %s\n", name, def);
+		ck_assert_msg(load(text) == 0, "default of %s: %s", name, err);
+	}
+}
+END_TEST
+
 /* ---- valid input ---- */
 
 START_TEST(defaults)
@@ -761,6 +786,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, reference_file);
 	tcase_add_test(tc, reference_file_documents_every_key);
 	tcase_add_test(tc, every_table_key_is_documented);
+	tcase_add_test(tc, every_table_default_is_valid);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, sizes_and_levels);
