@@ -1,11 +1,8 @@
 /*
  * config.c: reads the INI file, line by line, into one validated struct config; every error names file:line.
- *
- * It does not use inih: Debian's libinih is built with a 200-byte line buffer
- * on the stack (INI_MAX_LINE 200, no realloc), shorter than a Kubernetes pod's
- * cgroup path, and a longer one would mean building our own copy of inih. This
- * reader already did the lines, trimming, BOM, comments and sections itself;
- * the Key = Value split that was left is done here with inih's exact rules.
+ * No inih: Debian's libinih has a 200-byte line buffer on the stack (no realloc), shorter than a Kubernetes
+ * pod's cgroup path, and a longer one means building our own copy. This reader already did the lines, BOM,
+ * comments and sections; the Key = Value split left is done here with inih's exact rules.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -116,34 +116,28 @@ static const struct config_key keys[] = {
 	 "a number of seconds", "0 = off", .help = "seconds between per-trace counter lines in the log"},
 	{CONFIG_SERVICE, "Metrics_Records", CONFIG_BOOL, "on", FIELD(metrics_records),
 	 .help = "at every Stats_Interval also send the counters as records"},
-
 	{CONFIG_INPUT, "Name", CONFIG_ENUM, "ebpf", .choices = inputs, .what = "an input (ebpf is the only one)",
 	 .help = "the only input; may be left out"},
 	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add,
-	 .what = "a trace (see ebpf-forward --list-traces)",
-	 .help = "a trace to load, exec or trace_exec; repeat the key for each (see --list-traces)"},
+	 .what = "a trace (see ebpf-forward --list-traces)", .help = "a trace to load, exec or trace_exec; repeatable"},
 	/* The kernel caps a ring near 1 GiB (RINGBUF_MAX_DATA_SZ), and libbpf takes a u32. */
 	{CONFIG_INPUT, "Ringbuf_Size", CONFIG_SIZE, "16M", FIELD(trace.ringbuf_size), 4 * KIB, 1 * GIB,
 	 .check = ringbuf_shape, .help = "ring buffer per trace: a power of two, a multiple of the page size"},
-	/* No process id is above PID_MAX_LIMIT on 64-bit Linux. */
-	{CONFIG_INPUT, "Pid", CONFIG_UINT, "0", FIELD(trace.filter_pid), 0, 4194304, "a process id", "0 = all",
-	 .help = "only events of this process"},
-	/* (uid_t)-1 is no user; the default is every user. */
-	{CONFIG_INPUT, "Uid", CONFIG_UINT, "(all)", FIELD(trace.filter_uid), 0, UINT32_MAX - 1, "a user id",
-	 .help = "only events of this user"},
+	{CONFIG_INPUT, "Pid", CONFIG_UINT, "0", FIELD(trace.filter_pid), 0, 4194304 /* PID_MAX_LIMIT */, "a process id",
+	 "0 = all", .help = "only events of this process"},
+	{CONFIG_INPUT, "Uid", CONFIG_UINT, "(all)", FIELD(trace.filter_uid), 0, UINT32_MAX - 1 /* (uid_t)-1: no user */,
+	 "a user id", .help = "only events of this user"},
 	{CONFIG_INPUT, "Libc_Path", CONFIG_PATH, "(found at run time)", FIELD(trace.libc_path),
 	 .help = "the libc the malloc uprobes attach to"},
 	{CONFIG_INPUT, "Poll_Ms", CONFIG_UINT, "25", FIELD(trace.poll_ms), 0, 1000, "a number of milliseconds",
 	 "0 = wake on every event", .help = "while events flow, the rings are read this often"},
 	{CONFIG_INPUT, "Cgroup", CONFIG_PATH, "(all)", FIELD(trace.cgroup_path),
 	 .help = "only tasks in this cgroup v2 directory or below it (a pod's, a service's)"},
-	/* A command name as the kernel keeps it, in 16 bytes with the NUL. */
-	{CONFIG_INPUT, "Comm", CONFIG_TEXT, "(all)", FIELD(trace.filter_comm), 1, 15, "a command name",
-	 "as in /proc/PID/comm", .help = "only tasks with this command name"},
+	{CONFIG_INPUT, "Comm", CONFIG_TEXT, "(all)", FIELD(trace.filter_comm), 1, 15 /* the kernel's, NUL included: 16 */,
+	 "a command name", "as in /proc/PID/comm", .help = "only tasks with this command name"},
 	{CONFIG_INPUT, "Mount_Ns", CONFIG_UINT, "(all)", FIELD(trace.filter_mntns), 1, UINT32_MAX,
 	 "a mount namespace", "its inode number, as readlink /proc/PID/ns/mnt shows", .no_range = true,
 	 .wrap = "mnt:[", .help = "only this mount namespace (a container): N or mnt:[N]"},
-
 	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", FIELD(output), .choices = outputs,
 	 .what = "an output (stdout or forward)", .help = "stdout (JSON lines) or forward (Fluent Forward)"},
 	{CONFIG_OUTPUT, "Tag", CONFIG_TEXT, "ebpf", FIELD(tag), .check = tag_shape,
@@ -152,8 +146,7 @@ static const struct config_key keys[] = {
 	 .forward_only = true, .help = "Fluent Bit's forward input over TCP"},
 	{CONFIG_OUTPUT, "Port", CONFIG_UINT, "24224", FIELD(port), 1, 65535, "a port", .forward_only = true,
 	 .help = "its TCP port"},
-	/* sun_path is 108 bytes with its NUL. */
-	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), 0, 107,
+	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), 0, 107 /* sun_path, NUL included: 108 */,
 	 .note = "the limit of a Unix socket path", .forward_only = true, .help = "its Unix socket instead of TCP"},
 	/* The top is only there to keep the queue's arithmetic far from overflow. */
 	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", FIELD(buffer_limit), 1 * MIB, 1024 * GIB,
@@ -316,11 +309,8 @@ void config_defaults(struct config *cfg)
 /* --help-config: each key's name, type with its range or choices, default, and help line. */
 int config_help(FILE *f)
 {
-	static const char *const names[] = {
-		[CONFIG_BOOL] = "on/off", [CONFIG_UINT] = "number", [CONFIG_SIZE] = "size", [CONFIG_ENUM] = "",
-		[CONFIG_WORD] = "word", [CONFIG_PATH] = "absolute path", [CONFIG_TEXT] = "text",
-		[CONFIG_LIST] = "name, repeated",
-	};
+	static const char *const names[] = {"on/off", "number", "size", "", "name, repeated", "word", "absolute path",
+					    "text"}; /* by enum config_type */
 	char type[128];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
