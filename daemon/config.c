@@ -154,8 +154,7 @@ static int read_line(struct config_parse *p, const char *s, size_t len)
 		return config_fail(p, p->line, "line is longer than %d bytes", CONFIG_LINE_MAX);
 	if (len == 0 || *s == ';' || *s == '#')
 		return 1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
 	return *buf == '[' ? section_start(p, buf) : key_value(p, buf);
 }
 
@@ -240,23 +239,22 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (f && buf) {
 		n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
 		buf[n] = '\0';
-	}
-	if (!path) {
-		config_fail(&p, 0, "no configuration file given");
-	} else if (!f) {
-		config_fail(&p, 0, "cannot open: %s", strerror(errno));
-	} else if (!buf || ferror(f)) {
-		config_fail(&p, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
-	} else if (n > CONFIG_FILE_MAX) {
-		config_fail(&p, 0, "larger than %d bytes, not a configuration file", CONFIG_FILE_MAX);
-	} else if (strlen(buf) < n) {
-		/* The NUL's line: one more than the newlines before it. */
+		/* The line of a NUL byte, if there is one: one more than the newlines before it. */
 		for (const char *c = buf; (c = strchr(c, '\n')); c++)
 			line++;
-		config_fail(&p, line, "NUL byte, not a text file");
-	} else {
-		rc = config_load_string(cfg, buf, path, err, errlen);
 	}
+	if (!path)
+		config_fail(&p, 0, "no configuration file given");
+	else if (!f)
+		config_fail(&p, 0, "cannot open: %s", strerror(errno));
+	else if (!buf || ferror(f))
+		config_fail(&p, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
+	else if (n > CONFIG_FILE_MAX)
+		config_fail(&p, 0, "larger than %d bytes, not a configuration file", CONFIG_FILE_MAX);
+	else if (strlen(buf) < n)
+		config_fail(&p, line, "NUL byte, not a text file");
+	else
+		rc = config_load_string(cfg, buf, path, err, errlen);
 	if (f)
 		fclose(f);
 	free(buf);

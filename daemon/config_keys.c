@@ -18,7 +18,8 @@
 /* Where a key's value lands: offset and size of a field of struct config. */
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 
-static const char units[] = "KMG";
+/* Unit suffixes by power of 1024; none for plain numbers. */
+static const char *const units[] = {"", "K", "M", "G"};
 
 /* An error about the value of the key being set: Key: "value" why. */
 __attribute__((format(printf, 3, 4)))
@@ -30,8 +31,7 @@ static int bad(struct config_parse *p, const char *value, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	config_quote(q, sizeof(q), value);
-	return config_fail(p, p->line, "%s: \"%s\" %s", p->key->name, q, why);
+	return config_fail(p, p->line, "%s: \"%s\" %s", p->key->name, config_quote(q, sizeof(q), value), why);
 }
 
 /* Non-empty, printable ASCII, no spaces: what a user name, host or tag may look like. */
@@ -49,8 +49,10 @@ static bool is_word(const char *s)
 enum { TRACE_LIST(TRACE_ID) };
 #define TRACE_CHOICES(T) {#T, TRACE_ID_##T}, {"trace_" #T, TRACE_ID_##T},
 static const struct config_choice trace_names[] = {TRACE_LIST(TRACE_CHOICES) {0}};
+/* Each trace at most once, so they always fit. */
+_Static_assert(sizeof(trace_names) / sizeof(trace_names[0]) / 2 <= CONFIG_MAX_TRACES, "raise CONFIG_MAX_TRACES");
 
-/* Each trace once, by its canonical name (its first spelling above), and at most CONFIG_MAX_TRACES. */
+/* Each trace once, by its canonical name (its first spelling above). */
 static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 {
 	struct config *cfg = p->cfg;
@@ -59,8 +61,6 @@ static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 	for (unsigned i = 0; i < cfg->trace_count; i++)
 		if (strcmp(cfg->traces[i], canon) == 0)
 			return bad(p, v, "is listed twice (first on line %d)", cfg->trace_line[i]);
-	if (cfg->trace_count >= CONFIG_MAX_TRACES)
-		return bad(p, v, "is one trace too many (at most %d)", CONFIG_MAX_TRACES);
 	snprintf(cfg->traces[cfg->trace_count], sizeof(cfg->traces[0]), "%s", canon);
 	cfg->trace_line[cfg->trace_count++] = p->line;
 	return 1;
@@ -94,12 +94,10 @@ static int tag_shape(struct config_parse *p, const char *v, uint64_t n)
 }
 
 /* Fluent Bit's spellings of a boolean. */
-static const struct config_choice booleans[] = {
-	{"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0}, {0},
-};
-static const struct config_choice levels[] = {
-	{"error", LOG_LVL_ERROR}, {"warn", LOG_LVL_WARN}, {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG}, {0},
-};
+static const struct config_choice booleans[] = {{"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1},
+						{"no", 0}, {"1", 1}, {"0", 0}, {0}};
+static const struct config_choice levels[] = {{"error", LOG_LVL_ERROR}, {"warn", LOG_LVL_WARN},
+					      {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG}, {0}};
 static const struct config_choice inputs[] = {{"ebpf", 0}, {0}};
 static const struct config_choice outputs[] = {{"stdout", OUTPUT_STDOUT}, {"forward", OUTPUT_FORWARD}, {0}};
 /* "off" as out_forward users write it. */
@@ -198,8 +196,8 @@ static const char *range_str(char *buf, size_t len, const struct config_key *k)
 
 		while (unit && (!ends[i] || ends[i] % (1ull << (10 * unit))))
 			unit--;
-		o += (size_t)snprintf(buf + o, len - o, "%s%llu%.*s", i ? "-" : "", (unsigned long long)(ends[i] >> (10 * unit)),
-				      unit ? 1 : 0, unit ? &units[unit - 1] : "");
+		o += (size_t)snprintf(buf + o, len - o, "%s%llu%s", i ? "-" : "", (unsigned long long)(ends[i] >> (10 * unit)),
+				      units[unit]);
 	}
 	if (k->type >= CONFIG_WORD)
 		snprintf(buf + o, len - o, " bytes");
@@ -219,6 +217,7 @@ static int not_a(struct config_parse *p, const struct config_key *k, const char 
 /* Plain decimal (no sign, spaces or 0x) up to end; for a size, K, M or G (x1024) may follow, then B. */
 static int get_number(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
 {
+	static const char suffixes[] = "KMG";
 	size_t len = strlen(v), wl = k->wrap ? strlen(k->wrap) : 0;
 	bool wrapped = wl && len > wl && strncmp(v, k->wrap, wl) == 0 && v[len - 1] == ']';
 	const char *s = wrapped ? v + wl : v, *end = v + len - wrapped, *u;
@@ -227,9 +226,9 @@ static int get_number(struct config_parse *p, const struct config_key *k, const 
 
 	errno = 0;
 	*n = ok ? strtoull(s, &e, 10) : 0;
-	if (ok && k->type == CONFIG_SIZE && e < end && (u = strchr(units, toupper((unsigned char)*e)))) {
-		ok = *n <= UINT64_MAX >> (10 * (u - units + 1));
-		*n <<= 10 * (u - units + 1);
+	if (ok && k->type == CONFIG_SIZE && e < end && (u = strchr(suffixes, toupper((unsigned char)*e)))) {
+		ok = *n <= UINT64_MAX >> (10 * (u - suffixes + 1));
+		*n <<= 10 * (u - suffixes + 1);
 		e += 1 + (e + 1 < end && toupper((unsigned char)e[1]) == 'B');
 	}
 	ok = ok && !errno && e == end;
@@ -309,19 +308,19 @@ void config_defaults(struct config *cfg)
 /* --help-config: each key's name, type with its range or choices, default, and help line. */
 int config_help(FILE *f)
 {
-	static const char *const names[] = {"on/off", "number", "size", "", "name, repeated", "word", "absolute path",
-					    "text"}; /* by enum config_type */
+	/* By enum config_type; a range or the choices follow. */
+	static const char *const names[] = {"on/off", "number ", "size ", "", "name, repeated", "word", "absolute path ",
+					    "text "};
 	char type[128];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
 		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_name((enum config_section)s));
 		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
-			bool range = k->max && !k->no_range;
-			size_t o = (size_t)snprintf(type, sizeof(type), "%s%s", names[k->type], range ? " " : "");
+			size_t o = (size_t)snprintf(type, sizeof(type), "%s", names[k->type]);
 
 			if ((int)k->section != s)
 				continue;
-			if (range)
+			if (k->max && !k->no_range)
 				range_str(type + o, sizeof(type) - o, k);
 			for (const struct config_choice *c = k->type == CONFIG_ENUM ? k->choices : NULL;
 			     c && c->name && o < sizeof(type); c++)
