@@ -19,18 +19,16 @@
 /* Escapes quotes, backslashes and non-printable bytes: a value of binary junk still gives a one-line message. */
 const char *config_quote(char *out, size_t outlen, const char *s)
 {
-	size_t o = 0, len = strlen(s);
+	size_t o = 0;
 
-	for (size_t i = 0; i < len && o + 8 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	for (const unsigned char *c = (const unsigned char *)s; *c && o + 8 < outlen; c++) {
+		if (*c == '"' || *c == '\\')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c", *c);
+		else if (*c < 0x20 || *c >= 0x7f)
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", *c);
 		else
-			out[o++] = (char)c;
-		if (i + 1 < len && o + 8 >= outlen)
+			out[o++] = (char)*c;
+		if (c[1] && o + 8 >= outlen)
 			o += (size_t)snprintf(out + o, outlen - o, "...");
 	}
 	out[o] = '\0';
@@ -80,7 +78,7 @@ static int section_start(struct config_parse *p, char *line)
 	*close = '\0';
 	name = trim(line + 1);
 	for (int i = 0; i < CONFIG_SECTIONS; i++) {
-		const char *sec = config_section_name((enum config_section)i);
+		const char *sec = config_section_names[i];
 
 		if (strcasecmp(name, sec) != 0)
 			continue;
@@ -131,8 +129,7 @@ static int key_value(struct config_parse *p, char *line)
 		return config_fail(p, p->line, "%s: key before any section ([SERVICE], [INPUT] or [OUTPUT])", q);
 	k = config_key_find(p->section, name);
 	if (!k)
-		return config_fail(p, p->line, "unknown key \"%s\" in [%s]", q,
-				   config_section_name((enum config_section)p->section));
+		return config_fail(p, p->line, "unknown key \"%s\" in [%s]", q, config_section_names[p->section]);
 	row = (size_t)(k - config_keys(&n));
 	if (p->key_line[row] && k->type != CONFIG_LIST)
 		return config_fail(p, p->line, "%s: given twice (first on line %d)", k->name, p->key_line[row]);
@@ -173,8 +170,8 @@ static int check(struct config_parse *p)
 	int host = given(p, CONFIG_OUTPUT, "Host"), port = given(p, CONFIG_OUTPUT, "Port");
 	int unix_path = given(p, CONFIG_OUTPUT, "Unix_Path"), frame = given(p, CONFIG_OUTPUT, "Frame_Size");
 	int limit = given(p, CONFIG_OUTPUT, "Buffer_Limit");
-	const struct config_key *keys, *first = NULL;
 	size_t n;
+	const struct config_key *keys = config_keys(&n), *first = NULL;
 
 	/* Only an explicit User= must exist; the default one may fall back to nobody. */
 	cfg->user_set = given(p, CONFIG_SERVICE, "User") != 0;
@@ -186,7 +183,6 @@ static int check(struct config_parse *p)
 		return config_fail(p, 0, "no [OUTPUT] section");
 	if (!given(p, CONFIG_OUTPUT, "Name"))
 		return config_fail(p, p->section_line[CONFIG_OUTPUT], "no Name= in [OUTPUT] (stdout or forward)");
-	keys = config_keys(&n);
 	for (size_t i = 0; i < n && cfg->output != OUTPUT_FORWARD; i++)
 		if (keys[i].forward_only && p->key_line[i] && (!first || p->key_line[i] < p->key_line[first - keys]))
 			first = &keys[i];
@@ -208,8 +204,6 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 				 .section = -1};
 	const char *s = text ? text : "", *eol;
 
-	if (err && errlen)
-		err[0] = '\0';
 	config_defaults(cfg);
 	cfg->path = name;
 	/* A UTF-8 byte order mark from a Windows editor is not content. */
@@ -229,13 +223,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	struct config_parse p = {.cfg = cfg, .name = path ? path : "(config)", .err = err, .errlen = errlen};
 	/* One byte more than allowed is read, to tell "exactly the limit" from "too big". */
 	char *buf = malloc(CONFIG_FILE_MAX + 2);
-	FILE *f;
+	FILE *f = path ? fopen(path, "re") : NULL;
+	int rc = -1, line = 1, open_errno = errno;
 	size_t n = 0;
-	int rc = -1, line = 1;
 
 	config_defaults(cfg);
 	cfg->path = path;
-	f = path ? fopen(path, "re") : NULL;
 	if (f && buf) {
 		n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
 		buf[n] = '\0';
@@ -246,7 +239,7 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (!path)
 		config_fail(&p, 0, "no configuration file given");
 	else if (!f)
-		config_fail(&p, 0, "cannot open: %s", strerror(errno));
+		config_fail(&p, 0, "cannot open: %s", strerror(open_errno));
 	else if (!buf || ferror(f))
 		config_fail(&p, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
 	else if (n > CONFIG_FILE_MAX)

@@ -93,12 +93,12 @@ struct config_key {
 	enum config_type type;
 	const char *def;           /* default as a user writes it; "(...)" only describes the unset state */
 	size_t offset, size;       /* where the value lands in struct config; size 0: not kept */
-	uint64_t min, max;         /* CONFIG_UINT, CONFIG_SIZE */
+	uint64_t min, max;         /* the value's range; for CONFIG_TEXT and CONFIG_PATH its length (max 0: none) */
 	const char *what;          /* a bad value "is not" this: "a number of seconds" */
-	const char *note;          /* CONFIG_UINT: said after the range, "0 = off"; with no_range instead of it */
+	const char *note;          /* said after the range, "0 = off"; with no_range instead of it; a path's max: why */
 	bool no_range;             /* CONFIG_UINT: the range means nothing to a user; the note says it all */
 	const char *wrap;          /* CONFIG_UINT: the number may also be written as wrap N ']' */
-	const struct config_choice *choices; /* CONFIG_ENUM, NULL-terminated */
+	const struct config_choice *choices; /* CONFIG_ENUM, CONFIG_LIST; NULL-terminated */
 	/* The key's own rule after its type's (n: the number, or 0): 1 to keep the value, 0 refused. */
 	int (*check)(struct config_parse *p, const char *value, uint64_t n);
 	bool forward_only;         /* only with [OUTPUT] Name forward */
@@ -108,8 +108,8 @@ struct config_key {
 /* The key table, in the order of --help-config; *n gets its length. */
 const struct config_key *config_keys(size_t *n);
 
-/* "SERVICE", "INPUT" or "OUTPUT". */
-const char *config_section_name(enum config_section s);
+/* By enum config_section: "SERVICE", "INPUT", "OUTPUT". */
+extern const char *const config_section_names[CONFIG_SECTIONS];
 
 /* Prints every key, by section, with its type, default and help line (--help-config). */
 int config_help(FILE *f);

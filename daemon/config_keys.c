@@ -18,12 +18,10 @@
 /* Where a key's value lands: offset and size of a field of struct config. */
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 
-/* Unit suffixes by power of 1024; none for plain numbers. */
-static const char *const units[] = {"", "K", "M", "G"};
+static const char *const units[] = {"", "K", "M", "G"}; /* by power of 1024 */
 
 /* An error about the value of the key being set: Key: "value" why. */
-__attribute__((format(printf, 3, 4)))
-static int bad(struct config_parse *p, const char *value, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(struct config_parse *p, const char *value, const char *fmt, ...)
 {
 	char why[256], q[1024];
 	va_list ap;
@@ -44,12 +42,12 @@ static bool is_word(const char *s)
 	return *s && !*c;
 }
 
-/* The build's traces (trace_list.h, not the loader's registry), also by in_ebpf's names "trace_exec"... */
+/* The build's traces (trace_list.h, not the loader's registry), also by in_ebpf's names "trace_exec"...;
+ * each is taken once, so they always fit in CONFIG_MAX_TRACES. */
 #define TRACE_ID(T) TRACE_ID_##T,
 enum { TRACE_LIST(TRACE_ID) };
 #define TRACE_CHOICES(T) {#T, TRACE_ID_##T}, {"trace_" #T, TRACE_ID_##T},
 static const struct config_choice trace_names[] = {TRACE_LIST(TRACE_CHOICES) {0}};
-/* Each trace at most once, so they always fit. */
 _Static_assert(sizeof(trace_names) / sizeof(trace_names[0]) / 2 <= CONFIG_MAX_TRACES, "raise CONFIG_MAX_TRACES");
 
 /* Each trace once, by its canonical name (its first spelling above). */
@@ -79,16 +77,13 @@ static int ringbuf_shape(struct config_parse *p, const char *v, uint64_t n)
 }
 
 /* One '*' is replaced by the event type; a second has no meaning. */
-static int tag_shape(struct config_parse *p, const char *v, uint64_t n)
+static int tag_shape(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
 {
-	const char *star = strchr(v, '*');
-
-	(void)n;
 	if (!*v)
 		return bad(p, v, "is empty");
 	if (!is_word(v))
 		return bad(p, v, "is not printable ASCII without spaces");
-	if (star && strchr(star + 1, '*'))
+	if (strchr(v, '*') != strrchr(v, '*'))
 		return bad(p, v, "has more than one '*'");
 	return 1;
 }
@@ -170,12 +165,7 @@ const struct config_key *config_keys(size_t *n)
 	return keys;
 }
 
-const char *config_section_name(enum config_section s)
-{
-	static const char *const names[CONFIG_SECTIONS] = {"SERVICE", "INPUT", "OUTPUT"};
-
-	return s < CONFIG_SECTIONS ? names[s] : "?";
-}
+const char *const config_section_names[CONFIG_SECTIONS] = {"SERVICE", "INPUT", "OUTPUT"};
 
 const struct config_key *config_key_find(int s, const char *name)
 {
@@ -243,13 +233,12 @@ static int get_number(struct config_parse *p, const struct config_key *k, const 
 
 static int get_enum(struct config_parse *p, const struct config_choice *c, const char *what, const char *v, uint64_t *n)
 {
-	for (; c->name; c++) {
-		if (strcasecmp(v, c->name) == 0) {
-			*n = c->value;
-			return 1;
-		}
-	}
-	return bad(p, v, "is not %s", what);
+	while (c->name && strcasecmp(v, c->name) != 0)
+		c++;
+	if (!c->name)
+		return bad(p, v, "is not %s", what);
+	*n = c->value;
+	return 1;
 }
 
 /* A number into a field of 1, 2, 4 or 8 bytes (bool, uint16_t, unsigned or enum, uint64_t or int64_t). */
@@ -264,7 +253,6 @@ static void store(void *field, size_t size, uint64_t n)
 
 int config_set(struct config_parse *p, const struct config_key *k, const char *v)
 {
-	char *field = (char *)p->cfg + k->offset;
 	size_t len = strlen(v), longest = k->max ? k->max : k->size - 1;
 	uint64_t n = 0;
 	int ok = 1;
@@ -286,9 +274,9 @@ int config_set(struct config_parse *p, const struct config_key *k, const char *v
 		return bad(p, v, "is longer than %zu bytes%s%s%s", longest, k->note ? " (" : "", k->note ? k->note : "",
 			   k->note ? ")" : "");
 	if (k->size && k->type < CONFIG_WORD)
-		store(field, k->size, n);
+		store((char *)p->cfg + k->offset, k->size, n);
 	else if (k->size)
-		memcpy(field, v, len + 1);
+		memcpy((char *)p->cfg + k->offset, v, len + 1);
 	return 1;
 }
 
@@ -314,7 +302,7 @@ int config_help(FILE *f)
 	char type[128];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
-		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_name((enum config_section)s));
+		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_names[s]);
 		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
 			size_t o = (size_t)snprintf(type, sizeof(type), "%s", names[k->type]);
 
