@@ -389,7 +389,7 @@ START_TEST(case_comments_and_layout)
 	ck_assert_str_eq(cfg.tag, "a;b");
 	ck_assert_int_eq(cfg.trace_line[1], 6);
 
-	/* Lines are counted as the file has them, whatever inih skips. */
+	/* Lines are counted as the file has them, blank and comment lines too. */
 	ck_error("\xef\xbb\xbf# c\r\n\r\n[INPUT]\r\n  Trace = exec\r\n\r\n  Pid = x\r\n",
 		 "t.conf:6: Pid: \"x\" is not a process id (0-4194304, 0 = all)");
 }
@@ -511,7 +511,7 @@ START_TEST(unknown_section)
 	ck_error("[FILTER]\nMatch = *\n",
 		 "t.conf:1: unknown section [FILTER] (expected [SERVICE], [INPUT] or [OUTPUT])");
 	ck_error(MINIMAL "[]\n", "t.conf:5: unknown section [] (expected [SERVICE], [INPUT] or [OUTPUT])");
-	/* An empty unknown section is caught too, though inih never reports it. */
+	/* An empty unknown section is caught too. */
 	ck_error(MINIMAL "\n[Parsers]\n",
 		 "t.conf:6: unknown section [Parsers] (expected [SERVICE], [INPUT] or [OUTPUT])");
 }
@@ -616,7 +616,7 @@ END_TEST
 START_TEST(syntax_errors)
 {
 	ck_error("[INPUT]\nTrace exec\n", "t.conf:2: \"Trace exec\" is neither [SECTION] nor Key = Value");
-	/* inih itself refuses this one (the ';' starts a comment before '='); still named by line. */
+	/* As inih would, this is refused: the ';' starts a comment before '='; still named by line. */
 	ck_error("[INPUT]\nTrace = exec\n  Trace ; = vfs\n[OUTPUT]\nName = stdout\n",
 		 "t.conf:3: \"Trace ; = vfs\" is neither [SECTION] nor Key = Value");
 	/* ...and it is reported even when one of our errors comes later. */
