@@ -1,16 +1,22 @@
-/* config.h: the INI configuration file, parsed and validated into one struct. */
+/* config.h: the INI configuration file, parsed and validated into one struct; its keys as one table. */
 #ifndef EBPF_FORWARD_CONFIG_H
 #define EBPF_FORWARD_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "trace_opts.h"
 
 #define CONFIG_MAX_TRACES 16
 #define CONFIG_NAME_MAX 256
 #define CONFIG_PATH_MAX TRACE_PATH_MAX
+/*
+ * Longest line, leading and trailing blanks not counted: room for a path as
+ * long as the kernel's PATH_MAX (a Kubernetes pod's cgroup is far shorter).
+ */
+#define CONFIG_LINE_MAX 4096
 
 enum config_log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -46,7 +52,7 @@ struct config {
 	const char *path;                  /* file it came from (not owned) */
 };
 
-/* Fills cfg with defaults. */
+/* Fills cfg with defaults: the key table's, read by the same code as the file's values. */
 void config_defaults(struct config *cfg);
 
 /*
@@ -57,5 +63,55 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Same as config_load, from a string (for tests); name stands for the path in messages. */
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err, size_t errlen);
+
+enum config_section { CONFIG_SERVICE, CONFIG_INPUT, CONFIG_OUTPUT, CONFIG_SECTIONS };
+
+/* How a key's value is read (config_keys.c). The types before CONFIG_WORD store a number, the rest a string. */
+enum config_type {
+	CONFIG_BOOL,   /* on/off, true/false, yes/no, 1/0 */
+	CONFIG_UINT,   /* plain decimal in [min, max] */
+	CONFIG_SIZE,   /* bytes, or a number with K, M or G, in [min, max] */
+	CONFIG_ENUM,   /* one of choices, case-insensitive */
+	CONFIG_LIST,   /* one of choices, and the key repeats; its check keeps each value */
+	CONFIG_WORD,   /* printable ASCII without spaces */
+	CONFIG_PATH,   /* absolute path; max: its longest, with the note why */
+	CONFIG_TEXT,   /* any text, [min, max] bytes long if max; the key's check may say more */
+};
+
+/* An enum key's spelling and the number it stores. */
+struct config_choice {
+	const char *name;
+	unsigned value;
+};
+
+struct config_parse;
+
+/* One row of the key table: everything the reader, the defaults and --help-config know of a key. */
+struct config_key {
+	enum config_section section;
+	const char *name;          /* canonical spelling, used in messages */
+	enum config_type type;
+	const char *def;           /* default as a user writes it; "(...)" only describes the unset state */
+	size_t offset, size;       /* where the value lands in struct config; size 0: not kept */
+	uint64_t min, max;         /* the value's range; for CONFIG_TEXT and CONFIG_PATH its length (max 0: none) */
+	const char *what;          /* a bad value "is not" this: "a number of seconds" */
+	const char *note;          /* said after the range, "0 = off"; with no_range instead of it; a path's max: why */
+	bool no_range;             /* CONFIG_UINT: the range means nothing to a user; the note says it all */
+	const char *wrap;          /* CONFIG_UINT: the number may also be written as wrap N ']' */
+	const struct config_choice *choices; /* CONFIG_ENUM, CONFIG_LIST; NULL-terminated */
+	/* The key's own rule after its type's (n: the number, or 0): 1 to keep the value, 0 refused. */
+	int (*check)(struct config_parse *p, const char *value, uint64_t n);
+	bool forward_only;         /* only with [OUTPUT] Name forward */
+	const char *help;          /* one line for --help-config */
+};
+
+/* The key table, in the order of --help-config; *n gets its length. */
+const struct config_key *config_keys(size_t *n);
+
+/* By enum config_section: "SERVICE", "INPUT", "OUTPUT". */
+extern const char *const config_section_names[CONFIG_SECTIONS];
+
+/* Prints every key, by section, with its type, default and help line (--help-config). */
+int config_help(FILE *f);
 
 #endif

@@ -28,13 +28,14 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ebpf-forward [-c FILE] [--check-config] [--list-traces] [--version] [--help]\n"
+		"usage: ebpf-forward [-c FILE] [--check-config] [--list-traces] [--help-config] [--version] [--help]\n"
 		"Loads eBPF traces and sends their events, as Fluent Bit in_ebpf records, to stdout\n"
 		"or to a Fluent Bit forward input.\n\n"
 		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
 		"      --check-config  validate the configuration and exit\n"
 		"      --list-traces   list the traces, their attach points, and whether they\n"
 		"                      can attach on this kernel (needs root), then exit\n"
+		"      --help-config   list every configuration key: its type, default and meaning\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this text\n");
 }
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
 		{"list-traces", no_argument, NULL, 'L'},
+		{"help-config", no_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -228,6 +230,7 @@ int main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'C': check_only = true; break;
 		case 'L': list = true; break;
+		case 'K': return config_help(stdout) ? 1 : 0;
 		case 'V': printf("ebpf-forward %s\n", EBPF_FORWARD_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

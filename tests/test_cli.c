@@ -106,9 +106,42 @@ START_TEST(version_and_help)
 	ck_assert_int_eq(run(h, &out, &err), 0);
 	ck_assert_ptr_nonnull(strstr(out, "--check-config"));
 	ck_assert_ptr_nonnull(strstr(out, "--list-traces"));
+	ck_assert_ptr_nonnull(strstr(out, "--help-config"));
 	free(out), free(err);
 	ck_assert_int_eq(run(bad, &out, &err), 2);
 	ck_assert_ptr_nonnull(strstr(err, "usage:"));
+	free(out), free(err);
+}
+END_TEST
+
+/* --help-config lists every key of the table, each once, in its section. */
+START_TEST(help_config_lists_every_key)
+{
+	static const char *const keys[] = {
+		"[SERVICE]", "User", "Group", "Log_Level", "Stats_Interval", "Metrics_Records",
+		"[INPUT]", "Name", "Trace", "Ringbuf_Size", "Pid", "Uid", "Libc_Path", "Poll_Ms", "Cgroup", "Comm",
+		"Mount_Ns",
+		"[OUTPUT]", "Name", "Tag", "Host", "Port", "Unix_Path", "Buffer_Limit", "Frame_Size", "Flush_Ms",
+		"Require_Ack_Response", "Compress",
+	};
+	char *argv[] = {DAEMON_PATH, "--help-config", NULL};
+	char *out, *err, *at, want[64];
+	int lines = 0;
+
+	ck_assert_int_eq(run(argv, &out, &err), 0);
+	/* in this order: each after the one before */
+	at = out;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(want, sizeof(want), keys[i][0] == '[' ? "%s\n" : "\n  %s ", keys[i]);
+		at = strstr(at, want);
+		ck_assert_msg(at, "%s not listed (in order) in: %s", keys[i], out);
+	}
+	/* a key's line is "  Key  type  default: ..." */
+	for (const char *s = out; (s = strstr(s, " default: ")); s++)
+		lines++;
+	ck_assert_int_eq(lines, 25);
+	ck_assert_ptr_nonnull(strstr(out, "size 4K-1G"));
+	ck_assert_ptr_nonnull(strstr(out, "default: 16M"));
 	free(out), free(err);
 }
 END_TEST
@@ -329,6 +362,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, version_and_help);
 	tcase_add_test(tc, check_config_good_and_bad);
+	tcase_add_test(tc, help_config_lists_every_key);
 	if (geteuid() == 0) {
 		tcase_add_test(tc, list_traces_says_what_attaches);
 		tcase_add_test(tc, daemon_prints_records_and_stops_on_sigterm);

@@ -1,6 +1,5 @@
 /* test_config.c: the configuration parser: shipped files, defaults, and every kind of bad input with its exact message. */
 #include <check.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +160,89 @@ START_TEST(reference_file_documents_every_key)
 }
 END_TEST
 
+/* The text of section sec of a file: from the line "<open>SEC<close>" to the next line starting with open. */
+static const char *section_of(const char *text, const char *open, const char *sec, const char *close, size_t *len)
+{
+	char head[64];
+	const char *start, *end;
+
+	snprintf(head, sizeof(head), "\n%s%s%s", open, sec, close);
+	start = strstr(text, head);
+	ck_assert_msg(start != NULL, "no %s in the file", head + 1);
+	start += 1;
+	snprintf(head, sizeof(head), "\n%s", open);
+	end = strstr(start + 1, head);
+	*len = end ? (size_t)(end - start) : strlen(start);
+	return start;
+}
+
+/* Every key of the table is in the reference file, in its section, and in README's table, on its section's row. */
+START_TEST(every_table_key_is_documented)
+{
+	char *conf = slurp(SRC_DIR "/conf/ebpf-forward.conf"), *readme = slurp(SRC_DIR "/README.md");
+	const char *cfg_start = strstr(readme, "\n## Configuration\n"), *cfg_end;
+	const struct config_key *keys;
+	size_t n;
+
+	ck_assert_ptr_nonnull(cfg_start);
+	cfg_end = strstr(cfg_start + 1, "\n## ");
+	ck_assert_ptr_nonnull(cfg_end);
+	keys = config_keys(&n);
+	ck_assert_uint_ge(n, 25);
+	for (size_t i = 0; i < n; i++) {
+		const char *sec = config_section_names[keys[i].section], *s, *row;
+		char needle[64], *text;
+		size_t len;
+		bool found = false;
+
+		s = section_of(conf, "[", sec, "]\n", &len);
+		text = strndup(s, len);
+		snprintf(needle, sizeof(needle), " %s = ", keys[i].name);
+		ck_assert_msg(strstr(text, needle), "%s is not in [%s] of conf/ebpf-forward.conf", keys[i].name, sec);
+		free(text);
+
+		/* README rows read "| SECTION | `Key` | ..." or "| SECTION | `Key`, `Other` | ...". */
+		snprintf(needle, sizeof(needle), "\n| %s | ", sec);
+		snprintf(needle + 32, 32, "`%s`", keys[i].name);
+		for (s = cfg_start; !found && (row = strstr(s, needle)) && row < cfg_end; s = row + 1) {
+			const char *cell = row + strlen(needle), *bar = strchr(cell, '|');
+			char *key_cell = strndup(cell, bar ? (size_t)(bar - cell) : strlen(cell));
+
+			found = strstr(key_cell, needle + 32) != NULL;
+			free(key_cell);
+		}
+		ck_assert_msg(found, "%s of [%s] is not in README's configuration table", keys[i].name, sec);
+	}
+	free(conf);
+	free(readme);
+}
+END_TEST
+
+/* Every default in the table, written in a file, is a valid value (config_defaults reads them the same way). */
+START_TEST(every_table_default_is_valid)
+{
+	const struct config_key *keys;
+	size_t n;
+	char text[512];
+
+	keys = config_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *def = keys[i].def, *name = keys[i].name;
+
+		if (def[0] == '(')
+			continue;
+		if (keys[i].section == CONFIG_SERVICE)
+			snprintf(text, sizeof(text), "[SERVICE]\n%s = %s\n[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\n",
+				 name, def);
+		else if (keys[i].section == CONFIG_INPUT)
+			snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n%s = %s\n[OUTPUT]\nName = forward\n", name, def);
+		else
+			snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\n%s = %s\n", name, def);
+		ck_assert_msg(load(text) == 0, "default of %s: %s", name, err);
+	}
+}
+END_TEST
+
 /* ---- valid input ---- */
 
 START_TEST(defaults)
@@ -307,7 +389,7 @@ START_TEST(case_comments_and_layout)
 	ck_assert_str_eq(cfg.tag, "a;b");
 	ck_assert_int_eq(cfg.trace_line[1], 6);
 
-	/* Lines are counted as the file has them, whatever inih skips. */
+	/* Lines are counted as the file has them, blank and comment lines too. */
 	ck_error("\xef\xbb\xbf# c\r\n\r\n[INPUT]\r\n  Trace = exec\r\n\r\n  Pid = x\r\n",
 		 "t.conf:6: Pid: \"x\" is not a process id (0-4194304, 0 = all)");
 }
@@ -429,7 +511,7 @@ START_TEST(unknown_section)
 	ck_error("[FILTER]\nMatch = *\n",
 		 "t.conf:1: unknown section [FILTER] (expected [SERVICE], [INPUT] or [OUTPUT])");
 	ck_error(MINIMAL "[]\n", "t.conf:5: unknown section [] (expected [SERVICE], [INPUT] or [OUTPUT])");
-	/* An empty unknown section is caught too, though inih never reports it. */
+	/* An empty unknown section is caught too. */
 	ck_error(MINIMAL "\n[Parsers]\n",
 		 "t.conf:6: unknown section [Parsers] (expected [SERVICE], [INPUT] or [OUTPUT])");
 }
@@ -534,7 +616,7 @@ END_TEST
 START_TEST(syntax_errors)
 {
 	ck_error("[INPUT]\nTrace exec\n", "t.conf:2: \"Trace exec\" is neither [SECTION] nor Key = Value");
-	/* inih itself refuses this one (the ';' starts a comment before '='); still named by line. */
+	/* As inih would, this is refused: the ';' starts a comment before '='; still named by line. */
 	ck_error("[INPUT]\nTrace = exec\n  Trace ; = vfs\n[OUTPUT]\nName = stdout\n",
 		 "t.conf:3: \"Trace ; = vfs\" is neither [SECTION] nor Key = Value");
 	/* ...and it is reported even when one of our errors comes later. */
@@ -550,21 +632,33 @@ END_TEST
 
 START_TEST(long_line)
 {
-	char text[4096], want[128];
+	static char text[CONFIG_LINE_MAX + 256];
+	char want[128], *at;
+	size_t fill = (size_t)CONFIG_LINE_MAX - strlen("Libc_Path = /");
 	int n;
 
+	/* One byte over the limit is refused, with the limit in the message. */
 	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nLibc_Path = /");
-	memset(text + n, 'a', 2000);
-	snprintf(text + n + 2000, sizeof(text) - (size_t)n - 2000, "\n[OUTPUT]\nName = stdout\n");
-	snprintf(want, sizeof(want), "t.conf:3: line is longer than %d bytes", INI_MAX_LINE - 2);
+	memset(text + n, 'a', fill + 1);
+	snprintf(text + n + fill + 1, sizeof(text) - (size_t)n - fill - 1, "\n[OUTPUT]\nName = stdout\n");
+	snprintf(want, sizeof(want), "t.conf:3: line is longer than %d bytes", CONFIG_LINE_MAX);
 	ck_error(text, want);
 
-	/* Just under the limit is fine, and leading blanks do not count. */
+	/* Exactly the limit is fine, and leading blanks do not count. */
 	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n        Libc_Path = /");
-	memset(text + n, 'a', (size_t)(INI_MAX_LINE - 2) - strlen("Libc_Path = /"));
-	snprintf(text + n + INI_MAX_LINE - 2 - strlen("Libc_Path = /"), 64, "\n[OUTPUT]\nName = stdout\n");
+	memset(text + n, 'a', fill);
+	snprintf(text + n + fill, sizeof(text) - (size_t)n - fill, "\n[OUTPUT]\nName = stdout\n");
 	ck_ok(text);
-	ck_assert_uint_eq(strlen(cfg.trace.libc_path), (size_t)INI_MAX_LINE - 2 - strlen("Libc_Path = "));
+	ck_assert_uint_eq(strlen(cfg.trace.libc_path), (size_t)CONFIG_LINE_MAX - strlen("Libc_Path = "));
+
+	/* A Kubernetes pod's cgroup, longer than the 200 bytes Debian's libinih took. */
+	n = snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\nCgroup = /sys/fs/cgroup/kubepods.slice/");
+	at = text + n;
+	memset(at, 'p', 300 - strlen("/sys/fs/cgroup/kubepods.slice/"));
+	snprintf(at + 300 - strlen("/sys/fs/cgroup/kubepods.slice/"), 64, "\n[OUTPUT]\nName = stdout\n");
+	ck_ok(text);
+	ck_assert_uint_eq(strlen(cfg.trace.cgroup_path), 300);
+	ck_assert(strncmp(cfg.trace.cgroup_path, "/sys/fs/cgroup/kubepods.slice/pp", 32) == 0);
 }
 END_TEST
 
@@ -691,6 +785,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, quickstart_file);
 	tcase_add_test(tc, reference_file);
 	tcase_add_test(tc, reference_file_documents_every_key);
+	tcase_add_test(tc, every_table_key_is_documented);
+	tcase_add_test(tc, every_table_default_is_valid);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, sizes_and_levels);
