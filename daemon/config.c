@@ -1,20 +1,15 @@
-/*
- * config.c: reads the INI file, line by line, into one validated struct config; every error names file:line.
- * No inih: Debian's libinih has a 200-byte line buffer on the stack (no realloc), shorter than a Kubernetes
- * pod's cgroup path, and a longer one means building our own copy. This reader already did the lines, BOM,
- * comments and sections; the Key = Value split left is done here with inih's exact rules.
- */
+/* config.c: the table of every configuration key, the generic setters that read its rows, and their errors. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config_parse.h"
-
-/* A configuration file is a few hundred bytes; anything this big is a wrong path. */
-#define CONFIG_FILE_MAX (1024 * 1024)
+#include "trace_list.h"
 
 /* Escapes quotes, backslashes and non-printable bytes: a value of binary junk still gives a one-line message. */
 const char *config_quote(char *out, size_t outlen, const char *s)
@@ -53,203 +48,311 @@ int config_fail(struct config_parse *p, int line, const char *fmt, ...)
 	return 0;
 }
 
-/* Strips blanks at both ends, in place; returns the first byte that is not one. */
-static char *trim(char *s)
-{
-	char *end = s + strlen(s);
+#define KIB 1024ull
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
 
-	while (isspace((unsigned char)*s))
-		s++;
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
+/* Where a key's value lands: offset and size of a field of struct config. */
+#define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+
+static const char *const units[] = {"", "K", "M", "G"}; /* by power of 1024 */
+
+/* An error about the value of the key being set: Key: "value" why. */
+__attribute__((format(printf, 3, 4))) static int bad(struct config_parse *p, const char *value, const char *fmt, ...)
+{
+	char why[256], q[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return config_fail(p, p->line, "%s: \"%s\" %s", p->key->name, config_quote(q, sizeof(q), value), why);
 }
 
-/* A "[NAME]" line: known, not seen before, nothing after it but a comment. */
-static int section_start(struct config_parse *p, char *line)
+/* Non-empty, printable ASCII, no spaces: what a user name, host or tag may look like. */
+static bool is_word(const char *s)
 {
-	char *close = strchr(line, ']'), *rest, *name, q[1024];
+	const unsigned char *c = (const unsigned char *)s;
 
-	if (!close)
-		return config_fail(p, p->line, "\"%s\" has no closing ']'", config_quote(q, sizeof(q), line));
-	rest = close + 1 + strspn(close + 1, " \t\r\v\f");
-	if (*rest && *rest != ';' && *rest != '#')
-		return config_fail(p, p->line, "\"%s\": text after ']'", config_quote(q, sizeof(q), line));
-	*close = '\0';
-	name = trim(line + 1);
-	for (int i = 0; i < CONFIG_SECTIONS; i++) {
-		const char *sec = config_section_names[i];
-
-		if (strcasecmp(name, sec) != 0)
-			continue;
-		if (p->section_line[i])
-			return config_fail(p, p->line, "[%s] given twice (first on line %d); %s", sec, p->section_line[i],
-					   i == CONFIG_OUTPUT ? "only one output is supported" :
-					   i == CONFIG_INPUT ? "put every Trace= in one [INPUT]" : "merge them");
-		p->section = i;
-		p->section_line[i] = p->line;
-		return 1;
-	}
-	return config_fail(p, p->line, "unknown section [%s] (expected [SERVICE], [INPUT] or [OUTPUT])",
-			   config_quote(q, sizeof(q), name));
+	while (*c > 0x20 && *c < 0x7f)
+		c++;
+	return *s && !*c;
 }
 
-/* inih's find_chars_or_comment: the first of chars, or a ';' after a blank (an inline comment), or the end. */
-static char *find_or_comment(char *s, const char *chars)
-{
-	bool was_space = false;
+/* The build's traces (trace_list.h, not the loader's registry), also by in_ebpf's names "trace_exec"...;
+ * each is taken once, so they always fit in CONFIG_MAX_TRACES. */
+#define TRACE_ID(T) TRACE_ID_##T,
+enum { TRACE_LIST(TRACE_ID) };
+#define TRACE_CHOICES(T) {#T, TRACE_ID_##T}, {"trace_" #T, TRACE_ID_##T},
+static const struct config_choice trace_names[] = {TRACE_LIST(TRACE_CHOICES) {0}};
+_Static_assert(sizeof(trace_names) / sizeof(trace_names[0]) / 2 <= CONFIG_MAX_TRACES, "raise CONFIG_MAX_TRACES");
 
-	while (*s && !(chars && strchr(chars, *s)) && !(was_space && *s == ';')) {
-		was_space = isspace((unsigned char)*s);
-		s++;
-	}
-	return s;
-}
-
-/*
- * "Key = Value" or "Key: Value" (a trimmed line, not a comment or section), split as inih does: the name
- * is up to the first '=' or ':', unless an inline comment comes first; the value ends at an inline comment.
- */
-static int key_value(struct config_parse *p, char *line)
-{
-	char *sep = find_or_comment(line, "=:"), *name, *value, q[1024];
-	const struct config_key *k;
-	size_t row, n;
-
-	if (*sep != '=' && *sep != ':')
-		return config_fail(p, p->line, "\"%s\" is neither [SECTION] nor Key = Value", config_quote(q, sizeof(q), line));
-	*sep = '\0';
-	name = trim(line);
-	*find_or_comment(sep + 1, NULL) = '\0';
-	value = trim(sep + 1);
-	if (!*name)
-		return config_fail(p, p->line, "no key name before '='");
-	config_quote(q, sizeof(q), name);
-	if (p->section < 0)
-		return config_fail(p, p->line, "%s: key before any section ([SERVICE], [INPUT] or [OUTPUT])", q);
-	k = config_key_find(p->section, name);
-	if (!k)
-		return config_fail(p, p->line, "unknown key \"%s\" in [%s]", q, config_section_names[p->section]);
-	row = (size_t)(k - config_keys(&n));
-	if (p->key_line[row] && k->type != CONFIG_LIST)
-		return config_fail(p, p->line, "%s: given twice (first on line %d)", k->name, p->key_line[row]);
-	if (!p->key_line[row])
-		p->key_line[row] = p->line;
-	return config_set(p, k, value);
-}
-
-/* One physical line: at most CONFIG_LINE_MAX bytes once trimmed; a comment, a section or a key. */
-static int read_line(struct config_parse *p, const char *s, size_t len)
-{
-	char buf[CONFIG_LINE_MAX + 1];
-
-	while (len && isspace((unsigned char)*s))
-		s++, len--;
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	if (len > CONFIG_LINE_MAX)
-		return config_fail(p, p->line, "line is longer than %d bytes", CONFIG_LINE_MAX);
-	if (len == 0 || *s == ';' || *s == '#')
-		return 1;
-	snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
-	return *buf == '[' ? section_start(p, buf) : key_value(p, buf);
-}
-
-/* Line of section s's key name, 0 if it was not given. */
-static int given(const struct config_parse *p, int s, const char *name)
-{
-	size_t n;
-
-	return p->key_line[config_key_find(s, name) - config_keys(&n)];
-}
-
-/* Rules that span keys or sections, checked once the whole file is read. */
-static int check(struct config_parse *p)
+/* Each trace once, by its canonical name (its first spelling above). */
+static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 {
 	struct config *cfg = p->cfg;
-	int host = given(p, CONFIG_OUTPUT, "Host"), port = given(p, CONFIG_OUTPUT, "Port");
-	int unix_path = given(p, CONFIG_OUTPUT, "Unix_Path"), frame = given(p, CONFIG_OUTPUT, "Frame_Size");
-	int limit = given(p, CONFIG_OUTPUT, "Buffer_Limit");
-	size_t n;
-	const struct config_key *keys = config_keys(&n), *first = NULL;
+	const char *canon = trace_names[2 * n].name;
 
-	/* Only an explicit User= must exist; the default one may fall back to nobody. */
-	cfg->user_set = given(p, CONFIG_SERVICE, "User") != 0;
-	if (!p->section_line[CONFIG_INPUT])
-		return config_fail(p, 0, "no [INPUT] section");
-	if (!cfg->trace_count)
-		return config_fail(p, p->section_line[CONFIG_INPUT], "no Trace= in [INPUT]");
-	if (!p->section_line[CONFIG_OUTPUT])
-		return config_fail(p, 0, "no [OUTPUT] section");
-	if (!given(p, CONFIG_OUTPUT, "Name"))
-		return config_fail(p, p->section_line[CONFIG_OUTPUT], "no Name= in [OUTPUT] (stdout or forward)");
-	for (size_t i = 0; i < n && cfg->output != OUTPUT_FORWARD; i++)
-		if (keys[i].forward_only && p->key_line[i] && (!first || p->key_line[i] < p->key_line[first - keys]))
-			first = &keys[i];
-	if (first)
-		return config_fail(p, p->key_line[first - keys], "%s: only for Name forward", first->name);
-	if (unix_path && (host || port))
-		return config_fail(p, unix_path, "Unix_Path: not together with %s (line %d); use one or the other",
-				   host ? "Host" : "Port", host ? host : port);
-	if (cfg->frame_size > cfg->buffer_limit)
-		return config_fail(p, frame > limit ? frame : limit,
-				   "Frame_Size (%llu bytes) is larger than Buffer_Limit (%llu bytes)",
-				   (unsigned long long)cfg->frame_size, (unsigned long long)cfg->buffer_limit);
+	for (unsigned i = 0; i < cfg->trace_count; i++)
+		if (strcmp(cfg->traces[i], canon) == 0)
+			return bad(p, v, "is listed twice (first on line %d)", cfg->trace_line[i]);
+	snprintf(cfg->traces[cfg->trace_count], sizeof(cfg->traces[0]), "%s", canon);
+	cfg->trace_line[cfg->trace_count++] = p->line;
 	return 1;
 }
 
-int config_load_string(struct config *cfg, const char *text, const char *name, char *err, size_t errlen)
+/* The kernel refuses a ring that is not a power of two or not page-aligned. */
+static int ringbuf_shape(struct config_parse *p, const char *v, uint64_t n)
 {
-	struct config_parse p = {.cfg = cfg, .name = name ? name : "(config)", .err = err, .errlen = errlen,
-				 .section = -1};
-	const char *s = text ? text : "", *eol;
+	long page = sysconf(_SC_PAGESIZE);
 
-	config_defaults(cfg);
-	cfg->path = name;
-	/* A UTF-8 byte order mark from a Windows editor is not content. */
-	if (strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;
-	for (p.line = 1; !p.failed && *s; p.line++, s = eol ? eol + 1 : s + strlen(s)) {
-		eol = strchr(s, '\n');
-		read_line(&p, s, eol ? (size_t)(eol - s) : strlen(s));
-	}
-	if (!p.failed)
-		check(&p);
-	return p.failed ? -1 : 0;
+	if (n & (n - 1))
+		return bad(p, v, "is not a power of two");
+	if (page > 0 && n % (uint64_t)page)
+		return bad(p, v, "is not a multiple of the page size (%ld)", page);
+	return 1;
 }
 
-int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+/* One '*' is replaced by the event type; a second has no meaning. */
+static int tag_shape(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
 {
-	struct config_parse p = {.cfg = cfg, .name = path ? path : "(config)", .err = err, .errlen = errlen};
-	/* One byte more than allowed is read, to tell "exactly the limit" from "too big". */
-	char *buf = malloc(CONFIG_FILE_MAX + 2);
-	FILE *f = path ? fopen(path, "re") : NULL;
-	int rc = -1, line = 1, open_errno = errno;
-	size_t n = 0;
+	if (!*v)
+		return bad(p, v, "is empty");
+	if (!is_word(v))
+		return bad(p, v, "is not printable ASCII without spaces");
+	if (strchr(v, '*') != strrchr(v, '*'))
+		return bad(p, v, "has more than one '*'");
+	return 1;
+}
 
-	config_defaults(cfg);
-	cfg->path = path;
-	if (f && buf) {
-		n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
-		buf[n] = '\0';
-		/* The line of a NUL byte, if there is one: one more than the newlines before it. */
-		for (const char *c = buf; (c = strchr(c, '\n')); c++)
-			line++;
+/* Fluent Bit's spellings of a boolean. */
+static const struct config_choice booleans[] = {{"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1},
+						{"no", 0}, {"1", 1}, {"0", 0}, {0}};
+static const struct config_choice levels[] = {{"error", LOG_LVL_ERROR}, {"warn", LOG_LVL_WARN},
+					      {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG}, {0}};
+static const struct config_choice inputs[] = {{"ebpf", 0}, {0}};
+static const struct config_choice outputs[] = {{"stdout", OUTPUT_STDOUT}, {"forward", OUTPUT_FORWARD}, {0}};
+/* "off" as out_forward users write it. */
+static const struct config_choice compressions[] = {{"none", 0}, {"gzip", 1}, {"off", 0}, {0}};
+
+static const struct config_key keys[] = {
+	{CONFIG_SERVICE, "User", CONFIG_WORD, "ebpf-forward", FIELD(user), .what = "a user name",
+	 .help = "account to run as once the traces are attached (nobody if the default one is missing)"},
+	{CONFIG_SERVICE, "Group", CONFIG_WORD, "(the user's)", FIELD(group), .what = "a group name",
+	 .help = "primary group to run as, e.g. Fluent Bit's to reach its socket"},
+	{CONFIG_SERVICE, "Log_Level", CONFIG_ENUM, "info", FIELD(log_level), .choices = levels,
+	 .what = "a level (error, warn, info or debug)", .help = "least severe message logged"},
+	{CONFIG_SERVICE, "Stats_Interval", CONFIG_UINT, "60", FIELD(stats_interval_s), 0, UINT_MAX,
+	 "a number of seconds", "0 = off", .help = "seconds between per-trace counter lines in the log"},
+	{CONFIG_SERVICE, "Metrics_Records", CONFIG_BOOL, "on", FIELD(metrics_records),
+	 .help = "at every Stats_Interval also send the counters as records"},
+	{CONFIG_INPUT, "Name", CONFIG_ENUM, "ebpf", .choices = inputs, .what = "an input (ebpf is the only one)",
+	 .help = "the only input; may be left out"},
+	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add,
+	 .what = "a trace (see ebpf-forward --list-traces)", .help = "a trace to load, exec or trace_exec; repeatable"},
+	/* The kernel caps a ring near 1 GiB (RINGBUF_MAX_DATA_SZ), and libbpf takes a u32. */
+	{CONFIG_INPUT, "Ringbuf_Size", CONFIG_SIZE, "16M", FIELD(trace.ringbuf_size), 4 * KIB, 1 * GIB,
+	 .check = ringbuf_shape, .help = "ring buffer per trace: a power of two, a multiple of the page size"},
+	{CONFIG_INPUT, "Pid", CONFIG_UINT, "0", FIELD(trace.filter_pid), 0, 4194304 /* PID_MAX_LIMIT */, "a process id",
+	 "0 = all", .help = "only events of this process"},
+	{CONFIG_INPUT, "Uid", CONFIG_UINT, "(all)", FIELD(trace.filter_uid), 0, UINT32_MAX - 1 /* (uid_t)-1: no user */,
+	 "a user id", .help = "only events of this user"},
+	{CONFIG_INPUT, "Libc_Path", CONFIG_PATH, "(found at run time)", FIELD(trace.libc_path),
+	 .help = "the libc the malloc uprobes attach to"},
+	{CONFIG_INPUT, "Poll_Ms", CONFIG_UINT, "25", FIELD(trace.poll_ms), 0, 1000, "a number of milliseconds",
+	 "0 = wake on every event", .help = "while events flow, the rings are read this often"},
+	{CONFIG_INPUT, "Cgroup", CONFIG_PATH, "(all)", FIELD(trace.cgroup_path),
+	 .help = "only tasks in this cgroup v2 directory or below it (a pod's, a service's)"},
+	{CONFIG_INPUT, "Comm", CONFIG_TEXT, "(all)", FIELD(trace.filter_comm), 1, 15 /* the kernel's, NUL included: 16 */,
+	 "a command name", "as in /proc/PID/comm", .help = "only tasks with this command name"},
+	{CONFIG_INPUT, "Mount_Ns", CONFIG_UINT, "(all)", FIELD(trace.filter_mntns), 1, UINT32_MAX,
+	 "a mount namespace", "its inode number, as readlink /proc/PID/ns/mnt shows", .no_range = true,
+	 .wrap = "mnt:[", .help = "only this mount namespace (a container): N or mnt:[N]"},
+	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", FIELD(output), .choices = outputs,
+	 .what = "an output (stdout or forward)", .help = "stdout (JSON lines) or forward (Fluent Forward)"},
+	{CONFIG_OUTPUT, "Tag", CONFIG_TEXT, "ebpf", FIELD(tag), .check = tag_shape,
+	 .help = "tag of every record; one '*' is replaced by the event type"},
+	{CONFIG_OUTPUT, "Host", CONFIG_WORD, "127.0.0.1", FIELD(host), .what = "a host name or address",
+	 .forward_only = true, .help = "Fluent Bit's forward input over TCP"},
+	{CONFIG_OUTPUT, "Port", CONFIG_UINT, "24224", FIELD(port), 1, 65535, "a port", .forward_only = true,
+	 .help = "its TCP port"},
+	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), 0, 107 /* sun_path, NUL included: 108 */,
+	 .note = "the limit of a Unix socket path", .forward_only = true, .help = "its Unix socket instead of TCP"},
+	/* The top is only there to keep the queue's arithmetic far from overflow. */
+	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", FIELD(buffer_limit), 1 * MIB, 1024 * GIB,
+	 .forward_only = true, .help = "bytes held while Fluent Bit is away; beyond, the oldest are dropped"},
+	/* Fluent Bit's in_forward closes the connection on a frame above 6,144,000 bytes. */
+	{CONFIG_OUTPUT, "Frame_Size", CONFIG_SIZE, "1M", FIELD(frame_size), 4 * KIB, 4 * MIB,
+	 .forward_only = true, .help = "a frame is sent once it is this big"},
+	{CONFIG_OUTPUT, "Flush_Ms", CONFIG_UINT, "50", FIELD(flush_ms), 1, 60000, "a number of milliseconds",
+	 .forward_only = true, .help = "...or this long after its first record"},
+	{CONFIG_OUTPUT, "Require_Ack_Response", CONFIG_BOOL, "on", FIELD(require_ack), .forward_only = true,
+	 .help = "keep each frame until Fluent Bit acks it; send it again after a reconnect"},
+	{CONFIG_OUTPUT, "Compress", CONFIG_ENUM, "none", FIELD(compress_gzip), .choices = compressions,
+	 .what = "a compression (gzip or none)", .forward_only = true,
+	 .help = "gzip: CompressedPackedForward, for a receiver across a network"},
+};
+
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(KEY_COUNT <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+
+const struct config_key *config_keys(size_t *n)
+{
+	*n = KEY_COUNT;
+	return keys;
+}
+
+const char *const config_section_names[CONFIG_SECTIONS] = {"SERVICE", "INPUT", "OUTPUT"};
+
+const struct config_key *config_key_find(int s, const char *name)
+{
+	for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++)
+		if ((int)k->section == s && strcasecmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+/* "0-65535", for a size "4K-1G", for a text "1-15 bytes": a row's range as messages and --help-config say it. */
+static const char *range_str(char *buf, size_t len, const struct config_key *k)
+{
+	uint64_t ends[2] = {k->min, k->max};
+	size_t o = 0;
+
+	for (int i = 0; i < 2; i++) {
+		int unit = k->type == CONFIG_SIZE ? 3 : 0;
+
+		while (unit && (!ends[i] || ends[i] % (1ull << (10 * unit))))
+			unit--;
+		o += (size_t)snprintf(buf + o, len - o, "%s%llu%s", i ? "-" : "", (unsigned long long)(ends[i] >> (10 * unit)),
+				      units[unit]);
 	}
-	if (!path)
-		config_fail(&p, 0, "no configuration file given");
-	else if (!f)
-		config_fail(&p, 0, "cannot open: %s", strerror(open_errno));
-	else if (!buf || ferror(f))
-		config_fail(&p, 0, "cannot read: %s", buf ? strerror(errno) : "out of memory");
-	else if (n > CONFIG_FILE_MAX)
-		config_fail(&p, 0, "larger than %d bytes, not a configuration file", CONFIG_FILE_MAX);
-	else if (strlen(buf) < n)
-		config_fail(&p, line, "NUL byte, not a text file");
-	else
-		rc = config_load_string(cfg, buf, path, err, errlen);
-	if (f)
-		fclose(f);
-	free(buf);
-	return rc;
+	if (k->type >= CONFIG_WORD)
+		snprintf(buf + o, len - o, " bytes");
+	return buf;
+}
+
+/* "is not a port (1-65535)", "is not a number of seconds (0-4294967295, 0 = off)": the row's words and range. */
+static int not_a(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	char range[64] = "";
+
+	if (!k->no_range)
+		range_str(range, sizeof(range), k);
+	return bad(p, v, "is not %s (%s%s%s)", k->what, range, *range && k->note ? ", " : "", k->note ? k->note : "");
+}
+
+/* Plain decimal (no sign, spaces or 0x) up to end; for a size, K, M or G (x1024) may follow, then B. */
+static int get_number(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
+{
+	static const char suffixes[] = "KMG";
+	size_t len = strlen(v), wl = k->wrap ? strlen(k->wrap) : 0;
+	bool wrapped = wl && len > wl && strncmp(v, k->wrap, wl) == 0 && v[len - 1] == ']';
+	const char *s = wrapped ? v + wl : v, *end = v + len - wrapped, *u;
+	bool ok = isdigit((unsigned char)*s);
+	char *e = (char *)s, range[64];
+
+	errno = 0;
+	*n = ok ? strtoull(s, &e, 10) : 0;
+	if (ok && k->type == CONFIG_SIZE && e < end && (u = strchr(suffixes, toupper((unsigned char)*e)))) {
+		ok = *n <= UINT64_MAX >> (10 * (u - suffixes + 1));
+		*n <<= 10 * (u - suffixes + 1);
+		e += 1 + (e + 1 < end && toupper((unsigned char)e[1]) == 'B');
+	}
+	ok = ok && !errno && e == end;
+	if (ok && *n >= k->min && *n <= k->max)
+		return 1;
+	if (k->type == CONFIG_UINT)
+		return not_a(p, k, v);
+	if (!ok)
+		return bad(p, v, "is not a size (bytes, or a number with K, M or G)");
+	return bad(p, v, "is out of range (%s)", range_str(range, sizeof(range), k));
+}
+
+static int get_enum(struct config_parse *p, const struct config_choice *c, const char *what, const char *v, uint64_t *n)
+{
+	while (c->name && strcasecmp(v, c->name) != 0)
+		c++;
+	if (!c->name)
+		return bad(p, v, "is not %s", what);
+	*n = c->value;
+	return 1;
+}
+
+/* A number into a field of 1, 2, 4 or 8 bytes (bool, uint16_t, unsigned or enum, uint64_t or int64_t). */
+static void store(void *field, size_t size, uint64_t n)
+{
+	uint8_t u8 = (uint8_t)n;
+	uint16_t u16 = (uint16_t)n;
+	uint32_t u32 = (uint32_t)n;
+
+	memcpy(field, size == 1 ? (void *)&u8 : size == 2 ? (void *)&u16 : size == 4 ? (void *)&u32 : (void *)&n, size);
+}
+
+int config_set(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	size_t len = strlen(v), longest = k->max ? k->max : k->size - 1;
+	uint64_t n = 0;
+	int ok = 1;
+
+	p->key = k;
+	switch (k->type) {
+	case CONFIG_BOOL: ok = get_enum(p, booleans, "a boolean (on/off, true/false, yes/no, 1/0)", v, &n); break;
+	case CONFIG_UINT: case CONFIG_SIZE: ok = get_number(p, k, v, &n); break;
+	case CONFIG_ENUM: case CONFIG_LIST: ok = get_enum(p, k->choices, k->what, v, &n); break;
+	case CONFIG_WORD: ok = is_word(v) || bad(p, v, "is not %s", k->what); break;
+	case CONFIG_PATH: ok = v[0] == '/' || bad(p, v, "is not an absolute path"); break;
+	/* A text's range is its length in bytes. */
+	case CONFIG_TEXT: ok = !k->max || (len >= k->min && len <= k->max) || not_a(p, k, v); break;
+	}
+	if (!ok || (k->check && !k->check(p, v, n)))
+		return 0;
+	/* A string is bounded by its row's max, with the note why, or else by its field. */
+	if (k->type >= CONFIG_WORD && k->size && len > longest)
+		return bad(p, v, "is longer than %zu bytes%s%s%s", longest, k->note ? " (" : "", k->note ? k->note : "",
+			   k->note ? ")" : "");
+	if (k->size && k->type < CONFIG_WORD)
+		store((char *)p->cfg + k->offset, k->size, n);
+	else if (k->size)
+		memcpy((char *)p->cfg + k->offset, v, len + 1);
+	return 1;
+}
+
+void config_defaults(struct config *cfg)
+{
+	/* Read as a file's values are; a default the setter refuses fails the test that loads each one. */
+	struct config_parse p = {.cfg = cfg, .name = "(defaults)", .section = -1};
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++)
+		if (k->def[0] != '(')
+			config_set(&p, k, k->def);
+	/* Every user: (uid_t)-1 is no user, so this default has no spelling the setter could read. */
+	cfg->trace.filter_uid = -1;
+}
+
+/* --help-config: each key's name, type with its range or choices, default, and help line. */
+int config_help(FILE *f)
+{
+	/* By enum config_type; a range or the choices follow. */
+	static const char *const names[] = {"on/off", "number ", "size ", "", "name, repeated", "word", "absolute path ",
+					    "text "};
+	char type[128];
+
+	for (int s = 0; s < CONFIG_SECTIONS; s++) {
+		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_names[s]);
+		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
+			size_t o = (size_t)snprintf(type, sizeof(type), "%s", names[k->type]);
+
+			if ((int)k->section != s)
+				continue;
+			if (k->max && !k->no_range)
+				range_str(type + o, sizeof(type) - o, k);
+			for (const struct config_choice *c = k->type == CONFIG_ENUM ? k->choices : NULL;
+			     c && c->name && o < sizeof(type); c++)
+				o += (size_t)snprintf(type + o, sizeof(type) - o, "%s%s", o ? "|" : "", c->name);
+			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type, k->def, "", k->help,
+				k->forward_only ? " (only for Name forward)" : "");
+		}
+	}
+	return ferror(f) ? -1 : 0;
 }

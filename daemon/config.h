@@ -66,7 +66,7 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 
 enum config_section { CONFIG_SERVICE, CONFIG_INPUT, CONFIG_OUTPUT, CONFIG_SECTIONS };
 
-/* How a key's value is read (config_keys.c). The types before CONFIG_WORD store a number, the rest a string. */
+/* How a key's value is read (config.c). The types before CONFIG_WORD store a number, the rest a string. */
 enum config_type {
 	CONFIG_BOOL,   /* on/off, true/false, yes/no, 1/0 */
 	CONFIG_UINT,   /* plain decimal in [min, max] */

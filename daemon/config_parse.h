@@ -1,10 +1,10 @@
-/* config_parse.h: what the reader (config.c) and the key table (config_keys.c) share about one parse. */
+/* config_parse.h: what the reader (config_read.c) and the key table (config.c) share about one parse. */
 #ifndef EBPF_FORWARD_CONFIG_PARSE_H
 #define EBPF_FORWARD_CONFIG_PARSE_H
 
 #include "config.h"
 
-/* Room for the key table's rows in per-parse arrays; config_keys.c asserts the table fits. */
+/* Room for the key table's rows in per-parse arrays; config.c asserts the table fits. */
 #define CONFIG_KEYS_MAX 32
 
 struct config_parse {
