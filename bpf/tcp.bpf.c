@@ -79,17 +79,21 @@ static __always_inline struct ev_tcp *tcp_reserve(struct task_struct *task, __u1
 	return e;
 }
 
-/* The socket's protocol and own address as they are at the call's end. */
+/*
+ * The socket's protocol and own address as they are at the call's end. A
+ * kernel without IPv6 has no v6 fields (nor IPv6 sockets): their reads then
+ * go at load.
+ */
 static __always_inline void tcp_local(struct ev_tcp *e, struct sock *sk, __u16 family)
 {
 	e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 	e->local_family = family;
 	/* skc_num: the local port in host order */
 	e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (family == AF_INET6)
-		bpf_core_read(e->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-	else
+	if (family != AF_INET6)
 		bpf_core_read(e->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+	else if (bpf_core_field_exists(sk->__sk_common.skc_v6_rcv_saddr))
+		bpf_core_read(e->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 }
 
 /* The socket's peer, the kernel's own record of it (an IPv4 peer of an IPv6 socket is v4-mapped). */
@@ -98,10 +102,10 @@ static __always_inline void tcp_peer(struct ev_tcp *e, struct sock *sk, __u16 fa
 	e->family = family;
 	e->version = tcp_version(family);
 	e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == AF_INET6)
-		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
-	else
+	if (family != AF_INET6)
 		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_daddr);
+	else if (bpf_core_field_exists(sk->__sk_common.skc_v6_daddr))
+		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
 }
 
 SEC("tracepoint/syscalls/sys_exit_listen")

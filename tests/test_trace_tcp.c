@@ -31,6 +31,7 @@ struct tcp_seen {
 	int eagain_err;             /* accept4 on the non-blocking listener with nothing pending */
 	int rfd, rport, rerr;       /* connect to a port bound but not listening */
 	int ebadf_err;              /* accept on BAD_FD */
+	int ufd, uport;             /* IPv4: a UDP socket connected to port 53, its local port */
 	int zfd;                    /* connect to the any address, which the kernel takes as loopback */
 	int mfd, mlport, mcfd, mcport, mafd; /* IPv6: a dual-stack listener, an IPv4 client, the accept */
 	int done;
@@ -162,6 +163,11 @@ static void child_tcp(const void *arg)
 		if (accept(BAD_FD, NULL, NULL) >= 0)
 			_exit(13);
 		s->ebadf_err = errno;
+		s->ufd = socket(AF_INET, SOCK_DGRAM, 0);
+		len = loopback(AF_INET, 53, &ss);
+		if (connect(s->ufd, (struct sockaddr *)&ss, len))
+			_exit(15);
+		s->uport = local_port(s->ufd);
 	} else {
 		child_mapped(s);
 	}
@@ -389,6 +395,17 @@ static void check_family(int family)
 		ck_assert_uint_eq(rec_uint(rec, "peer_version"), 0);
 		assert_addr(rec, "peer_addr", 0, NULL);
 		ck_assert_uint_eq(rec_uint(rec, "local_port"), 0);
+		/* every inet socket's connect is traced, UDP too: protocol tells */
+		w.type = "connect";
+		w.fd = s->ufd;
+		w.error = 0;
+		w.syscall = NULL;
+		rec = wait_tcp(&r, &w);
+		assert_keys(rec, connect4_keys);
+		ck_assert_str_eq(rec_str(rec, "protocol"), "udp");
+		ck_assert_uint_eq(rec_uint(rec, "remote_port"), 53);
+		assert_addr(rec, "remote_addr", 4, "127.0.0.1");
+		ck_assert_uint_eq(rec_uint(rec, "local_port"), (uint64_t)s->uport);
 	} else {
 		/* an IPv4 client of a dual-stack listener is an IPv6 peer to it, v4-mapped */
 		w.fd = s->mfd;
