@@ -21,13 +21,13 @@
 #endif
 
 /*
- * connect in flight, per thread, from enter to exit: task storage (see
- * vfs.bpf.c), never deleted, active marks it in use. The sockaddr is copied
+ * connect in flight, per thread, from enter to exit: task storage (as in
+ * bind.bpf.c), never deleted, active marks it in use. The sockaddr is copied
  * at entry, as the kernel copies it, so a caller reusing it meanwhile does
  * not change the record. The socket is kept from entry, where the call's
  * file reference holds it; at exit a close racing in another thread could
- * have freed it, which the probed reads survive (they would read zeros or
- * a reused socket's bytes, a window the fd table has at exit too).
+ * have freed it, which the probed reads survive (reading zeros or a reused
+ * socket's bytes; looking the fd up again at exit has the same race).
  */
 struct connect_args {
 	__u64 sk;          /* struct sock * at entry; 0 when fd was not a socket */
