@@ -1,11 +1,7 @@
 /* bind.bpf.c: IPv4 / IPv6 bind() from the syscall tracepoints, which work where kprobes on inet_bind are refused. */
 #include "common.bpf.h"
+#include "sock.bpf.h"
 #include <bpf/bpf_endian.h>
-
-/* vmlinux.h carries types, not macros. */
-#define AF_INET 2
-#define AF_INET6 10
-#define SOCKFS_MAGIC 0x534F434B
 
 struct bind_args {
 	const void *addr;  /* struct sockaddr __user * */
@@ -25,29 +21,6 @@ struct {
 	__type(key, int);
 	__type(value, struct bind_args);
 } bind_inflight SEC(".maps");
-
-/*
- * The socket behind fd in the current task's file table, or NULL when fd is
- * out of range or not a socket (bind then failed with EBADF or ENOTSOCK).
- */
-static __always_inline struct sock *fd_to_sock(struct task_struct *task, __u32 fd)
-{
-	struct fdtable *fdt = task->files->fdt;
-	struct file **fds, *file = NULL;
-	struct socket *sock;
-
-	/* Direct loads where the offset is constant (see ev_task); fds[fd] is not. */
-	if (!fdt || fd >= fdt->max_fds)
-		return NULL;
-	fds = fdt->fd;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return NULL;
-	/* private_data is a struct socket only for sockfs files. */
-	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != SOCKFS_MAGIC)
-		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
-}
 
 SEC("tracepoint/syscalls/sys_enter_bind")
 int bind_enter(struct trace_event_raw_sys_enter *ctx)
@@ -108,7 +81,7 @@ int bind_exit(struct trace_event_raw_sys_exit *ctx)
 		__builtin_memcpy(e->addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
 	else
 		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
-	sk = fd_to_sock(task, a->fd);
+	sk = sock_from_fd(task, a->fd);
 	if (sk) {
 		/* Bitfields before 5.6: the probed read works for both layouts. */
 		e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);

@@ -181,6 +181,27 @@ struct ev_vfs {
 
 /* ---- tcp: listen, accept, connect ---- */
 
+/* The call behind a tcp record: accept and accept4 share the accept tables. */
+enum ev_tcp_syscall { EV_TCP_LISTEN = 0, EV_TCP_ACCEPT = 1, EV_TCP_ACCEPT4 = 2, EV_TCP_CONNECT = 3 };
+
+/* listen (EV_LISTEN), accept (EV_ACCEPT / EV_ACCEPT6) and connect (EV_CONNECT / EV_CONNECT6). */
+struct ev_tcp {
+	struct ev_hdr h;
+	__s32 fd;
+	__s32 new_fd;        /* accept: the new socket, -1 on failure */
+	__s32 backlog;       /* listen */
+	__s32 error_raw;     /* positive errno, 0 on success */
+	__u32 syscall;       /* enum ev_tcp_syscall */
+	__u16 family;        /* of addr: AF_INET, AF_INET6, or 0 when there is no peer / remote */
+	__u16 version;       /* 4, 6 or 0, as family */
+	__u16 port;          /* peer (accept) or remote (connect) port, host order */
+	__u16 protocol;      /* IPPROTO_* of the socket, 0 when there is no socket */
+	__u16 local_family;  /* of local_addr */
+	__u16 local_port;    /* host order */
+	__u8 addr[16];       /* peer or remote, network order; IPv4 in the first 4 bytes */
+	__u8 local_addr[16]; /* the socket's own address, network order */
+};
+
 /* ---- dns ---- */
 
 /* ---- sched ---- */
