@@ -1,12 +1,15 @@
 /* uprobe.c: which libc (or other library) the system uses, and a table of uprobes attached to a library by function name. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <link.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -77,26 +80,63 @@ int uprobe_find_libc(char *out, size_t len, char *err, size_t errlen)
  * linked against the soname gets. Reading /etc/ld.so.cache here instead would
  * copy those rules (two cache formats, hwcaps priorities, the fallback when the
  * cache is stale) and drift from them. RTLD_NOLOAD cannot be used: it finds
- * only what this process has loaded already. The price of a real load is that
- * the library's initializers run here, as in any program linked against it;
- * it is closed again as soon as its path is known.
+ * only what this process has loaded already. The load happens in a child that
+ * only reports the path: libssl and libcrypto are NODELETE (dlclose would leave
+ * megabytes mapped here) and run their initializers, none of which then
+ * touches the daemon. Called at start-up, before any thread exists, so the
+ * child may use the loader.
  */
 int uprobe_find_soname(const char *soname, char *out, size_t len, char *err, size_t errlen)
 {
-	struct link_map *map = NULL;
-	void *h = dlopen(soname, RTLD_LAZY | RTLD_LOCAL);
-	int rc;
+	char path[PATH_MAX];
+	size_t got = 0;
+	int fds[2], status;
+	pid_t pid;
 
-	if (!h)
-		return 0;
-	if (dlinfo(h, RTLD_DI_LINKMAP, &map) || !map || !map->l_name || !map->l_name[0]) {
-		snprintf(err, errlen, "%s is loadable but the loader does not say from where", soname);
-		rc = -1;
-	} else {
-		rc = real_path(soname, map->l_name, out, len, err, errlen) ? -1 : 1;
+	if (pipe2(fds, O_CLOEXEC)) {
+		snprintf(err, errlen, "cannot look up %s: pipe: %s", soname, strerror(errno));
+		return -1;
 	}
-	dlclose(h);
-	return rc;
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot look up %s: fork: %s", soname, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct link_map *map = NULL;
+		void *h = dlopen(soname, RTLD_LAZY | RTLD_LOCAL);
+
+		if (h && !dlinfo(h, RTLD_DI_LINKMAP, &map) && map && map->l_name)
+			if (write(fds[1], map->l_name, strlen(map->l_name)) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	while (got < sizeof(path) - 1) {
+		ssize_t n = read(fds[0], path + got, sizeof(path) - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "cannot look up %s: waitpid: %s", soname, strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		snprintf(err, errlen, "looking up %s: loading it failed (status %#x)", soname, (unsigned)status);
+		return -1;
+	}
+	if (!got)
+		return 0;
+	path[got] = '\0';
+	return real_path(soname, path, out, len, err, errlen) ? -1 : 1;
 }
 
 /* Attaches one program; 0, or the errno with a message (ENOENT: the library has no such function). */

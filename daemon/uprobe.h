@@ -23,8 +23,9 @@ int uprobe_find_libc(char *out, size_t len, char *err, size_t errlen);
 
 /*
  * Writes into out the resolved path of the library the system's loader gives
- * a program asking for soname (e.g. "libssl.so.3"). Returns 1, 0 when the
- * loader knows no such library, or -1 with a message in err.
+ * a program asking for soname (e.g. "libssl.so.3"), asking it in a child
+ * process (call it before starting threads). Returns 1, 0 when the loader
+ * gives no such library, or -1 with a message in err.
  */
 int uprobe_find_soname(const char *soname, char *out, size_t len, char *err, size_t errlen);
 
