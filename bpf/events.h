@@ -208,4 +208,25 @@ struct ev_tcp {
 
 /* ---- openssl ---- */
 
+/* The libssl functions probed; one record type per in_ebpf trace (handshake, read, write, shutdown). */
+enum ev_tls_fn {
+	EV_TLS_FN_DO_HANDSHAKE = 0,
+	EV_TLS_FN_READ = 1,
+	EV_TLS_FN_READ_EX = 2,
+	EV_TLS_FN_WRITE = 3,
+	EV_TLS_FN_WRITE_EX = 4,
+	EV_TLS_FN_SHUTDOWN = 5,
+	EV_TLS_FN_COUNT
+};
+
+/* One call, sent at its return; h.type is EV_TLS_HANDSHAKE, _READ, _WRITE or _SHUTDOWN. */
+struct ev_tls {
+	struct ev_hdr h;
+	__u64 ssl_ptr;     /* the SSL * argument */
+	__s64 latency_ns;  /* entry to return */
+	__s64 ret;         /* the return value; for the _ex forms that returned 1, the byte count */
+	__u32 function;    /* enum ev_tls_fn */
+	__u32 _pad;
+};
+
 #endif

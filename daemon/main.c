@@ -72,8 +72,16 @@ static int list_traces(void)
 			verdict = "yes";
 		else
 			verdict = err;
-		printf("%-8s %s\n         attach: %s\n         attaches here: %s\n", all[i]->name,
-		       all[i]->description, all[i]->attach_points, verdict);
+		printf("%-8s %s\n         attach: %s\n", all[i]->name, all[i]->description,
+		       all[i]->attach_points);
+		if (all[i]->targets) {
+			struct trace_opts o = {.filter_uid = -1};
+			char found[1024];
+
+			all[i]->targets(&o, found, sizeof(found));
+			printf("         found here: %s\n", found);
+		}
+		printf("         attaches here: %s\n", verdict);
 	}
 	return 0;
 }

@@ -51,6 +51,8 @@ struct trace_unit {
 	 */
 	int (*attach)(struct bpf_object *obj, const struct trace_opts *o, struct trace_links *links,
 		      char *err, size_t errlen);
+	/* NULL, or writes into out what attach would probe here (libraries found at run time). */
+	void (*targets)(const struct trace_opts *o, char *out, size_t len);
 };
 
 #endif
