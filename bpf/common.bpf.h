@@ -76,8 +76,12 @@ static __always_inline struct task_struct *ev_task(void)
 	return bpf_get_current_task_btf();
 }
 
-/* True when the task (the current one) must not be traced. */
-static __always_inline bool ev_skip_task(struct task_struct *task)
+/*
+ * The filters on the task's own fields (self, Pid, Uid, Mount_Ns, Comm): true
+ * when it must not be traced. Valid for any task, also one that is not the
+ * current one (sched: the task switched in); Cgroup is not among them.
+ */
+static __always_inline bool ev_skip_task_fields(struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
@@ -96,6 +100,14 @@ static __always_inline bool ev_skip_task(struct task_struct *task)
 			if (task->comm[i] != ev_set.filter_comm[i])
 				return true;
 	}
+	return false;
+}
+
+/* True when the task (the current one) must not be traced. */
+static __always_inline bool ev_skip_task(struct task_struct *task)
+{
+	if (ev_skip_task_fields(task))
+		return true;
 	/* 1: under it; 0: not; < 0: no cgroup set (then nothing passes, as asked) */
 	if (ev_set.filter_by_cgroup && bpf_current_task_under_cgroup(&filter_cgroup, 0) != 1)
 		return true;

@@ -206,6 +206,27 @@ struct ev_tcp {
 
 /* ---- sched ---- */
 
+/*
+ * A context switch, about the task switched in (next): the header is next's.
+ * prev_state is the kernel's __state of prev at the switch (TASK_* bits, as
+ * the tracepoint gives it): 0 (TASK_RUNNING) when prev was preempted and stays
+ * runnable, else why it left the CPU (1 TASK_INTERRUPTIBLE, 2
+ * TASK_UNINTERRUPTIBLE, 0x80 TASK_DEAD...). Pids are thread ids.
+ */
+struct ev_sched {
+	struct ev_hdr h;
+	__u32 cpu;
+	__u32 prev_pid;
+	__s32 prev_prio;        /* task->prio: 0-99 real-time, 100-139 normal (120 = nice 0) */
+	__s32 prev_state;
+	__u32 next_pid;
+	__s32 next_prio;
+	__u64 runq_latency_ns;  /* from the wakeup or preemption to this switch; 0 when not tracked */
+	__u8 wakeup_tracked;    /* 1: the start of the wait was seen */
+	__u8 _pad[7];
+	char prev_comm[EV_COMM_LEN];
+};
+
 /* ---- openssl ---- */
 
 /* The libssl functions probed; one record type per in_ebpf trace (handshake, read, write, shutdown). */
