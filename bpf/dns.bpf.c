@@ -41,9 +41,9 @@ struct dns_sock_key {
 /* The server of a socket that talks DNS, and the socket, to see through a reused fd. */
 struct dns_peer {
 	__u64 sk;
+	__u64 addr[2];     /* network order; IPv4 in the first 4 bytes */
 	__u16 family;
 	__u16 port;
-	__u8 addr[16];
 	__u32 _pad;
 };
 
@@ -175,7 +175,11 @@ static __noinline bool dns_peer_of(struct task_struct *task, __s32 fd, const voi
 		peer->sk = udp_sock(task, fd);
 		if (!peer->sk)
 			return false;
-		dns_remember(task, fd, peer);
+		/* a socket sending to one server again and again is remembered once */
+		known = bpf_map_lookup_elem(&dns_socks, &k);
+		if (!known || known->sk != peer->sk || known->port != peer->port ||
+		    known->addr[0] != peer->addr[0] || known->addr[1] != peer->addr[1])
+			dns_remember(task, fd, peer);
 		return true;
 	}
 	if (!dns_proc_has(task))
