@@ -331,6 +331,21 @@ static void child_garbage(const void *arg)
 	close(s);
 }
 
+/* write then read on a connected socket with nobody on port 53: the read fails with ECONNREFUSED. Id 0x8888. */
+static void child_refused(const void *arg)
+{
+	struct sockaddr_in a = server();
+	uint8_t q[512], r[512];
+	size_t n = make_query(q, 0x8888, arg, T_A);
+	int s = udp_socket();
+
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) || write(s, q, n) != (ssize_t)n)
+		_exit(3);
+	if (read(s, r, sizeof(r)) != -1 || errno != ECONNREFUSED)
+		_exit(4);
+	close(s);
+}
+
 /* ---- records ---- */
 
 struct dns_want {
@@ -541,6 +556,32 @@ START_TEST(undecodable_message_is_unknown)
 }
 END_TEST
 
+START_TEST(refused_read_has_errno)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct dns_want w = {0, -1, 1, "<unknown>", 0};
+	pid_t pid;
+
+	/* the port is free (and stays so: nothing answers) */
+	responder_start();
+	responder_stop();
+	rig_start(&r, "dns");
+	pid = rig_child(child_refused, "refused.dns-test.example");
+	rec = want_rec(&r, pid, 0x8888, 0, "refused.dns-test.example", T_A);
+	assert_common(rec, pid, "write");
+	w.pid = pid;
+	rec = rig_wait(&r, match_dns, &w);
+	ck_assert_msg(rec, "no record of the failed read");
+	ck_assert_int_eq(rec_int(rec, "error_raw"), ECONNREFUSED);
+	ck_assert_str_eq(rec_str(rec, "syscall"), "read");
+	ck_assert_uint_eq(rec_uint(rec, "msg_len"), 0);
+	ck_assert(!rec_get(rec, "matched")->via.boolean);
+	ck_assert_uint_eq(rec_uint(rec, "server_port"), 53);
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- the system's resolver ---- */
 
 struct gai_files {
@@ -696,6 +737,7 @@ int main(void)
 	tcase_add_test(tc, sendmmsg_and_recvmmsg);
 	tcase_add_test(tc, unsolicited_response_is_a_record);
 	tcase_add_test(tc, undecodable_message_is_unknown);
+	tcase_add_test(tc, refused_read_has_errno);
 	tcase_add_test(tc, system_resolver_getaddrinfo);
 	tcase_add_test(tc, pid_filter_keeps_only_that_process);
 	suite_add_tcase(s, tc);
