@@ -267,7 +267,8 @@ static __noinline int dns_emit(struct task_struct *task, const struct dns_msg *m
 		n = EV_DNS_MSG_MAX;
 	e->msg.off = offsetof(struct ev_dns, data);
 	e->msg.len = n;
-	e->msg_len = m->len;
+	/* a failed send of iovecs has no count: what was taken of them stands for it */
+	e->msg_len = m->error_raw && !m->buf ? n : m->len;
 	e->txid = n >= 2 ? ((__u16)(__u8)e->data[0] << 8) | (__u8)e->data[1] : 0;
 	e->response = m->response;
 	e->error_raw = m->error_raw;

@@ -204,7 +204,8 @@ struct ev_dns {
 	__s32 error_raw;   /* positive errno, 0 on success */
 	__s32 fd;
 	__u32 syscall;     /* enum ev_dns_syscall */
-	__u32 msg_len;     /* bytes of the message (the syscall's count), of which msg has the first */
+	__u32 msg_len;     /* bytes of the message (the syscall's count), of which msg has the first;
+			    * a failed sendmsg/sendmmsg: the bytes taken from its iovecs */
 	__u16 txid;        /* the message's first two bytes, 0 when it has fewer */
 	__u16 response;    /* 1: received, 0: sent */
 	__u16 family;      /* the server's, AF_INET or AF_INET6 */
