@@ -204,6 +204,40 @@ struct ev_tcp {
 
 /* ---- dns ---- */
 
+/* Bytes of a DNS message an event carries; a longer one is cut (msg_len has its size). */
+#define EV_DNS_MSG_MAX 512
+
+/* The syscall that moved the message: sends are queries, receives responses. */
+enum ev_dns_syscall {
+	EV_DNS_SENDTO = 0,
+	EV_DNS_SENDMSG = 1,
+	EV_DNS_SENDMMSG = 2,
+	EV_DNS_WRITE = 3,
+	EV_DNS_RECVFROM = 4,
+	EV_DNS_RECVMSG = 5,
+	EV_DNS_RECVMMSG = 6,
+	EV_DNS_READ = 7,
+};
+
+struct ev_dns {
+	struct ev_hdr h;
+	__u64 latency_ns;  /* a response: since its query was sent; else 0 */
+	__s32 error_raw;   /* positive errno, 0 on success */
+	__s32 fd;
+	__u32 syscall;     /* enum ev_dns_syscall */
+	__u32 msg_len;     /* bytes of the message (the syscall's count), of which msg has the first;
+			    * a failed sendmsg/sendmmsg: the bytes taken from its iovecs */
+	__u16 txid;        /* the message's first two bytes, 0 when it has fewer */
+	__u16 response;    /* 1: received, 0: sent */
+	__u16 family;      /* the server's, AF_INET or AF_INET6 */
+	__u16 port;        /* the server's, host order */
+	__u8 addr[16];     /* the server's, network order; IPv4 in the first 4 bytes */
+	__u8 matched;      /* a response whose query (same process, fd, txid) was seen */
+	__u8 _pad[3];
+	struct ev_str msg; /* the message bytes (not NUL-terminated); the daemon decodes them */
+	char data[];
+};
+
 /* ---- sched ---- */
 
 /*

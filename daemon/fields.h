@@ -17,13 +17,15 @@ enum schema_kind {
 	SF_NAME,     /* __u32 index into names[] -> str */
 	SF_IPADDR,   /* __u16 family at off, 16 address bytes at aux -> readable str */
 	SF_PROTO,    /* __u16 IPPROTO_* -> str ("tcp", "udp", or the number) */
+	SF_DNS_QNAME, /* struct ev_str, a DNS message -> str, its first question's name ("<unknown>") */
+	SF_DNS_NUM,  /* struct ev_str, a DNS message -> uint, the number aux names (dns_wire_num; 0) */
 };
 
 struct schema_field {
 	const char *key;
 	enum schema_kind kind;
 	uint16_t off;                 /* offset in the event */
-	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes */
+	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes; SF_DNS_NUM: which */
 	const char *const *names;     /* SF_NAME: value -> name */
 	uint32_t nnames;
 };
@@ -48,6 +50,10 @@ struct schema_type {
 /* A readable address from the family at FAMILY and the 16 bytes at ADDR. */
 #define FADDR(KEY, TYPE, FAMILY, ADDR) \
 	{.key = KEY, .kind = SF_IPADDR, .off = offsetof(TYPE, FAMILY), .aux = offsetof(TYPE, ADDR)}
+
+/* From the DNS message in the ev_str MEMBER: its name (SF_DNS_QNAME), or the number WHICH (SF_DNS_NUM). */
+#define FDNS(KEY, KIND, WHICH, TYPE, MEMBER) \
+	{.key = KEY, .kind = KIND, .off = offsetof(TYPE, MEMBER), .aux = WHICH}
 
 /* The event type T (enum ev_type), in_ebpf's NAME for it, its struct, and its field table. */
 #define SCHEMA_TYPE(T, NAME, STRUCT, FIELDS) \

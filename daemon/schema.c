@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dns_wire.h"
 #include "events.h"
 #include "registry.h"
 #include "schema.h"
@@ -157,6 +158,15 @@ static size_t put_proto(uint8_t *o, uint16_t proto)
 	}
 }
 
+static size_t put_dns_qname(uint8_t *o, const uint8_t *ev, struct ev_str s)
+{
+	struct dns_wire_question q;
+
+	if (dns_wire_question(ev + s.off, s.len, &q))
+		return mp_put_str(o, "<unknown>", 9);
+	return mp_put_str(o, q.name, q.name_len);
+}
+
 /*
  * Validates what the packer will read so a bad record never half-packs, and
  * adds up the string bytes it will copy: strings may overlap (argv_last can
@@ -171,14 +181,15 @@ static enum schema_error check(const struct schema_type *t, const uint8_t *ev, s
 	for (size_t i = 0; i < t->nfields; i++) {
 		const struct schema_field *f = &t->fields[i];
 
-		if (f->kind == SF_STR) {
+		if (f->kind == SF_STR || f->kind == SF_DNS_QNAME || f->kind == SF_DNS_NUM) {
 			struct ev_str s = ldstr(ev + f->off);
 
 			if (s.off < t->fixed_size || (size_t)s.off + s.len > size) {
 				*where = f->key;
 				return SCHEMA_BAD_STRING;
 			}
-			*str_bytes += s.len;
+			/* a name's text can be longer than its message bytes (escapes) */
+			*str_bytes += f->kind == SF_STR ? s.len : f->kind == SF_DNS_QNAME ? DNS_WIRE_TEXT_MAX : 0;
 		}
 	}
 	return SCHEMA_OK;
@@ -248,6 +259,12 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 		}
 		case SF_IPADDR: o += put_ipaddr(o, ev, f); break;
 		case SF_PROTO: o += put_proto(o, ld16(at)); break;
+		case SF_DNS_QNAME: o += put_dns_qname(o, ev, ldstr(at)); break;
+		case SF_DNS_NUM: {
+			struct ev_str s = ldstr(at);
+			o += mp_put_uint(o, dns_wire_num(ev + s.off, s.len, f->aux));
+			break;
+		}
 		}
 	}
 	out->len = (size_t)(o - out->p);
