@@ -196,27 +196,54 @@ static __always_inline void *ev_scratch(void)
 }
 
 /*
+ * True when a string read into a full buffer went on: the read puts its NUL
+ * where the source's byte EV_STR_MAX - 1 was, so that byte tells. One that
+ * cannot be read may go on too: marked rather than passed over.
+ */
+static __always_inline bool ev_str_goes_on(const void *src, bool user)
+{
+	const __u8 *at = (const __u8 *)src + EV_STR_MAX - 1;
+	__u8 c = 0;
+	long rc;
+
+	if (user)
+		rc = bpf_probe_read_user(&c, 1, at);
+	else
+		rc = bpf_probe_read_kernel(&c, 1, at);
+	return rc || c;
+}
+
+/*
  * Appends a NUL-terminated string at *cursor in the scratch event and points
- * the field at it. A string that cannot be read is left empty. Returns the
- * read's result: < 0 when the memory could not be read (not paged in, say),
- * 0 for a NULL source or no room left, else the bytes taken with the NUL.
+ * the field at it. A string that cannot be read is left empty. One cut short
+ * (longer than the buffer, or no room left for it) sets *cut to 1, which may
+ * be NULL. Returns the read's result: < 0 when the memory could not be read
+ * (not paged in, say), 0 for a NULL source or no room left, else the bytes
+ * taken with the NUL.
  */
 static __always_inline long ev_put_str(void *base, __u32 *cursor, struct ev_str *f,
-				       const void *src, bool user)
+				       const void *src, bool user, __u8 *cut)
 {
 	__u32 at = *cursor;
 	long n;
 
 	f->off = at;
 	f->len = 0;
-	if (!src || at > EV_MAX_SIZE - EV_STR_MAX)
+	if (!src)
 		return 0;
+	if (at > EV_MAX_SIZE - EV_STR_MAX) {
+		if (cut)
+			*cut = 1;
+		return 0;
+	}
 	if (user)
 		n = bpf_probe_read_user_str((__u8 *)base + at, EV_STR_MAX, src);
 	else
 		n = bpf_probe_read_kernel_str((__u8 *)base + at, EV_STR_MAX, src);
 	if (n <= 0)
 		return n;
+	if (n == EV_STR_MAX && cut && ev_str_goes_on(src, user))
+		*cut = 1;
 	f->len = n - 1;
 	*cursor = at + n;
 	return n;

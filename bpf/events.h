@@ -112,7 +112,9 @@ struct ev_exec {
 	__u32 stage;      /* enum ev_exec_stage */
 	__u32 argc;
 	__s32 error_raw;  /* positive errno, 0 on success */
-	__u32 _pad;
+	__u8 path_truncated;  /* 1: filename was cut (see ev_put_str) */
+	__u8 args_truncated;  /* 1: argv0, argv1, argv2 or argv_last was */
+	__u16 _pad;
 	struct ev_str filename;
 	struct ev_str argv0;
 	struct ev_str argv1;
@@ -166,16 +168,20 @@ struct ev_bind {
 	__u16 _pad[3];
 };
 
-enum ev_vfs_op { EV_VFS_OPENAT = 0 };
+/* The syscall: 0 is in_ebpf's openat, the others are ours. */
+enum ev_vfs_op { EV_VFS_OPENAT = 0, EV_VFS_OPEN = 1, EV_VFS_OPENAT2 = 2, EV_VFS_CREAT = 3 };
 
 struct ev_vfs {
 	struct ev_hdr h;
 	__u32 operation;   /* enum ev_vfs_op */
-	__u32 flags;
-	__u32 mode;
+	__u32 flags;       /* as passed; openat2: open_how.flags; creat: O_CREAT|O_WRONLY|O_TRUNC */
+	__u32 mode;        /* as passed; openat2: open_how.mode */
 	__s32 fd;          /* -1 on failure */
 	__s32 error_raw;   /* positive errno, 0 on success */
 	struct ev_str path;
+	__u64 resolve;     /* openat2: open_how.resolve (RESOLVE_*); 0 otherwise */
+	__u8 path_truncated; /* 1: path was cut (see ev_put_str) */
+	__u8 _pad[7];
 	char data[];
 };
 

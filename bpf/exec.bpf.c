@@ -127,8 +127,10 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	ev_fill_hdr_task(&e->h, task, EV_EXEC, 0);
 	e->stage = EV_EXEC_ENTER;
 	e->error_raw = 0;
+	e->path_truncated = 0;
+	e->args_truncated = 0;
 	e->_pad = 0;
-	if (ev_put_str(e, &size, &e->filename, filename, true) < 0)
+	if (ev_put_str(e, &size, &e->filename, filename, true, &e->path_truncated) < 0)
 		s->missing |= EXEC_MISS_FILENAME;
 	/*
 	 * execl(path, path, ...) passes one literal twice: when the filename's
@@ -139,15 +141,15 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 		e->argv0.off = size;
 		e->argv0.len = 0;
 		s->missing |= EXEC_MISS_ARGV0;
-	} else if (ev_put_str(e, &size, &e->argv0, a0, true) < 0) {
+	} else if (ev_put_str(e, &size, &e->argv0, a0, true, &e->args_truncated) < 0) {
 		s->missing |= EXEC_MISS_ARGV0;
 	}
-	if (ev_put_str(e, &size, &e->argv1, a1, true) < 0)
+	if (ev_put_str(e, &size, &e->argv1, a1, true, &e->args_truncated) < 0)
 		s->missing |= EXEC_MISS_ARGV1;
-	if (ev_put_str(e, &size, &e->argv2, a2, true) < 0)
+	if (ev_put_str(e, &size, &e->argv2, a2, true, &e->args_truncated) < 0)
 		s->missing |= EXEC_MISS_ARGV2;
 	/* last is NULL up to 3 arguments: argv_last then shares argv0/1/2 below. */
-	if (ev_put_str(e, &size, &e->argv_last, last, true) < 0)
+	if (ev_put_str(e, &size, &e->argv_last, last, true, &e->args_truncated) < 0)
 		s->missing |= EXEC_MISS_LAST;
 	exec_share_last(e);
 	/* The header's size is where the exit (and any later string) reads it back. */
@@ -190,15 +192,15 @@ static __always_inline void exec_fill_from_old_image(struct exec_slot *s)
 	__u32 size = e->h.size;
 
 	if (missing & EXEC_MISS_FILENAME)
-		ev_put_str(e, &size, &e->filename, (const void *)s->src[0], true);
+		ev_put_str(e, &size, &e->filename, (const void *)s->src[0], true, &e->path_truncated);
 	if (missing & EXEC_MISS_ARGV0)
-		ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], true);
+		ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], true, &e->args_truncated);
 	if (missing & EXEC_MISS_ARGV1)
-		ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], true);
+		ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], true, &e->args_truncated);
 	if (missing & EXEC_MISS_ARGV2)
-		ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], true);
+		ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], true, &e->args_truncated);
 	if (missing & EXEC_MISS_LAST)
-		ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], true);
+		ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], true, &e->args_truncated);
 	exec_send_enter(s, size);
 }
 
@@ -299,7 +301,8 @@ static __always_inline void exec_fill_from_new_image(struct exec_slot *s,
 	if (missing & EXEC_MISS_FILENAME) {
 		__u32 loc = ctx->__data_loc_filename;
 
-		ev_put_str(e, &size, &e->filename, (const void *)ctx + (loc & 0xffff), false);
+		ev_put_str(e, &size, &e->filename, (const void *)ctx + (loc & 0xffff), false,
+			   &e->path_truncated);
 	}
 	if (!(missing & EXEC_MISS_ARGS) || !argc)
 		goto send;
@@ -325,14 +328,17 @@ static __always_inline void exec_fill_from_new_image(struct exec_slot *s,
 	/* An entry argc cut at EXEC_ARGS_MAX tells nothing of a shift. */
 	k = argc < EXEC_ARGS_MAX ? nargc - argc : 0;
 	if ((missing & EXEC_MISS_ARGV0) && k == 0)
-		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(sp, width, 0, as, ae), true);
+		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(sp, width, 0, as, ae), true,
+			   &e->args_truncated);
 	if (missing & EXEC_MISS_ARGV1)
-		ev_put_str(e, &size, &e->argv1, (const void *)exec_new_arg(sp, width, 1 + k, as, ae), true);
+		ev_put_str(e, &size, &e->argv1, (const void *)exec_new_arg(sp, width, 1 + k, as, ae), true,
+			   &e->args_truncated);
 	if (missing & EXEC_MISS_ARGV2)
-		ev_put_str(e, &size, &e->argv2, (const void *)exec_new_arg(sp, width, 2 + k, as, ae), true);
+		ev_put_str(e, &size, &e->argv2, (const void *)exec_new_arg(sp, width, 2 + k, as, ae), true,
+			   &e->args_truncated);
 	if (missing & EXEC_MISS_LAST)
 		ev_put_str(e, &size, &e->argv_last,
-			 (const void *)exec_new_arg(sp, width, argc - 1 + k, as, ae), true);
+			   (const void *)exec_new_arg(sp, width, argc - 1 + k, as, ae), true, &e->args_truncated);
 send:
 	exec_send_enter(s, size);
 }

@@ -57,9 +57,9 @@ static void teardown(void)
 
 START_TEST(vfs_exact_bytes)
 {
-	/* Computed by hand from the msgpack spec: map16 of 17 pairs, fixstr keys. */
+	/* Computed by hand from the msgpack spec: map16 of 19 pairs, fixstr keys. */
 	static const char expect[] =
-		"\xde\x00\x11"
+		"\xde\x00\x13"
 		"\xaa" "event_type" "\xa3" "vfs"
 		"\xa8" "event_id" "\xcf\x00\x01\x00\x00\x00\x00\x00\x07"
 		"\xa3" "pid" "\xcd\x04\xd2"
@@ -72,6 +72,8 @@ START_TEST(vfs_exact_bytes)
 		"\xa2" "fd" "\x03"
 		"\xa9" "error_raw" "\x00"
 		"\xae" "operation_name" "\xa6" "openat"
+		"\xae" "path_truncated" "\xc2" /* false */
+		"\xa7" "resolve" "\x00"
 		"\xa4" "ppid" "\x01"
 		"\xa3" "uid" "\xcd\x03\xe8"
 		"\xa3" "gid" "\xcd\x03\xe8"

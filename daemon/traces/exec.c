@@ -16,6 +16,8 @@ static const struct schema_field fields[] = {
 	F("argv_last", SF_STR, struct ev_exec, argv_last),
 	F("argc", SF_U32, struct ev_exec, argc),
 	F("error_raw", SF_S32, struct ev_exec, error_raw),
+	F("path_truncated", SF_BOOL, struct ev_exec, path_truncated),
+	F("args_truncated", SF_BOOL, struct ev_exec, args_truncated),
 };
 
 static const struct schema_type execve = SCHEMA_TYPE(EV_EXEC, "execve", struct ev_exec, fields);

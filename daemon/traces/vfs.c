@@ -1,10 +1,11 @@
-/* traces/vfs.c: the vfs trace: file opens with path, flags, mode and result. */
+/* traces/vfs.c: the vfs trace: file opens (open, openat, openat2, creat) with path, flags, mode and result. */
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "vfs.skel.h"
 #include "trace_unit.h"
 
-static const char *const ops[] = {"openat"};
+/* By enum ev_vfs_op: 0 is in_ebpf's openat. */
+static const char *const ops[] = {"openat", "open", "openat2", "creat"};
 
 static const struct schema_field fields[] = {
 	F("operation", SF_S32, struct ev_vfs, operation),
@@ -14,14 +15,17 @@ static const struct schema_field fields[] = {
 	F("fd", SF_S32, struct ev_vfs, fd),
 	F("error_raw", SF_S32, struct ev_vfs, error_raw),
 	FN("operation_name", struct ev_vfs, operation, ops),
+	F("path_truncated", SF_BOOL, struct ev_vfs, path_truncated),
+	F("resolve", SF_U64, struct ev_vfs, resolve),
 };
 
 static const struct schema_type vfs = SCHEMA_TYPE(EV_VFS, "vfs", struct ev_vfs, fields);
 
 const struct trace_unit trace_unit_vfs = {
 	.name = "vfs",
-	.description = "file opens (openat) with path, flags, mode and result",
-	.attach_points = "tracepoint syscalls:sys_exit_openat (arguments from the saved registers)",
+	.description = "file opens (open, openat, openat2, creat) with path, flags, mode and result",
+	.attach_points = "tracepoint syscalls:sys_exit_{open,openat,openat2,creat} (arguments from the saved "
+			 "registers; open and creat on x86 only)",
 	.elf_bytes = vfs_bpf__elf_bytes,
 	.types = (const struct schema_type *const[]){&vfs, NULL},
 };

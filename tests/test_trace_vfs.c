@@ -1,0 +1,472 @@
+/* test_trace_vfs.c: vfs's four open syscalls, and the marks on cut strings in vfs and exec records. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "events.h"
+#include "rig.h"
+#include "suite_run.h"
+
+/* The longest string a record carries whole; one byte more is cut. */
+#define STR_KEPT (EV_STR_MAX - 1)
+
+static bool rec_bool(const msgpack_object *rec, const char *key)
+{
+	const msgpack_object *v = rec_get(rec, key);
+
+	ck_assert_msg(v && v->type == MSGPACK_OBJECT_BOOLEAN, "no bool %s", key);
+	return v->via.boolean;
+}
+
+static bool match_path(const msgpack_object *rec, const void *arg)
+{
+	return rec_str_is(rec, "event_type", "vfs") && rec_str_is(rec, "path", arg);
+}
+
+/*
+ * A path of exactly len bytes: base, then components of 60 'd' and a last
+ * one of 'f', none longer than NAME_MAX. With dirs, the directories up to
+ * the last component are made too.
+ */
+static void long_path(char *out, const char *base, size_t len, bool dirs)
+{
+	size_t n = (size_t)sprintf(out, "%s", base);
+
+	ck_assert_uint_gt(len, n + 1);
+	ck_assert_uint_lt(len, PATH_MAX);
+	if (dirs)
+		ck_assert_int_eq(mkdir(out, 0755), 0);
+	while (len - n > 100) {
+		out[n++] = '/';
+		memset(out + n, 'd', 60);
+		n += 60;
+		out[n] = '\0';
+		if (dirs)
+			ck_assert_int_eq(mkdir(out, 0755), 0);
+	}
+	out[n++] = '/';
+	memset(out + n, 'f', len - n);
+	out[len] = '\0';
+}
+
+/* Removes the file and the directories long_path made under base (path is modified). */
+static void long_path_remove(char *path, size_t base_len)
+{
+	unlink(path);
+	while (strlen(path) > base_len) {
+		*strrchr(path, '/') = '\0';
+		rmdir(path);
+	}
+}
+
+/* What the record should keep of s: its first STR_KEPT bytes, in buf. */
+static const char *kept(char buf[EV_STR_MAX], const char *s)
+{
+	size_t n = strnlen(s, STR_KEPT);
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- the four syscalls ---- */
+
+#define NCALLS 5
+
+struct calls {
+	char paths[NCALLS][160];
+	int pipe_w;
+};
+
+struct call_result {
+	int fd[NCALLS];
+	int err[NCALLS];
+};
+
+/* The syscalls themselves, not libc's wrappers (open() is openat in glibc). */
+static void child_calls(const void *arg)
+{
+	const struct calls *c = arg;
+	struct open_how create = {.flags = O_CREAT | O_RDWR | O_CLOEXEC, .mode = 0604,
+				  .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	struct open_how nolinks = {.flags = O_RDONLY, .resolve = RESOLVE_NO_SYMLINKS};
+	struct call_result r;
+	int i = 0;
+
+#define CALL(EXPR) (r.fd[i] = (int)(EXPR), r.err[i] = r.fd[i] < 0 ? errno : 0, i++)
+	CALL(syscall(SYS_open, c->paths[0], O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
+	CALL(syscall(SYS_creat, c->paths[1], 0600));
+	CALL(syscall(SYS_openat2, AT_FDCWD, c->paths[2], &create, sizeof(create)));
+	if (symlink(c->paths[2], c->paths[3]))
+		_exit(3);
+	/* a symlink is refused under RESOLVE_NO_SYMLINKS: ELOOP */
+	CALL(syscall(SYS_openat2, AT_FDCWD, c->paths[3], &nolinks, sizeof(nolinks)));
+	CALL(syscall(SYS_openat, AT_FDCWD, c->paths[4], O_RDONLY, 0));
+#undef CALL
+	if (write(c->pipe_w, &r, sizeof(r)) != sizeof(r))
+		_exit(3);
+}
+
+static const struct {
+	const char *name;
+	int64_t op;
+	uint64_t flags, mode, resolve;
+	int err;
+} want_calls[NCALLS] = {
+	{"open", EV_VFS_OPEN, O_CREAT | O_WRONLY | O_CLOEXEC, 0640, 0, 0},
+	{"creat", EV_VFS_CREAT, O_CREAT | O_WRONLY | O_TRUNC, 0600, 0, 0},
+	{"openat2", EV_VFS_OPENAT2, O_CREAT | O_RDWR | O_CLOEXEC, 0604, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, 0},
+	{"openat2", EV_VFS_OPENAT2, O_RDONLY, 0, RESOLVE_NO_SYMLINKS, ELOOP},
+	{"openat", EV_VFS_OPENAT, O_RDONLY, 0, 0, ENOENT},
+};
+
+static void name_calls(struct calls *c, const char *what)
+{
+	for (int i = 0; i < NCALLS; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s%d", what, i);
+		rig_make_unique(name);
+		snprintf(c->paths[i], sizeof(c->paths[i]), "%s", rig_unique);
+	}
+}
+
+/* The calls in a child; their results in res. */
+static void make_calls(struct calls *c, struct call_result *res, const char *what)
+{
+	int p[2];
+
+	name_calls(c, what);
+	ck_assert_int_eq(pipe(p), 0);
+	c->pipe_w = p[1];
+	rig_child(child_calls, c);
+	ck_assert_int_eq(read(p[0], res, sizeof(*res)), sizeof(*res));
+	close(p[0]);
+	close(p[1]);
+	for (int i = 0; i < NCALLS; i++)
+		unlink(c->paths[i]);
+}
+
+START_TEST(vfs_open_creat_openat2_openat)
+{
+	struct call_result res;
+	struct calls c;
+	struct rig r;
+
+	rig_start(&r, "vfs");
+	make_calls(&c, &res, "call");
+	for (int i = 0; i < NCALLS; i++) {
+		const msgpack_object *rec = rig_wait(&r, match_path, c.paths[i]);
+
+		ck_assert_msg(rec, "no vfs record for %s (%s)", c.paths[i], want_calls[i].name);
+		ck_assert_int_eq(res.err[i], want_calls[i].err);
+		ck_assert_str_eq(rec_str(rec, "operation_name"), want_calls[i].name);
+		ck_assert_int_eq(rec_int(rec, "operation"), want_calls[i].op);
+		ck_assert_uint_eq(rec_uint(rec, "flags"), want_calls[i].flags);
+		ck_assert_uint_eq(rec_uint(rec, "mode"), want_calls[i].mode);
+		ck_assert_uint_eq(rec_uint(rec, "resolve"), want_calls[i].resolve);
+		ck_assert_int_eq(rec_int(rec, "fd"), res.fd[i]);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), res.err[i]);
+		ck_assert(!rec_bool(rec, "path_truncated"));
+		ck_assert_str_eq(rec_str(rec, "comm"), "test_trace_vfs");
+	}
+	/* the successes had fds */
+	ck_assert_int_ge(res.fd[0], 0);
+	ck_assert_int_ge(res.fd[1], 0);
+	ck_assert_int_ge(res.fd[2], 0);
+	rig_stop(&r);
+}
+END_TEST
+
+/* With Pid= set to one child, another child's opens of all four kinds give no record. */
+START_TEST(vfs_filtered_process_gives_none)
+{
+	struct call_result res;
+	struct calls theirs, mine;
+	const msgpack_object *rec;
+	struct rig r;
+	int go[2];
+	char c = 0;
+	pid_t pid;
+
+	name_calls(&mine, "mine");
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(go[1]);
+		mine.pipe_w = open("/dev/null", O_WRONLY);
+		/* the process of Pid= makes the calls itself, when told */
+		if (read(go[0], &c, 1) == 1)
+			child_calls(&mine);
+		_exit(0);
+	}
+	close(go[0]);
+	rig_start_full(&r, "vfs", 1 << 22, pid);
+	make_calls(&theirs, &res, "theirs");
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	/* its last call is there, so the other child's, made before, would be too */
+	rec = rig_wait(&r, match_path, mine.paths[NCALLS - 1]);
+	ck_assert_msg(rec, "no record from the Pid= process");
+	ck_assert_str_eq(rec_str(rec, "comm"), "test_trace_vfs");
+	for (size_t i = 0; i < r.cap.n; i++)
+		ck_assert_uint_eq(rec_uint(&r.cap.recs[i].u.data, "pid"), (uint64_t)pid);
+	for (int i = 0; i < NCALLS; i++)
+		ck_assert_msg(rig_wait(&r, match_path, mine.paths[i]), "no record for %s", mine.paths[i]);
+	for (int i = 0; i < NCALLS; i++)
+		unlink(mine.paths[i]);
+	close(go[1]);
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- cut paths ---- */
+
+static void child_open_path(const void *arg)
+{
+	syscall(SYS_openat, AT_FDCWD, arg, O_RDONLY, 0);
+}
+
+static void child_creat_path(const void *arg)
+{
+	int fd = (int)syscall(SYS_creat, arg, 0600);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Failed opens of paths one byte either side of the limit, and far past it. */
+START_TEST(vfs_long_paths_are_marked)
+{
+	static const struct {
+		size_t len;
+		bool cut;
+	} cases[] = {{STR_KEPT, false}, {STR_KEPT + 1, true}, {STR_KEPT + 60, true}};
+	char path[PATH_MAX], want[EV_STR_MAX];
+	struct rig r;
+
+	rig_start(&r, "vfs");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const msgpack_object *rec;
+		pid_t pid;
+
+		rig_make_unique("cut");
+		long_path(path, rig_unique, cases[i].len, false);
+		pid = rig_child(child_open_path, path);
+		rec = rig_wait(&r, match_path, kept(want, path));
+		ck_assert_msg(rec, "no vfs record for a path of %zu bytes", cases[i].len);
+		ck_assert_uint_eq(rec_uint(rec, "pid"), (uint64_t)pid);
+		ck_assert_uint_eq(strlen(rec_str(rec, "path")), cases[i].cut ? STR_KEPT : cases[i].len);
+		ck_assert_int_eq(rec_bool(rec, "path_truncated"), cases[i].cut);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), ENOENT);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
+/* A file made in a deep directory chain: the open succeeds, its path is cut and marked. */
+START_TEST(vfs_long_path_of_a_real_file)
+{
+	char path[PATH_MAX], base[160], want[EV_STR_MAX];
+	const msgpack_object *rec;
+	struct rig r;
+
+	rig_start(&r, "vfs");
+	rig_make_unique("deep");
+	snprintf(base, sizeof(base), "%s", rig_unique);
+	long_path(path, base, EV_STR_MAX + 80, true);
+	rig_child(child_creat_path, path);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	rec = rig_wait(&r, match_path, kept(want, path));
+	ck_assert_msg(rec, "no vfs record for the deep file");
+	ck_assert_str_eq(rec_str(rec, "operation_name"), "creat");
+	ck_assert_int_ge(rec_int(rec, "fd"), 0);
+	ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	ck_assert(rec_bool(rec, "path_truncated"));
+	long_path_remove(path, strlen(base));
+	ck_assert_int_ne(access(base, F_OK), 0);
+	rig_stop(&r);
+}
+END_TEST
+
+/* ---- exec's marks ---- */
+
+struct exec_want {
+	pid_t pid;
+	const char *stage;
+};
+
+static bool match_exec(const msgpack_object *rec, const void *arg)
+{
+	const struct exec_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "execve") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_str_is(rec, "stage", w->stage);
+}
+
+/* arg: the argument's length; the argument is built here, on memory the child has written. */
+static void child_exec_arg(const void *arg)
+{
+	size_t len = *(const size_t *)arg;
+	char *a = malloc(len + 1);
+
+	memset(a, 'x', len);
+	a[len] = '\0';
+	execl("/bin/true", "/bin/true", a, (char *)NULL);
+	_exit(127);
+}
+
+/* Both records of an exec (the exit one repeats the entry's strings). */
+static void assert_exec_marks(struct rig *r, pid_t pid, const char *filename, const char *argv1,
+			      bool path_cut, bool args_cut)
+{
+	struct exec_want w = {pid, "enter"};
+
+	for (int i = 0; i < 2; i++, w.stage = "exit") {
+		const msgpack_object *rec = rig_wait(r, match_exec, &w);
+
+		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, pid);
+		ck_assert_str_eq(rec_str(rec, "filename"), filename);
+		ck_assert_str_eq(rec_str(rec, "argv1"), argv1);
+		ck_assert_int_eq(rec_bool(rec, "path_truncated"), path_cut);
+		ck_assert_int_eq(rec_bool(rec, "args_truncated"), args_cut);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	}
+}
+
+START_TEST(exec_long_argument_is_marked)
+{
+	static const size_t lens[] = {STR_KEPT, EV_STR_MAX + 44};
+	char want[EV_STR_MAX + 64];
+	struct rig r;
+
+	rig_start(&r, "exec");
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = rig_child(child_exec_arg, &lens[i]);
+
+		memset(want, 'x', STR_KEPT);
+		want[STR_KEPT] = '\0';
+		/* argv_last is argv1 here: the same string, cut the same way */
+		assert_exec_marks(&r, pid, "/bin/true", want, false, i == 1);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
+static void child_exec_path(const void *arg)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", (const char *)arg);
+	execl(path, "long-true", "short", (char *)NULL);
+	_exit(127);
+}
+
+/* A symlink to /bin/true at the end of a deep directory chain. */
+START_TEST(exec_long_filename_is_marked)
+{
+	char path[PATH_MAX], base[160], want[EV_STR_MAX];
+	struct rig r;
+	pid_t pid;
+
+	rig_start(&r, "exec");
+	rig_make_unique("deepexec");
+	snprintf(base, sizeof(base), "%s", rig_unique);
+	long_path(path, base, EV_STR_MAX + 70, true);
+	ck_assert_int_eq(symlink("/bin/true", path), 0);
+	pid = rig_child(child_exec_path, path);
+	assert_exec_marks(&r, pid, kept(want, path), "short", true, false);
+	long_path_remove(path, strlen(base));
+	rig_stop(&r);
+}
+END_TEST
+
+/*
+ * The same marks on strings read after the entry (see exec.bpf.c): literals
+ * whose page-table entries the child drops before execl cannot be read at
+ * entry; the filename then comes from the kernel's copy at
+ * sched_process_exec, the argument from the new image. A literal path is a
+ * fixed one: /tmp/ebpf-forward-test-longlit/, five components of 50 'L', and
+ * a symlink "true".
+ */
+#define LIT50 "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+#define LIT_DIR "/tmp/ebpf-forward-test-longlit"
+#define LIT_PATH LIT_DIR "/" LIT50 "/" LIT50 "/" LIT50 "/" LIT50 "/" LIT50 "/true"
+#define LIT_ARG LIT50 LIT50 LIT50 LIT50 LIT50 LIT50 "-arg"
+
+static void unmap_ptes(const char *s)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	/* a literal may straddle two pages */
+	madvise((void *)((uintptr_t)s & ~(page - 1)), page, MADV_DONTNEED);
+	madvise((void *)((uintptr_t)(s + strlen(s)) & ~(page - 1)), page, MADV_DONTNEED);
+}
+
+static void child_exec_long_literals(const void *arg)
+{
+	(void)arg;
+	unmap_ptes(LIT_PATH);
+	unmap_ptes("lit-zero");
+	unmap_ptes(LIT_ARG);
+	execl(LIT_PATH, "lit-zero", LIT_ARG, (char *)NULL);
+	_exit(127);
+}
+
+START_TEST(exec_unfaulted_long_literals)
+{
+	char path[PATH_MAX], want_path[EV_STR_MAX], want_arg[EV_STR_MAX];
+	struct rig r;
+	pid_t pid;
+
+	ck_assert_uint_gt(strlen(LIT_PATH), EV_STR_MAX);
+	ck_assert_uint_gt(strlen(LIT_ARG), EV_STR_MAX);
+	/* the directories, unless an interrupted run left them */
+	for (const char *sl = strchr(LIT_PATH + strlen(LIT_DIR), '/'); sl; sl = strchr(sl + 1, '/')) {
+		snprintf(path, sizeof(path), "%.*s", (int)(sl - LIT_PATH), LIT_PATH);
+		ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s", path);
+	}
+	unlink(LIT_PATH);
+	ck_assert_int_eq(symlink("/bin/true", LIT_PATH), 0);
+	rig_start(&r, "exec");
+	pid = rig_child(child_exec_long_literals, NULL);
+	assert_exec_marks(&r, pid, kept(want_path, LIT_PATH), kept(want_arg, LIT_ARG), true, true);
+	snprintf(path, sizeof(path), "%s", LIT_PATH);
+	long_path_remove(path, strlen(LIT_DIR));
+	ck_assert_int_ne(access(LIT_DIR, F_OK), 0);
+	rig_stop(&r);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("trace_vfs");
+	TCase *tc = tcase_create("vfs");
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_trace_vfs: must run as root (it loads BPF programs)\n");
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, vfs_open_creat_openat2_openat);
+	tcase_add_test(tc, vfs_filtered_process_gives_none);
+	tcase_add_test(tc, vfs_long_paths_are_marked);
+	tcase_add_test(tc, vfs_long_path_of_a_real_file);
+	tcase_add_test(tc, exec_long_argument_is_marked);
+	tcase_add_test(tc, exec_long_filename_is_marked);
+	tcase_add_test(tc, exec_unfaulted_long_literals);
+	suite_add_tcase(s, tc);
+	return suite_run(s);
+}
