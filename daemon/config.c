@@ -113,6 +113,17 @@ static int ringbuf_shape(struct config_parse *p, const char *v, uint64_t n)
 	return 1;
 }
 
+/* Libraries besides the system's, up to TRACE_OPENSSL_PATHS; the loader refuses one that is not there. */
+static int openssl_path_add(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	struct trace_opts *o = &p->cfg->trace;
+
+	if (o->openssl_path_count == TRACE_OPENSSL_PATHS)
+		return bad(p, v, "is one path too many (at most %d)", TRACE_OPENSSL_PATHS);
+	snprintf(o->openssl_paths[o->openssl_path_count++], TRACE_PATH_MAX, "%s", v);
+	return 1;
+}
+
 /* One '*' is replaced by the event type; a second has no meaning. */
 static int tag_shape(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
 {
@@ -148,7 +159,7 @@ static const struct config_key keys[] = {
 	 .help = "at every Stats_Interval also send the counters as records"},
 	{CONFIG_INPUT, "Name", CONFIG_ENUM, "ebpf", .choices = inputs, .what = "an input (ebpf is the only one)",
 	 .help = "the only input; may be left out"},
-	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add,
+	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add, .repeats = true,
 	 .what = "a trace (see ebpf-forward --list-traces)", .help = "a trace to load, exec or trace_exec; repeatable"},
 	/* The kernel caps a ring near 1 GiB (RINGBUF_MAX_DATA_SZ), and libbpf takes a u32. */
 	{CONFIG_INPUT, "Ringbuf_Size", CONFIG_SIZE, "16M", FIELD(trace.ringbuf_size), 4 * KIB, 1 * GIB,
@@ -168,6 +179,11 @@ static const struct config_key keys[] = {
 	{CONFIG_INPUT, "Mount_Ns", CONFIG_UINT, "(all)", FIELD(trace.filter_mntns), 1, UINT32_MAX,
 	 "a mount namespace", "its inode number, as readlink /proc/PID/ns/mnt shows", .no_range = true,
 	 .wrap = "mnt:[", .help = "only this mount namespace (a container): N or mnt:[N]"},
+	{CONFIG_INPUT, "Sched_Min_Latency", CONFIG_DURATION, "0", FIELD(trace.sched_min_latency_ns), 0, 60000000000ull,
+	 "a duration", "0, or a number with ns, us, ms or s, at most 60s", .no_range = true,
+	 .help = "sched: only switches whose task waited at least this long to run (0 = all; 1ms advised)"},
+	{CONFIG_INPUT, "OpenSSL_Path", CONFIG_PATH, "(none)", .check = openssl_path_add, .repeats = true,
+	 .help = "openssl: a libssl to probe besides the system's (a container's, a vendored copy)"},
 	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", FIELD(output), .choices = outputs,
 	 .what = "an output (stdout or forward)", .help = "stdout (JSON lines) or forward (Fluent Forward)"},
 	{CONFIG_OUTPUT, "Tag", CONFIG_TEXT, "ebpf", FIELD(tag), .check = tag_shape,
@@ -241,14 +257,20 @@ static int not_a(struct config_parse *p, const struct config_key *k, const char 
 	return bad(p, v, "is not %s (%s%s%s)", k->what, range, *range && k->note ? ", " : "", k->note ? k->note : "");
 }
 
-/* Plain decimal (no sign, spaces or 0x) up to end; for a size, K, M or G (x1024) may follow, then B. */
+static const struct {
+	const char *unit;
+	uint64_t ns;
+} durations[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+
+/* Plain decimal (no sign, spaces or 0x) up to end; for a size, K, M or G (x1024) may follow, then B;
+ * for a duration, a unit. */
 static int get_number(struct config_parse *p, const struct config_key *k, const char *v, uint64_t *n)
 {
 	static const char suffixes[] = "KMG";
 	size_t len = strlen(v), wl = k->wrap ? strlen(k->wrap) : 0;
 	bool wrapped = wl && len > wl && strncmp(v, k->wrap, wl) == 0 && v[len - 1] == ']';
 	const char *s = wrapped ? v + wl : v, *end = v + len - wrapped, *u;
-	bool ok = isdigit((unsigned char)*s);
+	bool ok = isdigit((unsigned char)*s), unit = false;
 	char *e = (char *)s, range[64];
 
 	errno = 0;
@@ -258,10 +280,18 @@ static int get_number(struct config_parse *p, const struct config_key *k, const 
 		*n <<= 10 * (u - suffixes + 1);
 		e += 1 + (e + 1 < end && toupper((unsigned char)e[1]) == 'B');
 	}
-	ok = ok && !errno && e == end;
+	/* a duration has a unit, but for a bare 0 */
+	for (int i = 0; ok && k->type == CONFIG_DURATION && e < end && i < 4; i++)
+		if (strcmp(e, durations[i].unit) == 0) {
+			ok = *n <= UINT64_MAX / durations[i].ns;
+			*n *= durations[i].ns;
+			e = (char *)end;
+			unit = true;
+		}
+	ok = ok && !errno && e == end && (k->type != CONFIG_DURATION || unit || *n == 0);
 	if (ok && *n >= k->min && *n <= k->max)
 		return 1;
-	if (k->type == CONFIG_UINT)
+	if (k->type != CONFIG_SIZE)
 		return not_a(p, k, v);
 	if (!ok)
 		return bad(p, v, "is not a size (bytes, or a number with K, M or G)");
@@ -297,7 +327,7 @@ int config_set(struct config_parse *p, const struct config_key *k, const char *v
 	p->key = k;
 	switch (k->type) {
 	case CONFIG_BOOL: ok = get_enum(p, booleans, "a boolean (on/off, true/false, yes/no, 1/0)", v, &n); break;
-	case CONFIG_UINT: case CONFIG_SIZE: ok = get_number(p, k, v, &n); break;
+	case CONFIG_UINT: case CONFIG_SIZE: case CONFIG_DURATION: ok = get_number(p, k, v, &n); break;
 	case CONFIG_ENUM: case CONFIG_LIST: ok = get_enum(p, k->choices, k->what, v, &n); break;
 	case CONFIG_WORD: ok = is_word(v) || bad(p, v, "is not %s", k->what); break;
 	case CONFIG_PATH: ok = v[0] == '/' || bad(p, v, "is not an absolute path"); break;
@@ -334,8 +364,8 @@ void config_defaults(struct config *cfg)
 int config_help(FILE *f)
 {
 	/* By enum config_type; a range or the choices follow. */
-	static const char *const names[] = {"on/off", "number ", "size ", "", "name, repeated", "word", "absolute path ",
-					    "text "};
+	static const char *const names[] = {"on/off", "number ", "size ", "duration", "", "name, repeated", "word",
+					    "absolute path ", "text "};
 	char type[128];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
@@ -350,6 +380,8 @@ int config_help(FILE *f)
 			for (const struct config_choice *c = k->type == CONFIG_ENUM ? k->choices : NULL;
 			     c && c->name && o < sizeof(type); c++)
 				o += (size_t)snprintf(type + o, sizeof(type) - o, "%s%s", o ? "|" : "", c->name);
+			if (k->repeats && k->type != CONFIG_LIST)
+				snprintf(type + o, sizeof(type) - o, ", repeated");
 			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type, k->def, "", k->help,
 				k->forward_only ? " (only for Name forward)" : "");
 		}

@@ -71,8 +71,9 @@ enum config_type {
 	CONFIG_BOOL,   /* on/off, true/false, yes/no, 1/0 */
 	CONFIG_UINT,   /* plain decimal in [min, max] */
 	CONFIG_SIZE,   /* bytes, or a number with K, M or G, in [min, max] */
+	CONFIG_DURATION, /* ns: 0, or a number with ns, us, ms or s, in [min, max] */
 	CONFIG_ENUM,   /* one of choices, case-insensitive */
-	CONFIG_LIST,   /* one of choices, and the key repeats; its check keeps each value */
+	CONFIG_LIST,   /* one of choices (the key repeats; its check keeps each value) */
 	CONFIG_WORD,   /* printable ASCII without spaces */
 	CONFIG_PATH,   /* absolute path; max: its longest, with the note why */
 	CONFIG_TEXT,   /* any text, [min, max] bytes long if max; the key's check may say more */
@@ -102,6 +103,7 @@ struct config_key {
 	/* The key's own rule after its type's (n: the number, or 0): 1 to keep the value, 0 refused. */
 	int (*check)(struct config_parse *p, const char *value, uint64_t n);
 	bool forward_only;         /* only with [OUTPUT] Name forward */
+	bool repeats;              /* may be given more than once: its check keeps each value */
 	const char *help;          /* one line for --help-config */
 };
 

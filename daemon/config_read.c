@@ -93,7 +93,7 @@ static int key_value(struct config_parse *p, char *line)
 	if (!k)
 		return config_fail(p, p->line, "unknown key \"%s\" in [%s]", q, config_section_names[p->section]);
 	row = (size_t)(k - config_keys(&n));
-	if (p->key_line[row] && k->type != CONFIG_LIST)
+	if (p->key_line[row] && !k->repeats)
 		return config_fail(p, p->line, "%s: given twice (first on line %d)", k->name, p->key_line[row]);
 	if (!p->key_line[row])
 		p->key_line[row] = p->line;

@@ -347,6 +347,36 @@ START_TEST(sizes_and_levels)
 }
 END_TEST
 
+START_TEST(durations_and_repeated_paths)
+{
+	static const struct {
+		const char *value;
+		uint64_t ns;
+	} d[] = {{"0", 0}, {"0ms", 0}, {"250ns", 250}, {"500us", 500000}, {"1ms", 1000000}, {"2s", 2000000000},
+		 {"60s", 60000000000ull}};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		snprintf(text, sizeof(text), "[INPUT]\nTrace = sched\nSched_Min_Latency = %s\n[OUTPUT]\nName = stdout\n",
+			 d[i].value);
+		ck_ok(text);
+		ck_assert_uint_eq(cfg.trace.sched_min_latency_ns, d[i].ns);
+	}
+	ck_ok("[INPUT]\nTrace = openssl\nOpenSSL_Path = /a/libssl.so.3\nOpenSSL_Path = /b/libssl.so.1.1\n"
+	      "[OUTPUT]\nName = stdout\n");
+	ck_assert_uint_eq(cfg.trace.openssl_path_count, 2);
+	ck_assert_str_eq(cfg.trace.openssl_paths[0], "/a/libssl.so.3");
+	ck_assert_str_eq(cfg.trace.openssl_paths[1], "/b/libssl.so.1.1");
+	ck_error("[INPUT]\nTrace = openssl\nOpenSSL_Path = /1\nOpenSSL_Path = /2\nOpenSSL_Path = /3\n"
+		 "OpenSSL_Path = /4\nOpenSSL_Path = /5\nOpenSSL_Path = /6\nOpenSSL_Path = /7\nOpenSSL_Path = /8\n"
+		 "OpenSSL_Path = /9\n",
+		 "t.conf:11: OpenSSL_Path: \"/9\" is one path too many (at most 8)");
+	/* a key that does not repeat still may not */
+	ck_error("[INPUT]\nTrace = sched\nSched_Min_Latency = 1ms\nSched_Min_Latency = 2ms\n",
+		 "t.conf:4: Sched_Min_Latency: given twice (first on line 3)");
+}
+END_TEST
+
 START_TEST(trace_spellings)
 {
 	ck_ok("[INPUT]\n"
@@ -470,6 +500,12 @@ static const struct bad_value {
 	{"OUTPUT", "Flush_Ms", "0", "Flush_Ms: \"0\" is not a number of milliseconds (1-60000)"},
 	{"OUTPUT", "Flush_Ms", "60001", "Flush_Ms: \"60001\" is not a number of milliseconds (1-60000)"},
 	{"OUTPUT", "Flush_Ms", "1.5", "Flush_Ms: \"1.5\" is not a number of milliseconds (1-60000)"},
+	{"INPUT", "Sched_Min_Latency", "5", "Sched_Min_Latency: \"5\" is not a duration (0, or a number with ns, us, ms or s, at most 60s)"},
+	{"INPUT", "Sched_Min_Latency", "1h", "Sched_Min_Latency: \"1h\" is not a duration (0, or a number with ns, us, ms or s, at most 60s)"},
+	{"INPUT", "Sched_Min_Latency", "61s", "Sched_Min_Latency: \"61s\" is not a duration (0, or a number with ns, us, ms or s, at most 60s)"},
+	{"INPUT", "Sched_Min_Latency", "ms", "Sched_Min_Latency: \"ms\" is not a duration (0, or a number with ns, us, ms or s, at most 60s)"},
+	{"INPUT", "Sched_Min_Latency", "-1ms", "Sched_Min_Latency: \"-1ms\" is not a duration (0, or a number with ns, us, ms or s, at most 60s)"},
+	{"INPUT", "OpenSSL_Path", "libssl.so.3", "OpenSSL_Path: \"libssl.so.3\" is not an absolute path"},
 };
 
 START_TEST(bad_value)
@@ -791,6 +827,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, sizes_and_levels);
 	tcase_add_test(tc, trace_spellings);
+	tcase_add_test(tc, durations_and_repeated_paths);
 	tcase_add_test(tc, case_comments_and_layout);
 	suite_add_tcase(s, tc);
 
