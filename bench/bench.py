@@ -266,7 +266,8 @@ def delay_run(args, workdir, marker):
     }
 
 
-# Per trace, the load that exercises it: loadgen's operation and the events one operation makes.
+# Per trace, the load that exercises it: loadgen's operation (or a command of bench/), and the events
+# one operation makes.
 COST_LOADS = {
     "exec": ("exec", 2, "fork+exec of /bin/true (enter and exit records)"),
     "vfs": ("open", 1, "open+close of a file"),
@@ -274,7 +275,9 @@ COST_LOADS = {
     "bind": ("bind", 1, "UDP socket, bind to 127.0.0.1:0, close"),
     "malloc": ("malloc", 2, "malloc(64)+free (every process's calls are traced)"),
     "tcp": ("tcp", 2, "TCP connect+accept on loopback"),
+    "dns": ("dns", 2, "query and answer on a socket connected to 127.0.0.1:53"),
     "sched": ("switch", 2, "pipe ping-pong with a partner process (two switches)"),
+    "openssl": ("tls_load.py", 4, "32-byte TLS round trips over loopback (Python, system libssl)"),
 }
 
 
@@ -321,14 +324,19 @@ def cost_run(args, workdir, trace):
         proc.kill()
         proc.wait()
         return {"trace": trace, "error": open(log_path).read().strip().splitlines()[-1:]}
-    gen = loadgen(args.build, "/nonexistent/ebpf-forward-bench", 1, args.cost_seconds, op=op)
+    if op.endswith(".py"):
+        gen = json.loads(subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", op), str(args.cost_seconds)],
+                                        check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout)
+    else:
+        gen = loadgen(args.build, "/nonexistent/ebpf-forward-bench", 1, args.cost_seconds, op=op)
     # the programs were loaded by this daemon: their counters cover its whole life, as its event count does
     progs = prog_counters(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     text = open(log_path).read()
-    m = re.search(r"final: trace %s: (\d+) events" % trace, text)
-    events = int(m.group(1)) if m else 0
+    m = re.search(r"final: trace %s: (\d+) events(?: \([\d.]+/s\))?, (\d+) lost" % trace, text)
+    # every event the programs made: the ones read, and the ones a full ring refused (still a program run)
+    events = int(m.group(1)) + int(m.group(2)) if m else 0
     run_ns = sum(v[0] for v in progs.values())
     runs = sum(v[1] for v in progs.values())
     made = gen["ops"] * per_op
@@ -337,6 +345,7 @@ def cost_run(args, workdir, trace):
         "load": what,
         "load_events_per_s": made / args.cost_seconds,
         "events_total": events,
+        "events_lost": int(m.group(2)) if m else None,
         "bpf_runs": runs,
         "bpf_ns": run_ns,
         # every event of the trace, the load's and the rest of the machine's, over every run of its programs

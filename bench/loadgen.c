@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum op { OP_OPEN, OP_EXEC, OP_KILL, OP_BIND, OP_MALLOC, OP_TCP, OP_SWITCH, OP_COUNT };
+enum op { OP_OPEN, OP_EXEC, OP_KILL, OP_BIND, OP_MALLOC, OP_TCP, OP_SWITCH, OP_DNS, OP_COUNT };
 
-static const char *const op_names[OP_COUNT] = {"open", "exec", "kill", "bind", "malloc", "tcp", "switch"};
+static const char *const op_names[OP_COUNT] = {"open", "exec", "kill", "bind", "malloc", "tcp", "switch", "dns"};
 
 static enum op op = OP_OPEN;
 
@@ -26,7 +26,28 @@ static enum op op = OP_OPEN;
 static int listener = -1;
 static struct sockaddr_in listen_addr;
 static int ping[2], pong[2];
+static int dns_fd = -1;
+/* A query for example.test, type A: txid 0x1234, recursion desired, one question. */
+static const uint8_t dns_query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+				    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
 static void *volatile sink;
+
+/*
+ * A partner process (the pipe's echo, the DNS responder) dies with its
+ * generator and holds none of the benchmark's pipes: the benchmark reads
+ * loadgen's stdout to its end.
+ */
+static void partner_detach(void)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (null >= 0) {
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+}
 
 /* Once per generator process, before its loop. */
 static int prepare(void)
@@ -48,11 +69,44 @@ static int prepare(void)
 		if (fork() == 0) {
 			char b;
 
+			partner_detach();
+			close(ping[1]);
+			close(pong[0]);
 			while (read(ping[0], &b, 1) == 1 && write(pong[1], &b, 1) == 1)
 				;
 			_exit(0);
 		}
+		close(ping[0]);
+		close(pong[1]);
 		return 0;
+	case OP_DNS: {
+		/* a responder of our own on 127.0.0.1:53 answers each query NXDOMAIN; the client is what is traced */
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(53),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int srv = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+
+		if (srv < 0 || setsockopt(srv, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+		    bind(srv, (struct sockaddr *)&a, sizeof(a)))
+			return -1;
+		if (fork() == 0) {
+			uint8_t b[512];
+			struct sockaddr_in from;
+			socklen_t fl = sizeof(from);
+			ssize_t n;
+
+			partner_detach();
+			while ((n = recvfrom(srv, b, sizeof(b), 0, (struct sockaddr *)&from, &fl)) > 0) {
+				b[2] |= 0x80; /* a response */
+				b[3] = (uint8_t)((b[3] & 0xf0) | 3);
+				sendto(srv, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+				fl = sizeof(from);
+			}
+			_exit(0);
+		}
+		close(srv);
+		dns_fd = socket(AF_INET, SOCK_DGRAM, 0);
+		return dns_fd < 0 || connect(dns_fd, (struct sockaddr *)&a, sizeof(a)) ? -1 : 0;
+	}
 	default:
 		return 0;
 	}
@@ -116,6 +170,14 @@ static void one(const char *path)
 
 		if (write(ping[1], &b, 1) != 1 || read(pong[0], &b, 1) != 1)
 			perror("loadgen: switch");
+		break;
+	}
+	case OP_DNS: {
+		/* query and answer: two records (a connected socket, as Go's resolver uses) */
+		uint8_t b[512];
+
+		if (write(dns_fd, dns_query, sizeof(dns_query)) != (ssize_t)sizeof(dns_query) || read(dns_fd, b, sizeof(b)) <= 0)
+			perror("loadgen: dns");
 		break;
 	}
 	case OP_COUNT:
@@ -198,7 +260,7 @@ int main(int argc, char **argv)
 		/* the receiver tells our events from the machine's by this comm */
 		case 'c': prctl(PR_SET_NAME, optarg, 0, 0, 0); break;
 		default:
-			fprintf(stderr, "usage: loadgen --path P [--op open|exec|kill|bind|malloc|tcp|switch] [--comm NAME] [--procs N] "
+			fprintf(stderr, "usage: loadgen --path P [--op open|exec|kill|bind|malloc|tcp|switch|dns] [--comm NAME] [--procs N] "
 				"[--seconds S] [--rate OPS_PER_S_TOTAL]\n");
 			return 2;
 		}
