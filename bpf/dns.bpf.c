@@ -1,11 +1,9 @@
 /* dns.bpf.c: DNS over UDP port 53: every message a process sends or receives, at syscall exit, bytes only. */
 #include "common.bpf.h"
+#include "sock.bpf.h"
 #include <bpf/bpf_endian.h>
 
 /* vmlinux.h carries types, not macros. */
-#define AF_INET 2
-#define AF_INET6 10
-#define SOCKFS_MAGIC 0x534F434B
 #define MSG_PEEK 2
 #define EINTR 4
 #define EAGAIN 11
@@ -95,29 +93,11 @@ static __always_inline bool dns_proc_has(struct task_struct *task)
 	return bpf_task_storage_get(&dns_procs, task->group_leader, NULL, 0) != NULL;
 }
 
-/* The socket behind fd in the task's file table, or NULL when fd is out of range or not a socket. */
-static __always_inline struct sock *fd_to_sock(struct task_struct *task, __s32 fd)
-{
-	struct fdtable *fdt = task->files->fdt;
-	struct file **fds, *file = NULL;
-	struct socket *sock;
-
-	if (!fdt || fd < 0 || (__u32)fd >= fdt->max_fds)
-		return NULL;
-	fds = fdt->fd;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return NULL;
-	/* private_data is a struct socket only for sockfs files. */
-	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != SOCKFS_MAGIC)
-		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
-}
-
 /* The UDP socket behind fd, as a number, or 0. */
 static __always_inline __u64 udp_sock(struct task_struct *task, __s32 fd)
 {
-	struct sock *sk = fd_to_sock(task, fd);
+	/* a negative fd is out of range as a __u32 */
+	struct sock *sk = sock_from_fd(task, (__u32)fd);
 
 	if (!sk || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_UDP)
 		return 0;

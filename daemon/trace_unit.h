@@ -44,6 +44,8 @@ struct trace_unit {
 	const struct schema_type *const *types;
 	/* System-wide and costly (malloc): its rate is logged now and then. */
 	bool heavy;
+	/* After load, before attaching: what the programs need from user space first (a map value); may be NULL. */
+	int (*prepare)(struct bpf_object *obj, const struct trace_opts *o, char *err, size_t errlen);
 	/*
 	 * NULL: the loader attaches every program by its section name. Else this
 	 * attaches them (uprobes on a library found at run time), keeping each

@@ -148,6 +148,8 @@ struct trace *trace_start(const struct trace_unit *unit, const struct trace_opts
 		goto fail;
 	if (s.filter_by_cgroup && set_cgroup(t, o->cgroup_path, err, errlen))
 		goto fail;
+	if (unit->prepare && unit->prepare(t->obj, o, err, errlen))
+		goto fail;
 	rc = unit->attach ? unit->attach(t->obj, o, &t->links, err, errlen) : attach_all(t, err, errlen);
 	if (rc)
 		goto fail;

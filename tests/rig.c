@@ -93,3 +93,20 @@ void rig_make_unique(const char *what)
 	snprintf(rig_unique, sizeof(rig_unique), "/tmp/ebpf-forward-test-%s-%d-%ld", what, getpid(), ts.tv_nsec);
 }
 
+
+/* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode). */
+bool rig_cgroup2_mount(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char dev[256], dir[256], type[64];
+	bool found = false;
+
+	while (f && !found && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3)
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(out, len, "%s", dir);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}

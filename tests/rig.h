@@ -42,4 +42,7 @@ pid_t rig_child(void (*fn)(const void *arg), const void *arg);
 extern char rig_unique[128];
 void rig_make_unique(const char *what);
 
+/* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode); false if nowhere. */
+bool rig_cgroup2_mount(char *out, size_t len);
+
 #endif

@@ -481,22 +481,6 @@ START_TEST(full_ring_losses_are_counted)
 }
 END_TEST
 
-/* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode). */
-static bool cgroup2_mount(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/mounts", "r");
-	char dev[256], dir[256], type[64];
-	bool found = false;
-
-	while (f && !found && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3)
-		if (strcmp(type, "cgroup2") == 0) {
-			snprintf(out, len, "%s", dir);
-			found = true;
-		}
-	if (f)
-		fclose(f);
-	return found;
-}
 
 static void child_open_in_cgroup(const void *arg)
 {
@@ -521,7 +505,7 @@ START_TEST(cgroup_filter_keeps_only_that_cgroup)
 	struct rig r;
 	pid_t pid;
 
-	ck_assert_msg(cgroup2_mount(mnt, sizeof(mnt)), "no cgroup2 mount");
+	ck_assert_msg(rig_cgroup2_mount(mnt, sizeof(mnt)), "no cgroup2 mount");
 	snprintf(dir, sizeof(dir), "%s/ebpf-forward-test-%d", mnt, getpid());
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	ck_assert_int_eq(stat(dir, &st), 0);

@@ -392,22 +392,6 @@ START_TEST(daemon_itself_is_not_traced)
 }
 END_TEST
 
-/* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode). */
-static bool cgroup2_mount(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/mounts", "r");
-	char dev[256], dir[256], type[64];
-	bool found = false;
-
-	while (f && !found && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3)
-		if (strcmp(type, "cgroup2") == 0) {
-			snprintf(out, len, "%s", dir);
-			found = true;
-		}
-	if (f)
-		fclose(f);
-	return found;
-}
 
 START_TEST(cgroup_filter_is_the_switched_in_tasks)
 {
@@ -422,7 +406,7 @@ START_TEST(cgroup_filter_is_the_switched_in_tasks)
 	 * At a switch the current task is prev: the filter must ask about next,
 	 * here in a cgroup below the one given.
 	 */
-	ck_assert_msg(cgroup2_mount(mnt, sizeof(mnt)), "no cgroup2 mount");
+	ck_assert_msg(rig_cgroup2_mount(mnt, sizeof(mnt)), "no cgroup2 mount");
 	snprintf(dir, sizeof(dir), "%s/ebpf-forward-sched-%d", mnt, getpid());
 	snprintf(sub, sizeof(sub), "%s/below", dir);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);

@@ -50,26 +50,10 @@ static int set_cgroup_id(struct bpf_object *obj, const char *path, char *err, si
 	return 0;
 }
 
-static int attach(struct bpf_object *obj, const struct trace_opts *o, struct trace_links *links,
-		  char *err, size_t errlen)
+/* Cgroup=: its id in the map before the programs run. */
+static int prepare(struct bpf_object *obj, const struct trace_opts *o, char *err, size_t errlen)
 {
-	struct bpf_program *prog;
-
-	if (o->cgroup_path[0] && set_cgroup_id(obj, o->cgroup_path, err, errlen))
-		return -1;
-	bpf_object__for_each_program(prog, obj) {
-		struct bpf_link *l = bpf_program__attach(prog);
-
-		if (!l || trace_links_add(links, l)) {
-			int e = l ? ENOMEM : errno;
-
-			bpf_link__destroy(l);
-			snprintf(err, errlen, "cannot attach %s (%s): %s", bpf_program__name(prog),
-				 bpf_program__section_name(prog), strerror(e));
-			return -1;
-		}
-	}
-	return 0;
+	return o->cgroup_path[0] ? set_cgroup_id(obj, o->cgroup_path, err, errlen) : 0;
 }
 
 const struct trace_unit trace_unit_sched = {
@@ -79,5 +63,5 @@ const struct trace_unit trace_unit_sched = {
 	.elf_bytes = sched_bpf__elf_bytes,
 	.types = (const struct schema_type *const[]){&sched_type, NULL},
 	.heavy = true,
-	.attach = attach,
+	.prepare = prepare,
 };
