@@ -141,14 +141,10 @@ size_t fwd_frame_size(const struct fwd_frame *f)
 
 uint8_t *fwd_frame_take(struct fwd_frame *f, size_t *start, size_t *size)
 {
-	uint8_t *b = f->b.p, *fit;
+	uint8_t *b = f->b.p;
 
 	*start = f->start;
 	*size = fwd_frame_size(f);
-	/* the buffer grew by doubling: give back the slack, since held memory is what the buffer limit counts */
-	fit = realloc(b, f->b.len);
-	if (fit)
-		b = fit;
 	memset(f, 0, sizeof(*f));
 	return b;
 }

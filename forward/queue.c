@@ -1,4 +1,5 @@
 /* queue.c: a FIFO of frames bounded in bytes, dropping the oldest that is not in a write when full. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct fwd_chunk *fwd_chunk_new(uint8_t *buf, size_t start, size_t size, uint32_
 		return NULL;
 	}
 	c->buf = buf;
+	c->held = malloc_usable_size(buf);
 	c->start = start;
 	c->size = size;
 	c->entries = entries;
@@ -66,7 +68,7 @@ void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c)
 
 size_t fwd_chunk_bytes(const struct fwd_chunk *c)
 {
-	return c->start + c->size;
+	return c->held;
 }
 
 bool fwd_queue_fits(const struct fwd_queue *q, size_t bytes)

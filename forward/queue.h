@@ -21,6 +21,7 @@ struct fwd_chunk {
 	uint8_t *buf;          /* owned; the frame is buf[start, start + size) */
 	size_t start, size;
 	uint32_t entries;
+	size_t held;           /* the memory its buffer takes (the allocator's size of it) */
 	uint64_t seq;          /* order of sealing, across restarts when there is a spool */
 	bool on_disk;          /* its spool file exists: removed once acked */
 	enum fwd_chunk_state state;
@@ -46,7 +47,7 @@ void fwd_queue_init(struct fwd_queue *q, size_t limit);
 /* Whether bytes more would fit under the limit as it is, dropping nothing. */
 bool fwd_queue_fits(const struct fwd_queue *q, size_t bytes);
 
-/* The memory a chunk holds: what counts against the limit. */
+/* The memory a chunk holds (a frame's buffer grew by doubling): what counts against the limit. */
 size_t fwd_chunk_bytes(const struct fwd_chunk *c);
 
 /*
