@@ -9,8 +9,14 @@
 #include "output.h"
 
 struct config;
+struct config_output;
 
-/* An output sending to cfg's Host:Port or Unix_Path; NULL with a message in err. */
-struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
+/*
+ * An output sending to the receivers of out (cfg->outputs[index]), in order;
+ * with cfg's Storage_Path, it spools in its subdirectory outputN (N = index + 1),
+ * opened at start, once privileges are dropped. NULL with a message in err.
+ */
+struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, unsigned index, char *err,
+				  size_t errlen);
 
 #endif
