@@ -162,6 +162,22 @@ static void outputs_abandon(struct daemon *d)
 	uv_run(d->loop, UV_RUN_DEFAULT);
 }
 
+/* The spool directories go to the account the daemon becomes, while it still may give them. */
+static int own_spools(const struct config *cfg, char *err, size_t errlen)
+{
+	struct privs_account a = {0};
+
+	if (!cfg->storage_path[0])
+		return 0;
+	if (privs_account(cfg->user, cfg->user_set, cfg->group, &a, err, errlen))
+		return -1;
+	for (unsigned i = 0; i < cfg->output_count; i++)
+		if (cfg->outputs[i].output == OUTPUT_FORWARD &&
+		    output_forward_own_spool(cfg, i, (unsigned)a.uid, (unsigned)a.gid, err, errlen))
+			return -1;
+	return 0;
+}
+
 static int run(const struct config *cfg)
 {
 	struct trace *traces[CONFIG_MAX_TRACES] = {0};
@@ -219,7 +235,7 @@ static int run(const struct config *cfg)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	if (privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err))) {
+	if (own_spools(cfg, err, sizeof(err)) || privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err))) {
 		log_error("%s", err);
 		daemon_stop(&d);
 		uv_run(d.loop, UV_RUN_DEFAULT);

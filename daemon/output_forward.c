@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "config.h"
@@ -200,6 +201,31 @@ static void fwd_destroy(struct output *base)
 	free(o);
 }
 
+/* Storage_Path/outputN: output index's spool. */
+static void spool_dir_of(char *out, size_t len, const struct config *cfg, unsigned index)
+{
+	snprintf(out, len, "%s/output%u", cfg->storage_path, index + 1);
+}
+
+int output_forward_own_spool(const struct config *cfg, unsigned index, unsigned uid, unsigned gid, char *err,
+			     size_t errlen)
+{
+	char dir[4096 + 32];
+
+	if (!cfg->storage_path[0])
+		return 0;
+	spool_dir_of(dir, sizeof(dir), cfg, index);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "Storage_Path: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (chown(dir, (uid_t)uid, (gid_t)gid)) {
+		snprintf(err, errlen, "Storage_Path: cannot give %s to uid %u: %s", dir, uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, unsigned index, char *err,
 				  size_t errlen)
 {
@@ -231,7 +257,7 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 		return NULL;
 	}
 	if (cfg->storage_path[0]) {
-		snprintf(o->spool_dir, sizeof(o->spool_dir), "%s/output%u", cfg->storage_path, index + 1);
+		spool_dir_of(o->spool_dir, sizeof(o->spool_dir), cfg, index);
 		o->spool = (struct fwd_spool_config){.dir = o->spool_dir, .limit = cfg->storage_limit,
 						     .sync = cfg->storage_sync_full ? FWD_SPOOL_SYNC_FULL : FWD_SPOOL_SYNC_NORMAL,
 						     .log = spool_log};

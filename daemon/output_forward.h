@@ -19,4 +19,13 @@ struct config_output;
 struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, unsigned index, char *err,
 				  size_t errlen);
 
+/*
+ * As root, before the privileges go: creates the spool's directory of output
+ * index (Storage_Path/outputN) and gives it to uid:gid, the account the daemon
+ * becomes, which then writes it. Storage_Path itself is left as it is (it must
+ * let that account through). 0, or -1 with a message in err; 0 without a spool.
+ */
+int output_forward_own_spool(const struct config *cfg, unsigned index, unsigned uid, unsigned gid, char *err,
+			     size_t errlen);
+
 #endif
