@@ -329,6 +329,25 @@ static bool left_root(pid_t pid)
 	return left;
 }
 
+/* The value of field (e.g. "CapEff") in /proc/PID/status, as a string. */
+static const char *status_field(pid_t pid, const char *field, char *out, size_t len)
+{
+	char path[64], line[256];
+	FILE *st;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	st = fopen(path, "r");
+	while (st && fgets(line, sizeof(line), st))
+		if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':') {
+			snprintf(out, len, "%s", line + strlen(field) + 1 + strspn(line + strlen(field) + 1, " \t"));
+			out[strcspn(out, "\n")] = '\0';
+		}
+	if (st)
+		fclose(st);
+	return out;
+}
+
 START_TEST(runs_with_only_the_units_capabilities)
 {
 	/* what systemd would give it: the unit's bounding set and no_new_privs */
@@ -352,6 +371,18 @@ START_TEST(runs_with_only_the_units_capabilities)
 	/* up and running as the unprivileged account: every trace attached with these capabilities */
 	for (int i = 0; i < 500 && !left_root(d.pid); i++)
 		usleep(20000);
+	/* and from then on: no capability in any set, no_new_privs, a seccomp filter */
+	usleep(300000);
+	{
+		char v[128];
+
+		ck_assert_msg(strtoul(status_field(d.pid, "Uid", v, sizeof(v)), NULL, 10) != 0, "Uid %s", v);
+		ck_assert_str_eq(status_field(d.pid, "CapEff", v, sizeof(v)), "0000000000000000");
+		ck_assert_str_eq(status_field(d.pid, "CapPrm", v, sizeof(v)), "0000000000000000");
+		ck_assert_str_eq(status_field(d.pid, "CapBnd", v, sizeof(v)), "0000000000000000");
+		ck_assert_str_eq(status_field(d.pid, "NoNewPrivs", v, sizeof(v)), "1");
+		ck_assert_str_eq(status_field(d.pid, "Seccomp", v, sizeof(v)), "2");
+	}
 	kill(d.pid, SIGTERM);
 	out = slurp(d.out);
 	err = slurp(d.err);
