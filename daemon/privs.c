@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "privs.h"
+#include "sandbox.h"
 
 bool privs_none_left(void)
 {
@@ -108,7 +109,7 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 	 * nor open its /proc files, so it cannot take the BPF fds or read the
 	 * rings' memory. (A uid change sets this already; say it outright.)
 	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+	if (prctl(PR_SET_DUMPABLE, SANDBOX_KEEP_PTRACE, 0, 0, 0)) {
 		snprintf(err, errlen, "cannot clear the dumpable flag: %s", strerror(errno));
 		return -1;
 	}
