@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -91,6 +92,39 @@ static unsigned count_str(const char *text, const char *needle)
 	return n;
 }
 
+/*
+ * What a test leaves in /tmp (configurations, logs, receiver and spool
+ * directories) is listed in memory shared with the runner, which removes it
+ * after each test however the test ended (Check ends a failed test with
+ * _exit(), and kills one that times out).
+ */
+#define LEFTOVERS 16
+struct leftovers {
+	int n;
+	char path[LEFTOVERS][128];
+};
+static struct leftovers *leftovers;
+
+static void leave(const char *path)
+{
+	if (leftovers && leftovers->n < LEFTOVERS)
+		snprintf(leftovers->path[leftovers->n++], sizeof(leftovers->path[0]), "%s", path);
+}
+
+/* The runner's teardown of every test (an unchecked fixture: it runs in the runner's process). */
+static void remove_leftovers(void)
+{
+	char cmd[320];
+
+	for (int i = 0; i < leftovers->n; i++) {
+		/* a configuration's logs are <conf>.<run>.log */
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'.*.log", leftovers->path[i], leftovers->path[i]);
+		if (system(cmd) != 0)
+			fprintf(stderr, "faults: could not remove %s\n", leftovers->path[i]);
+	}
+	leftovers->n = 0;
+}
+
 /* ---- the daemon ---- */
 
 struct daemon_proc {
@@ -119,6 +153,7 @@ static void daemon_conf(struct daemon_proc *d, const char *fmt, ...)
 	ck_assert_int_lt(n, (int)sizeof(text));
 	ck_assert_int_eq(write(fd, text, (size_t)n), n);
 	close(fd);
+	leave(d->conf);
 }
 
 static void daemon_start(struct daemon_proc *d)
@@ -304,6 +339,13 @@ static unsigned long vm_rss_kib(pid_t pid)
 
 /* ---- receivers ---- */
 
+/* receiver_start, its directory left for the cleanup */
+static void recv_start(struct receiver *r, int unix_socket, const char *const extra[])
+{
+	receiver_start(r, unix_socket, 0, extra);
+	leave(r->dir);
+}
+
 static void receiver_kill(struct receiver *r)
 {
 	if (r->pid > 0) {
@@ -316,7 +358,7 @@ static void receiver_kill(struct receiver *r)
 /* A free TCP port with nothing listening on it: a receiver started and stopped. */
 static void receiver_absent(struct receiver *r)
 {
-	receiver_start(r, 0, 0, NULL);
+	recv_start(r, 0, NULL);
 	receiver_stop(r);
 }
 
@@ -592,7 +634,7 @@ START_TEST(receiver_killed_five_times)
 	uint64_t t0;
 
 	markers_init(&m);
-	receiver_start(&rv, 0, 0, NULL);
+	recv_start(&rv, 0, NULL);
 	daemon_conf(&d, SERVICE INPUT OUTPUT "Port = %u\n", m.comm, rv.port);
 	daemon_start(&d);
 	daemon_wait_running(&d);
@@ -634,6 +676,7 @@ static void make_spool_dir(char *dir, size_t len)
 {
 	snprintf(dir, len, "/tmp/ebpf-forward-spool-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	leave(dir);
 	/* the daemon writes it as nobody */
 	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
 }
@@ -679,7 +722,7 @@ START_TEST(receiver_stops_reading_during_a_burst)
 
 	markers_init(&m);
 	make_spool_dir(spool, sizeof(spool));
-	receiver_start(&rv, 0, 0, NULL);
+	recv_start(&rv, 0, NULL);
 	daemon_conf(&d, "[SERVICE]\nUser = nobody\nStats_Interval = 0\nStorage_Path = %s\n" INPUT OUTPUT
 		    "Port = %u\nBuffer_Limit = 1M\n", spool, m.comm, rv.port);
 	daemon_start(&d);
@@ -864,7 +907,7 @@ START_TEST(late_acks_small_buffer)
 	unsigned long long dups;
 
 	markers_init(&m);
-	receiver_start(&rv, 0, 0, late);
+	recv_start(&rv, 0, late);
 	daemon_conf(&d, SERVICE INPUT OUTPUT "Port = %u\nBuffer_Limit = 1M\n", m.comm, rv.port);
 	daemon_start(&d);
 	daemon_wait_running(&d);
@@ -910,8 +953,8 @@ START_TEST(second_receiver_takes_over)
 	uint64_t t0, back_ms;
 
 	markers_init(&m);
-	receiver_start(&a, 0, 0, NULL);
-	receiver_start(&b, 1, 0, NULL);
+	recv_start(&a, 0, NULL);
+	recv_start(&b, 1, NULL);
 	daemon_conf(&d, SERVICE INPUT OUTPUT "Host = 127.0.0.1:%u\nUnix_Path = %s\n", m.comm, a.port, b.path);
 	daemon_start(&d);
 	daemon_wait_running(&d);
@@ -983,7 +1026,7 @@ static void misbehaving_receiver(const char *flag, const char *value, const char
 	uint64_t t0, window_start = 0;
 
 	markers_init(&m);
-	receiver_start(&rv, 0, 0, extra);
+	recv_start(&rv, 0, extra);
 	daemon_conf(&d, SERVICE INPUT OUTPUT "Port = %u\nBuffer_Limit = 16M\n", m.comm, rv.port);
 	daemon_start(&d);
 	daemon_wait_running(&d);
@@ -1061,6 +1104,7 @@ static TCase *tcase(Suite *s, const char *name, const TTest *test, double timeou
 	TCase *tc = tcase_create(name);
 
 	tcase_set_timeout(tc, timeout);
+	tcase_add_unchecked_fixture(tc, NULL, remove_leftovers);
 	tcase_add_test(tc, test);
 	suite_add_tcase(s, tc);
 	return tc;
@@ -1077,6 +1121,10 @@ int main(int argc, char **argv)
 	/* one test by name: test_faults NAME (or CK_RUN_CASE=NAME) */
 	if (argc > 1)
 		setenv("CK_RUN_CASE", argv[1], 1);
+	leftovers = mmap(NULL, sizeof(*leftovers), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (leftovers == MAP_FAILED)
+		return EXIT_FAILURE;
+	leftovers->n = 0;
 	tcase(s, "receiver_killed_five_times", receiver_killed_five_times, 90);
 	tcase(s, "late_acks_small_buffer", late_acks_small_buffer, 60);
 	tcase(s, "wrong_acks", wrong_acks, 60);
