@@ -52,8 +52,9 @@ int config_fail(struct config_parse *p, int line, const char *fmt, ...)
 #define MIB (1024 * KIB)
 #define GIB (1024 * MIB)
 
-/* Where a key's value lands: offset and size of a field of struct config. */
+/* Where a key's value lands: offset and size of a field of struct config (OFIELD: of the section's output). */
 #define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+#define OFIELD(f) .offset = offsetof(struct config_output, f), .size = sizeof(((struct config_output *)0)->f)
 
 static const char *const units[] = {"", "K", "M", "G"}; /* by power of 1024 */
 
@@ -124,6 +125,48 @@ static int openssl_path_add(struct config_parse *p, const char *v, uint64_t n __
 	return 1;
 }
 
+/* The current [OUTPUT]: its rows land there. */
+static struct config_output *output_of(struct config_parse *p)
+{
+	return &p->cfg->outputs[p->cfg->output_count ? p->cfg->output_count - 1 : 0];
+}
+
+/* Host (name:port, [v6]:port, or a name or address) and Unix_Path repeat: the receivers, in line order. */
+static int receiver_add(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	struct config_output *o = output_of(p);
+	struct config_receiver *r = &o->receivers[o->receiver_count];
+	const char *colon = strrchr(v, ':'), *host = v;
+	size_t hlen = strlen(v);
+	char *end;
+
+	if (o->receiver_count == CONFIG_MAX_RECEIVERS)
+		return bad(p, v, "is one receiver too many (at most %d)", CONFIG_MAX_RECEIVERS);
+	memset(r, 0, sizeof(*r));
+	r->line = p->line;
+	if (strcmp(p->key->name, "Unix_Path") == 0) {
+		snprintf(r->unix_path, sizeof(r->unix_path), "%s", v);
+		o->receiver_count++;
+		return 1;
+	}
+	/* a port after the last ':' of a name (one colon) or of a bracketed IPv6 address */
+	if (colon && (colon == strchr(v, ':') || (v[0] == '[' && colon[-1] == ']'))) {
+		unsigned long port = strtoul(colon + 1, &end, 10);
+
+		if (!isdigit((unsigned char)colon[1]) || *end || port < 1 || port > 65535)
+			return bad(p, v, "has no port (1-65535) after its ':'");
+		r->port = (uint16_t)port;
+		hlen = (size_t)(colon - v);
+		if (v[0] == '[')
+			host++, hlen -= 2;
+	}
+	if (!hlen || hlen >= sizeof(r->host))
+		return bad(p, v, "is not a host name or address");
+	memcpy(r->host, host, hlen);
+	o->receiver_count++;
+	return 1;
+}
+
 /* One '*' is replaced by the event type; a second has no meaning. */
 static int tag_shape(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
 {
@@ -145,6 +188,7 @@ static const struct config_choice inputs[] = {{"ebpf", 0}, {0}};
 static const struct config_choice outputs[] = {{"stdout", OUTPUT_STDOUT}, {"forward", OUTPUT_FORWARD}, {0}};
 /* "off" as out_forward users write it. */
 static const struct config_choice compressions[] = {{"none", 0}, {"gzip", 1}, {"off", 0}, {0}};
+static const struct config_choice syncs[] = {{"normal", 0}, {"full", 1}, {0}};
 
 static const struct config_key keys[] = {
 	{CONFIG_SERVICE, "User", CONFIG_WORD, "ebpf-forward", FIELD(user), .what = "a user name",
@@ -157,6 +201,12 @@ static const struct config_key keys[] = {
 	 "a number of seconds", "0 = off", .help = "seconds between per-trace counter lines in the log"},
 	{CONFIG_SERVICE, "Metrics_Records", CONFIG_BOOL, "on", FIELD(metrics_records),
 	 .help = "at every Stats_Interval also send the counters as records"},
+	{CONFIG_SERVICE, "Storage_Path", CONFIG_PATH, "(none: memory only)", FIELD(storage_path),
+	 .help = "spool directory: a forward output keeps frames no receiver takes in DIR/outputN"},
+	{CONFIG_SERVICE, "Storage_Limit", CONFIG_SIZE, "1G", FIELD(storage_limit), 1 * MIB, 1024 * GIB,
+	 .help = "spool bytes per output; beyond, new frames are dropped and counted"},
+	{CONFIG_SERVICE, "Storage_Sync", CONFIG_ENUM, "normal", FIELD(storage_sync_full), .choices = syncs,
+	 .what = "a sync mode (normal or full)", .help = "normal: synced in batches; full: every frame (power loss)"},
 	{CONFIG_INPUT, "Name", CONFIG_ENUM, "ebpf", .choices = inputs, .what = "an input (ebpf is the only one)",
 	 .help = "the only input; may be left out"},
 	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add, .repeats = true,
@@ -184,27 +234,34 @@ static const struct config_key keys[] = {
 	 .help = "sched: only switches whose task waited at least this long to run (0 = all; 1ms advised)"},
 	{CONFIG_INPUT, "OpenSSL_Path", CONFIG_PATH, "(none)", .check = openssl_path_add, .repeats = true,
 	 .help = "openssl: a libssl to probe besides the system's (a container's, a vendored copy)"},
-	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", FIELD(output), .choices = outputs,
+	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", OFIELD(output), .choices = outputs,
 	 .what = "an output (stdout or forward)", .help = "stdout (JSON lines) or forward (Fluent Forward)"},
-	{CONFIG_OUTPUT, "Tag", CONFIG_TEXT, "ebpf", FIELD(tag), .check = tag_shape,
+	{CONFIG_OUTPUT, "Match", CONFIG_WORD, "*", OFIELD(match), .what = "a tag pattern",
+	 .help = "records whose ebpf.<event_type> matches go here; '*' matches any run (ebpf.*, ebpf.execve)"},
+	{CONFIG_OUTPUT, "Tag", CONFIG_TEXT, "ebpf", OFIELD(tag), .check = tag_shape,
 	 .help = "tag of every record; one '*' is replaced by the event type"},
-	{CONFIG_OUTPUT, "Host", CONFIG_WORD, "127.0.0.1", FIELD(host), .what = "a host name or address",
-	 .forward_only = true, .help = "Fluent Bit's forward input over TCP"},
-	{CONFIG_OUTPUT, "Port", CONFIG_UINT, "24224", FIELD(port), 1, 65535, "a port", .forward_only = true,
-	 .help = "its TCP port"},
-	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none: TCP)", FIELD(unix_path), 0, 107 /* sun_path, NUL included: 108 */,
-	 .note = "the limit of a Unix socket path", .forward_only = true, .help = "its Unix socket instead of TCP"},
+	{CONFIG_OUTPUT, "Host", CONFIG_WORD, "(127.0.0.1)", .check = receiver_add, .repeats = true,
+	 .what = "a host name or address", .forward_only = true,
+	 .help = "a receiver over TCP, NAME or NAME:PORT; several: tried in line order, the first preferred"},
+	{CONFIG_OUTPUT, "Port", CONFIG_UINT, "24224", OFIELD(port), 1, 65535, "a port", .forward_only = true,
+	 .help = "the TCP port of every Host without one"},
+	{CONFIG_OUTPUT, "Unix_Path", CONFIG_PATH, "(none)", .check = receiver_add, .repeats = true,
+	 .max = CONFIG_UNIX_PATH_MAX - 1, .note = "the limit of a Unix socket path", .forward_only = true,
+	 .help = "a receiver on a Unix socket; repeatable, in line order with the Hosts"},
 	/* The top is only there to keep the queue's arithmetic far from overflow. */
-	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", FIELD(buffer_limit), 1 * MIB, 1024 * GIB,
-	 .forward_only = true, .help = "bytes held while Fluent Bit is away; beyond, the oldest are dropped"},
+	{CONFIG_OUTPUT, "Buffer_Limit", CONFIG_SIZE, "64M", OFIELD(buffer_limit), 1 * MIB, 1024 * GIB,
+	 .forward_only = true, .help = "memory frames may hold; beyond, the spool, or the oldest not sent are dropped"},
 	/* Fluent Bit's in_forward closes the connection on a frame above 6,144,000 bytes. */
-	{CONFIG_OUTPUT, "Frame_Size", CONFIG_SIZE, "1M", FIELD(frame_size), 4 * KIB, 4 * MIB,
+	{CONFIG_OUTPUT, "Frame_Size", CONFIG_SIZE, "1M", OFIELD(frame_size), 4 * KIB, 4 * MIB,
 	 .forward_only = true, .help = "a frame is sent once it is this big"},
-	{CONFIG_OUTPUT, "Flush_Ms", CONFIG_UINT, "50", FIELD(flush_ms), 1, 60000, "a number of milliseconds",
+	{CONFIG_OUTPUT, "Flush_Ms", CONFIG_UINT, "50", OFIELD(flush_ms), 1, 60000, "a number of milliseconds",
 	 .forward_only = true, .help = "...or this long after its first record"},
-	{CONFIG_OUTPUT, "Require_Ack_Response", CONFIG_BOOL, "on", FIELD(require_ack), .forward_only = true,
+	{CONFIG_OUTPUT, "Require_Ack_Response", CONFIG_BOOL, "on", OFIELD(require_ack), .forward_only = true,
 	 .help = "keep each frame until Fluent Bit acks it; send it again after a reconnect"},
-	{CONFIG_OUTPUT, "Compress", CONFIG_ENUM, "none", FIELD(compress_gzip), .choices = compressions,
+	{CONFIG_OUTPUT, "Ack_Timeout", CONFIG_DURATION, "30s", OFIELD(ack_timeout_ns), 100000000ull, 3600000000000ull,
+	 "a duration", "a number with ms or s, 100ms to 3600s", .no_range = true, .forward_only = true,
+	 .help = "no ack this long: reconnect and resend; also TCP keepalive's and TCP_USER_TIMEOUT's bound"},
+	{CONFIG_OUTPUT, "Compress", CONFIG_ENUM, "none", OFIELD(compress_gzip), .choices = compressions,
 	 .what = "a compression (gzip or none)", .forward_only = true,
 	 .help = "gzip: CompressedPackedForward, for a receiver across a network"},
 };
@@ -322,6 +379,7 @@ int config_set(struct config_parse *p, const struct config_key *k, const char *v
 {
 	size_t len = strlen(v), longest = k->max ? k->max : k->size - 1;
 	uint64_t n = 0;
+	char *base;
 	int ok = 1;
 
 	p->key = k;
@@ -334,28 +392,40 @@ int config_set(struct config_parse *p, const struct config_key *k, const char *v
 	/* A text's range is its length in bytes. */
 	case CONFIG_TEXT: ok = !k->max || (len >= k->min && len <= k->max) || not_a(p, k, v); break;
 	}
-	if (!ok || (k->check && !k->check(p, v, n)))
-		return 0;
-	/* A string is bounded by its row's max, with the note why, or else by its field. */
-	if (k->type >= CONFIG_WORD && k->size && len > longest)
+	/* A string is bounded by its row's max, with the note why, or else by its field; before a check keeps it. */
+	if (ok && k->type >= CONFIG_WORD && (k->max || k->size) && len > longest)
 		return bad(p, v, "is longer than %zu bytes%s%s%s", longest, k->note ? " (" : "", k->note ? k->note : "",
 			   k->note ? ")" : "");
+	if (!ok || (k->check && !k->check(p, v, n)))
+		return 0;
+	base = k->section == CONFIG_OUTPUT ? (char *)output_of(p) : (char *)p->cfg;
 	if (k->size && k->type < CONFIG_WORD)
-		store((char *)p->cfg + k->offset, k->size, n);
+		store(base + k->offset, k->size, n);
 	else if (k->size)
-		memcpy((char *)p->cfg + k->offset, v, len + 1);
+		memcpy(base + k->offset, v, len + 1);
 	return 1;
+}
+
+/* The defaults of one section's rows; for [OUTPUT], into the output the parse is at. */
+void config_section_defaults(struct config_parse *p, int section)
+{
+	int line = p->line;
+
+	/* Read as a file's values are; a default the setter refuses fails the test that loads each one. */
+	p->line = 0;
+	for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++)
+		if ((int)k->section == section && k->def[0] != '(')
+			config_set(p, k, k->def);
+	p->line = line;
 }
 
 void config_defaults(struct config *cfg)
 {
-	/* Read as a file's values are; a default the setter refuses fails the test that loads each one. */
 	struct config_parse p = {.cfg = cfg, .name = "(defaults)", .section = -1};
 
 	memset(cfg, 0, sizeof(*cfg));
-	for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++)
-		if (k->def[0] != '(')
-			config_set(&p, k, k->def);
+	for (int s = 0; s < CONFIG_SECTIONS; s++)
+		config_section_defaults(&p, s);
 	/* Every user: (uid_t)-1 is no user, so this default has no spelling the setter could read. */
 	cfg->trace.filter_uid = -1;
 }

@@ -10,6 +10,10 @@
 #include "trace_opts.h"
 
 #define CONFIG_MAX_TRACES 16
+#define CONFIG_MAX_OUTPUTS 8
+#define CONFIG_MAX_RECEIVERS 8
+/* sun_path is 108 bytes, its NUL included. */
+#define CONFIG_UNIX_PATH_MAX 108
 #define CONFIG_NAME_MAX 256
 #define CONFIG_PATH_MAX TRACE_PATH_MAX
 /*
@@ -20,7 +24,32 @@
 
 enum config_log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-enum config_output { OUTPUT_STDOUT = 0, OUTPUT_FORWARD };
+enum config_output_name { OUTPUT_STDOUT = 0, OUTPUT_FORWARD };
+
+/* A receiver of a forward output: a TCP host (port 0: the output's Port), or a Unix socket. */
+struct config_receiver {
+	char host[CONFIG_NAME_MAX];
+	uint16_t port;
+	char unix_path[CONFIG_UNIX_PATH_MAX];
+	int line;                          /* where it was given; 0 for the default one */
+};
+
+/* One [OUTPUT] section. */
+struct config_output {
+	enum config_output_name output;    /* Name: stdout | forward */
+	char match[CONFIG_NAME_MAX];       /* Match: which records, by ebpf.<event_type>; '*' matches any run */
+	char tag[CONFIG_NAME_MAX];         /* Tag: '*' is replaced by the event type */
+	struct config_receiver receivers[CONFIG_MAX_RECEIVERS]; /* Host, Unix_Path: in the order of their lines */
+	unsigned receiver_count;           /* none given: 127.0.0.1 at Port */
+	uint16_t port;                     /* Port: of every Host without one of its own */
+	uint64_t buffer_limit;             /* Buffer_Limit: memory frames may hold while the receiver is away */
+	uint64_t frame_size;               /* Frame_Size: a frame is sealed at this many bytes */
+	unsigned flush_ms;                 /* Flush_Ms: a frame is sealed after this long */
+	bool require_ack;                  /* Require_Ack_Response: keep frames until Fluent Bit acks them */
+	bool compress_gzip;                /* Compress: gzip each frame's entries (CompressedPackedForward) */
+	uint64_t ack_timeout_ns;           /* Ack_Timeout: no ack this long: reconnect and resend */
+	int line;                          /* of its [OUTPUT] */
+};
 
 struct config {
 	/* [SERVICE] */
@@ -30,6 +59,9 @@ struct config {
 	enum config_log_level log_level;   /* Log_Level */
 	unsigned stats_interval_s;         /* Stats_Interval: seconds between stats log lines, 0 = off */
 	bool metrics_records;              /* Metrics_Records: the same counters as records, event_type "metrics" */
+	char storage_path[CONFIG_PATH_MAX];/* Storage_Path: a forward output spools in its subdirectory outputN */
+	uint64_t storage_limit;            /* Storage_Limit: bytes of spool per output */
+	bool storage_sync_full;            /* Storage_Sync: full = every frame synced; normal = in batches */
 
 	/* [INPUT] */
 	char traces[CONFIG_MAX_TRACES][CONFIG_NAME_MAX]; /* Trace: canonical names without "trace_" */
@@ -37,17 +69,9 @@ struct config {
 	int trace_line[CONFIG_MAX_TRACES]; /* line of each Trace key, for later errors */
 	struct trace_opts trace;           /* Ringbuf_Size, Poll_Ms, Pid, Uid, Cgroup, Comm, Mount_Ns, Libc_Path */
 
-	/* [OUTPUT] */
-	enum config_output output;         /* Name: stdout | forward */
-	char tag[CONFIG_NAME_MAX];         /* Tag: '*' is replaced by the event type */
-	char host[CONFIG_NAME_MAX];        /* Host */
-	uint16_t port;                     /* Port */
-	char unix_path[CONFIG_PATH_MAX];   /* Unix_Path: Unix socket instead of TCP */
-	uint64_t buffer_limit;             /* Buffer_Limit: bytes held while the receiver is away */
-	uint64_t frame_size;               /* Frame_Size: a frame is sealed at this many bytes */
-	unsigned flush_ms;                 /* Flush_Ms: a frame is sealed after this long */
-	bool require_ack;                  /* Require_Ack_Response: keep frames until Fluent Bit acks them */
-	bool compress_gzip;                /* Compress: gzip each frame's entries (CompressedPackedForward) */
+	/* [OUTPUT], one or more */
+	struct config_output outputs[CONFIG_MAX_OUTPUTS];
+	unsigned output_count;
 
 	const char *path;                  /* file it came from (not owned) */
 };

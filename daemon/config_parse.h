@@ -30,6 +30,9 @@ int config_fail(struct config_parse *p, int line, const char *fmt, ...);
 /* Sets key k from value: its type's rules, then its own check; 1 on success, 0 with the error in p. */
 int config_set(struct config_parse *p, const struct config_key *k, const char *value);
 
+/* The defaults of one section's rows (for [OUTPUT]: the current output's). */
+void config_section_defaults(struct config_parse *p, int section);
+
 /* The table row of section s's key name (case-insensitive), or NULL. */
 const struct config_key *config_key_find(int s, const char *name);
 

@@ -27,7 +27,66 @@ static char *trim(char *s)
 	return s;
 }
 
-/* A "[NAME]" line: known, not seen before, nothing after it but a comment. */
+/* Line of section s's key name (in the current [OUTPUT] for its keys), 0 if it was not given. */
+static int given(const struct config_parse *p, int s, const char *name)
+{
+	size_t n;
+
+	return p->key_line[config_key_find(s, name) - config_keys(&n)];
+}
+
+/* A new [OUTPUT]: the next output, with the defaults of the section's keys, none of them given yet. */
+static int output_start(struct config_parse *p)
+{
+	struct config *cfg = p->cfg;
+	size_t n;
+	const struct config_key *keys = config_keys(&n);
+
+	if (cfg->output_count == CONFIG_MAX_OUTPUTS)
+		return config_fail(p, p->line, "[OUTPUT]: one output too many (at most %d)", CONFIG_MAX_OUTPUTS);
+	memset(&cfg->outputs[cfg->output_count++], 0, sizeof(cfg->outputs[0]));
+	cfg->outputs[cfg->output_count - 1].line = p->line;
+	config_section_defaults(p, CONFIG_OUTPUT);
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].section == CONFIG_OUTPUT)
+			p->key_line[i] = 0;
+	return 1;
+}
+
+/* The rules of one [OUTPUT] that span its keys, when its section ends. */
+static int output_done(struct config_parse *p)
+{
+	struct config_output *o = &p->cfg->outputs[p->cfg->output_count - 1];
+	int frame = given(p, CONFIG_OUTPUT, "Frame_Size"), limit = given(p, CONFIG_OUTPUT, "Buffer_Limit");
+	size_t n;
+	const struct config_key *keys = config_keys(&n), *first = NULL;
+
+	if (!given(p, CONFIG_OUTPUT, "Name"))
+		return config_fail(p, o->line, "no Name= in [OUTPUT] (stdout or forward)");
+	for (size_t i = 0; i < n && o->output != OUTPUT_FORWARD; i++)
+		if (keys[i].forward_only && p->key_line[i] && (!first || p->key_line[i] < p->key_line[first - keys]))
+			first = &keys[i];
+	if (first)
+		return config_fail(p, p->key_line[first - keys], "%s: only for Name forward", first->name);
+	/* a Port with only Unix sockets to go to means nothing: say so rather than ignore it */
+	if (given(p, CONFIG_OUTPUT, "Unix_Path") && given(p, CONFIG_OUTPUT, "Port") && !given(p, CONFIG_OUTPUT, "Host"))
+		return config_fail(p, given(p, CONFIG_OUTPUT, "Unix_Path"),
+				   "Unix_Path: not together with Port (line %d); use one or the other",
+				   given(p, CONFIG_OUTPUT, "Port"));
+	if (o->frame_size > o->buffer_limit)
+		return config_fail(p, frame > limit ? frame : limit,
+				   "Frame_Size (%llu bytes) is larger than Buffer_Limit (%llu bytes)",
+				   (unsigned long long)o->frame_size, (unsigned long long)o->buffer_limit);
+	/* no receiver given: Fluent Bit's default, on this machine */
+	if (!o->receiver_count)
+		snprintf(o->receivers[o->receiver_count++].host, sizeof(o->receivers[0].host), "127.0.0.1");
+	for (unsigned i = 0; i < o->receiver_count; i++)
+		if (!o->receivers[i].port && !o->receivers[i].unix_path[0])
+			o->receivers[i].port = o->port;
+	return 1;
+}
+
+/* A "[NAME]" line: known, not seen before (but [OUTPUT]), nothing after it but a comment. */
 static int section_start(struct config_parse *p, char *line)
 {
 	char *close = strchr(line, ']'), *rest, *name, q[1024];
@@ -44,13 +103,15 @@ static int section_start(struct config_parse *p, char *line)
 
 		if (strcasecmp(name, sec) != 0)
 			continue;
-		if (p->section_line[i])
+		if (p->section_line[i] && i != CONFIG_OUTPUT)
 			return config_fail(p, p->line, "[%s] given twice (first on line %d); %s", sec, p->section_line[i],
-					   i == CONFIG_OUTPUT ? "only one output is supported" :
 					   i == CONFIG_INPUT ? "put every Trace= in one [INPUT]" : "merge them");
+		if (p->section == CONFIG_OUTPUT && !output_done(p))
+			return 0;
 		p->section = i;
-		p->section_line[i] = p->line;
-		return 1;
+		if (!p->section_line[i])
+			p->section_line[i] = p->line;
+		return i != CONFIG_OUTPUT || output_start(p);
 	}
 	return config_fail(p, p->line, "unknown section [%s] (expected [SERVICE], [INPUT] or [OUTPUT])",
 			   config_quote(q, sizeof(q), name));
@@ -117,46 +178,21 @@ static int read_line(struct config_parse *p, const char *s, size_t len)
 	return *buf == '[' ? section_start(p, buf) : key_value(p, buf);
 }
 
-/* Line of section s's key name, 0 if it was not given. */
-static int given(const struct config_parse *p, int s, const char *name)
-{
-	size_t n;
-
-	return p->key_line[config_key_find(s, name) - config_keys(&n)];
-}
-
-/* Rules that span keys or sections, checked once the whole file is read. */
+/* Rules that span sections, checked once the whole file is read (each [OUTPUT]'s own at its end). */
 static int check(struct config_parse *p)
 {
 	struct config *cfg = p->cfg;
-	int host = given(p, CONFIG_OUTPUT, "Host"), port = given(p, CONFIG_OUTPUT, "Port");
-	int unix_path = given(p, CONFIG_OUTPUT, "Unix_Path"), frame = given(p, CONFIG_OUTPUT, "Frame_Size");
-	int limit = given(p, CONFIG_OUTPUT, "Buffer_Limit");
-	size_t n;
-	const struct config_key *keys = config_keys(&n), *first = NULL;
 
 	/* Only an explicit User= must exist; the default one may fall back to nobody. */
 	cfg->user_set = given(p, CONFIG_SERVICE, "User") != 0;
+	if (p->section == CONFIG_OUTPUT && !output_done(p))
+		return 0;
 	if (!p->section_line[CONFIG_INPUT])
 		return config_fail(p, 0, "no [INPUT] section");
 	if (!cfg->trace_count)
 		return config_fail(p, p->section_line[CONFIG_INPUT], "no Trace= in [INPUT]");
 	if (!p->section_line[CONFIG_OUTPUT])
 		return config_fail(p, 0, "no [OUTPUT] section");
-	if (!given(p, CONFIG_OUTPUT, "Name"))
-		return config_fail(p, p->section_line[CONFIG_OUTPUT], "no Name= in [OUTPUT] (stdout or forward)");
-	for (size_t i = 0; i < n && cfg->output != OUTPUT_FORWARD; i++)
-		if (keys[i].forward_only && p->key_line[i] && (!first || p->key_line[i] < p->key_line[first - keys]))
-			first = &keys[i];
-	if (first)
-		return config_fail(p, p->key_line[first - keys], "%s: only for Name forward", first->name);
-	if (unix_path && (host || port))
-		return config_fail(p, unix_path, "Unix_Path: not together with %s (line %d); use one or the other",
-				   host ? "Host" : "Port", host ? host : port);
-	if (cfg->frame_size > cfg->buffer_limit)
-		return config_fail(p, frame > limit ? frame : limit,
-				   "Frame_Size (%llu bytes) is larger than Buffer_Limit (%llu bytes)",
-				   (unsigned long long)cfg->frame_size, (unsigned long long)cfg->buffer_limit);
 	return 1;
 }
 

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "output_forward.h"
 #include "output_stdout.h"
 #include "pipeline.h"
@@ -89,8 +90,9 @@ static int list_traces(void)
 struct daemon {
 	uv_loop_t *loop;
 	struct pipeline *pipeline;
-	struct output *out;
-	uv_signal_t sigint, sigterm;
+	struct output *outs[CONFIG_MAX_OUTPUTS];
+	size_t nouts, closing;
+	uv_signal_t sigint, sigterm, sighup;
 	bool signals_open;
 	int stopping;
 };
@@ -99,26 +101,38 @@ static void on_output_closed(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->signals_open) {
-		uv_close((uv_handle_t *)&d->sigint, NULL);
-		uv_close((uv_handle_t *)&d->sigterm, NULL);
-		d->signals_open = false;
-	}
+	/* the loop ends once every output has delivered (or spooled) and the signals are closed */
+	if (--d->closing || !d->signals_open)
+		return;
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	d->signals_open = false;
 }
 
-/* Drain the rings, then let the output deliver what it holds; the loop ends when all is closed. */
+/* Drain the rings, then let the outputs deliver what they hold; the loop ends when all is closed. */
 static void daemon_stop(struct daemon *d)
 {
 	if (d->stopping++)
 		return;
+	notify_send("STOPPING=1");
+	notify_watchdog_stop();
 	pipeline_shutdown(d->pipeline);
-	d->out->close(d->out, SHUTDOWN_DEADLINE_MS, on_output_closed, d);
+	d->closing = d->nouts;
+	for (size_t i = 0; i < d->nouts; i++)
+		d->outs[i]->close(d->outs[i], SHUTDOWN_DEADLINE_MS, on_output_closed, d);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 
+	if (signum == SIGHUP) {
+		/* the traces and the privileges to reload them are gone: a restart is the way, and loses nothing */
+		log_warn("SIGHUP: the configuration is read at start only; restart the daemon to apply it "
+			 "(systemctl restart ebpf-forward: what is buffered is delivered or spooled on the way out)");
+		return;
+	}
 	if (d->stopping) {
 		log_warn("%s again: still delivering; it stops within %d s", strsignal(signum),
 			 SHUTDOWN_DEADLINE_MS / 1000);
@@ -128,16 +142,40 @@ static void on_signal(uv_signal_t *h, int signum)
 	daemon_stop(d);
 }
 
-static struct output *output_open(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+static struct output *output_open(uv_loop_t *loop, const struct config *cfg, unsigned i, char *err, size_t errlen)
 {
 	struct output *o;
 
-	if (cfg->output == OUTPUT_FORWARD)
-		return output_forward_new(loop, cfg, err, errlen);
+	if (cfg->outputs[i].output == OUTPUT_FORWARD)
+		return output_forward_new(loop, cfg, i, err, errlen);
 	o = output_stdout_new(stdout);
 	if (!o)
 		snprintf(err, errlen, "out of memory");
 	return o;
+}
+
+/* Output setup failed: close what was opened (run the loop until they are). */
+static void outputs_abandon(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nouts; i++)
+		d->outs[i]->close(d->outs[i], 0, NULL, NULL);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+}
+
+/* The spool directories go to the account the daemon becomes, while it still may give them. */
+static int own_spools(const struct config *cfg, char *err, size_t errlen)
+{
+	struct privs_account a = {0};
+
+	if (!cfg->storage_path[0])
+		return 0;
+	if (privs_account(cfg->user, cfg->user_set, cfg->group, &a, err, errlen))
+		return -1;
+	for (unsigned i = 0; i < cfg->output_count; i++)
+		if (cfg->outputs[i].output == OUTPUT_FORWARD &&
+		    output_forward_own_spool(cfg, i, (unsigned)a.uid, (unsigned)a.gid, err, errlen))
+			return -1;
+	return 0;
 }
 
 static int run(const struct config *cfg)
@@ -152,6 +190,8 @@ static int run(const struct config *cfg)
 		log_error("must start as root to load eBPF programs (it drops to User= afterwards)");
 		return 1;
 	}
+	if (notify_open(err, sizeof(err)) < 0)
+		log_warn("%s: systemd will not hear that the daemon is ready", err);
 	m = tracefs_ensure(err, sizeof(err));
 	if (m < 0) {
 		log_error("%s", err);
@@ -173,33 +213,41 @@ static int run(const struct config *cfg)
 	/* loading parsed the kernel's BTF once per trace (megabytes): give that memory back */
 	malloc_trim(0);
 	d.loop = uv_default_loop();
-	d.out = output_open(d.loop, cfg, err, sizeof(err));
-	if (!d.out) {
-		log_error("%s", err);
-		goto out;
+	for (; d.nouts < cfg->output_count; d.nouts++) {
+		d.outs[d.nouts] = output_open(d.loop, cfg, (unsigned)d.nouts, err, sizeof(err));
+		if (!d.outs[d.nouts]) {
+			log_error("%s", err);
+			outputs_abandon(&d);
+			goto out;
+		}
 	}
-	d.pipeline = pipeline_new(d.loop, cfg, traces, n, d.out, err, sizeof(err));
+	d.pipeline = pipeline_new(d.loop, cfg, traces, n, d.outs, d.nouts, err, sizeof(err));
 	if (!d.pipeline) {
 		log_error("%s", err);
-		d.out->close(d.out, 0, NULL, NULL);
-		uv_run(d.loop, UV_RUN_DEFAULT);
+		outputs_abandon(&d);
 		goto out;
 	}
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sighup);
 	d.signals_open = true;
-	d.sigint.data = d.sigterm.data = &d;
+	d.sigint.data = d.sigterm.data = d.sighup.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	if (privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err))) {
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	if (own_spools(cfg, err, sizeof(err)) || privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err))) {
 		log_error("%s", err);
 		daemon_stop(&d);
 		uv_run(d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
 	/* connect only now, as User=/Group=: the access that works at start keeps working */
-	d.out->start(d.out);
-	log_info("ebpf-forward %s running with %zu trace(s)", EBPF_FORWARD_VERSION, n);
+	for (size_t i = 0; i < d.nouts; i++)
+		d.outs[i]->start(d.outs[i]);
+	log_info("ebpf-forward %s running with %zu trace(s) and %zu output(s)", EBPF_FORWARD_VERSION, n, d.nouts);
+	notify_send("READY=1");
+	if (notify_watchdog_start(d.loop))
+		log_info("systemd watchdog: pinged from the event loop");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	pipeline_log_totals(d.pipeline);
 	rc = 0;
@@ -207,8 +255,8 @@ out:
 	if (d.loop)
 		uv_loop_close(d.loop);
 	pipeline_free(d.pipeline);
-	if (d.out)
-		d.out->destroy(d.out);
+	for (size_t i = 0; i < d.nouts; i++)
+		d.outs[i]->destroy(d.outs[i]);
 	for (size_t i = 0; i < n; i++)
 		trace_stop(traces[i]);
 	if (rc == 0)
@@ -259,8 +307,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration is valid (%u trace(s), output %s)\n", path, cfg.trace_count,
-		       cfg.output == OUTPUT_FORWARD ? "forward" : "stdout");
+		printf("%s: configuration is valid (%u trace(s), output %s%s)\n", path, cfg.trace_count,
+		       cfg.outputs[0].output == OUTPUT_FORWARD ? "forward" : "stdout",
+		       cfg.output_count > 1 ? " and more" : "");
 		return 0;
 	}
 	log_set_level(cfg.log_level);

@@ -1,12 +1,16 @@
 /* output_forward.c: the forward output: a PackedForward frame per tag, sealed by size or by timer. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "config.h"
 #include "log.h"
 #include "output_forward.h"
 #include "pack.h"
+#include "spool.h"
 
 /* A frame starts this small and grows: most frames sealed by the timer are small. */
 #define FRAME_INITIAL 16384
@@ -26,6 +30,8 @@ struct output_forward {
 	bool require_ack;
 	bool gzip;
 	uv_timer_t flush_timer;
+	struct fwd_spool_config spool;       /* dir empty: no spool */
+	char spool_dir[4096 + 32];      /* Storage_Path/outputN */
 	uint64_t records_in;
 	uint64_t records_unframed;   /* could not be framed (allocation failure) */
 	void (*done)(void *);
@@ -101,9 +107,30 @@ static int fwd_write(struct output *base, unsigned tag_id, const char *tag, size
 	return 0;
 }
 
+static void spool_log(void *ctx, bool error, const char *msg)
+{
+	(void)ctx;
+	log_msg(error ? LOG_LVL_ERROR : LOG_LVL_INFO, "forward: %s", msg);
+}
+
+/* As User= now: the spool belongs to the unprivileged daemon, as its files will. */
 static void fwd_start(struct output *base)
 {
-	fwd_client_start(((struct output_forward *)base)->client);
+	struct output_forward *o = (struct output_forward *)base;
+	char err[512];
+
+	if (o->spool.dir) {
+		struct fwd_spool *s;
+
+		if (mkdir(o->spool.dir, 0700) && errno != EEXIST)
+			log_error("forward: spool %s: cannot create: %s; frames stay in memory only", o->spool.dir,
+				  strerror(errno));
+		else if (!(s = fwd_spool_open(&o->spool, err, sizeof(err))))
+			log_error("forward: %s; frames stay in memory only", err);
+		else
+			fwd_client_set_spool(o->client, s);
+	}
+	fwd_client_start(o->client);
 }
 
 static int fwd_flush(struct output *base)
@@ -160,6 +187,7 @@ static void fwd_stats(struct output *base, struct output_stats *st)
 	st->records_acked = cs.entries_acked;
 	st->records_dropped = cs.entries_dropped + o->records_unframed;
 	st->buffered_bytes = cs.buffered_bytes;
+	st->spooled_bytes = cs.spool_bytes;
 	st->connected = cs.connected;
 }
 
@@ -173,18 +201,50 @@ static void fwd_destroy(struct output *base)
 	free(o);
 }
 
-struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+/* Storage_Path/outputN: output index's spool. */
+static void spool_dir_of(char *out, size_t len, const struct config *cfg, unsigned index)
 {
+	snprintf(out, len, "%s/output%u", cfg->storage_path, index + 1);
+}
+
+int output_forward_own_spool(const struct config *cfg, unsigned index, unsigned uid, unsigned gid, char *err,
+			     size_t errlen)
+{
+	char dir[4096 + 32];
+
+	if (!cfg->storage_path[0])
+		return 0;
+	spool_dir_of(dir, sizeof(dir), cfg, index);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "Storage_Path: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (chown(dir, (uid_t)uid, (gid_t)gid)) {
+		snprintf(err, errlen, "Storage_Path: cannot give %s to uid %u: %s", dir, uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, unsigned index, char *err,
+				  size_t errlen)
+{
+	const struct config_output *out = &cfg->outputs[index];
 	struct output_forward *o = calloc(1, sizeof(*o));
+	struct fwd_endpoint eps[CONFIG_MAX_RECEIVERS];
 	struct fwd_client_config cc = {
-		.host = cfg->host,
-		.port = cfg->port,
-		.unix_path = cfg->unix_path[0] ? cfg->unix_path : NULL,
-		.require_ack = cfg->require_ack,
-		.buffer_limit = cfg->buffer_limit,
+		.endpoints = eps,
+		.nendpoints = out->receiver_count,
+		.require_ack = out->require_ack,
+		.ack_timeout_ms = (unsigned)(out->ack_timeout_ns / 1000000),
+		.buffer_limit = out->buffer_limit,
 		.log = client_log,
 	};
 
+	for (unsigned i = 0; i < out->receiver_count; i++)
+		eps[i] = (struct fwd_endpoint){
+			.host = out->receivers[i].host, .port = out->receivers[i].port,
+			.unix_path = out->receivers[i].unix_path[0] ? out->receivers[i].unix_path : NULL};
 	if (!o || fwd_chunk_ids_init(&o->ids)) {
 		snprintf(err, errlen, "forward output: cannot set up (out of memory or no randomness)");
 		free(o);
@@ -196,10 +256,16 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 		free(o);
 		return NULL;
 	}
-	o->frame_size = cfg->frame_size;
-	o->flush_ms = cfg->flush_ms;
-	o->require_ack = cfg->require_ack;
-	o->gzip = cfg->compress_gzip;
+	if (cfg->storage_path[0]) {
+		spool_dir_of(o->spool_dir, sizeof(o->spool_dir), cfg, index);
+		o->spool = (struct fwd_spool_config){.dir = o->spool_dir, .limit = cfg->storage_limit,
+						     .sync = cfg->storage_sync_full ? FWD_SPOOL_SYNC_FULL : FWD_SPOOL_SYNC_NORMAL,
+						     .log = spool_log};
+	}
+	o->frame_size = out->frame_size;
+	o->flush_ms = out->flush_ms;
+	o->require_ack = out->require_ack;
+	o->gzip = out->compress_gzip;
 	uv_timer_init(loop, &o->flush_timer);
 	o->flush_timer.data = o;
 	o->base.start = fwd_start;
@@ -208,8 +274,9 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, cha
 	o->base.close = fwd_close;
 	o->base.stats = fwd_stats;
 	o->base.destroy = fwd_destroy;
-	log_info("forward output to %s, frames up to %zu bytes or %u ms, acks %s, %s, buffer %zu bytes",
-		 fwd_client_peer(o->client), o->frame_size, o->flush_ms, o->require_ack ? "on" : "off",
-		 o->gzip ? "gzip" : "not compressed", (size_t)cfg->buffer_limit);
+	log_info("forward output %u to %s%s, frames up to %zu bytes or %u ms, acks %s, %s, buffer %zu bytes%s%s",
+		 index + 1, fwd_client_peer(o->client), out->receiver_count > 1 ? " (and the next receivers in turn)" : "",
+		 o->frame_size, o->flush_ms, o->require_ack ? "on" : "off", o->gzip ? "gzip" : "not compressed",
+		 (size_t)out->buffer_limit, o->spool.dir ? ", spool " : "", o->spool.dir ? o->spool.dir : "");
 	return &o->base;
 }

@@ -41,11 +41,22 @@ struct ring_reader {
 	unsigned budget;
 };
 
+/* An output and what the pipeline keeps for it: its tag per event type, and whether it takes the type. */
+struct pipe_out {
+	struct output *o;
+	const struct config_output *cfg;
+	char tag[EV_TYPE_COUNT + 1][TAG_MAX]; /* metrics records use the id after the last type */
+	size_t tag_len[EV_TYPE_COUNT + 1];
+	bool takes[EV_TYPE_COUNT + 1];        /* its Match against ebpf.<event_type> */
+	uint64_t dropped_seen;
+};
+
 struct pipeline {
 	const struct config *cfg;
 	struct trace **traces;
 	size_t n;
-	struct output *out;
+	struct pipe_out *outs;
+	size_t nouts;
 	struct ring_reader *readers;
 	uv_timer_t housekeeping;
 	uv_timer_t poll_timer;       /* reads the rings every Poll_Ms while events flow */
@@ -53,14 +64,41 @@ struct pipeline {
 	bool handles_open;
 	struct evclock clock;
 	struct mpbuf rec;            /* one record at a time, reused */
-	/* per event type its tag; metrics records use the id after the last type */
-	char tag[EV_TYPE_COUNT + 1][TAG_MAX];
-	size_t tag_len[EV_TYPE_COUNT + 1];
 	struct trace_stats *stats;
 	uint64_t ticks;
 	uint64_t malformed_logged;
-	uint64_t out_dropped_seen;
 };
+
+/* Fluent Bit's Match: '*' stands for any run of characters, everything else for itself. */
+static bool tag_matches(const char *pat, const char *tag)
+{
+	if (!*pat)
+		return !*tag;
+	if (*pat == '*')
+		return tag_matches(pat + 1, tag) || (*tag && tag_matches(pat, tag + 1));
+	return *tag == *pat && tag_matches(pat + 1, tag + 1);
+}
+
+/* Hands one packed record to every output that takes its event type; false if one refused it. */
+static bool deliver(struct pipeline *p, unsigned type, struct evtime t)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < p->nouts; i++) {
+		struct pipe_out *po = &p->outs[i];
+
+		if (po->takes[type] && po->o->write(po->o, type, po->tag[type], po->tag_len[type], t,
+						    (const char *)p->rec.p, p->rec.len))
+			ok = false;
+	}
+	return ok;
+}
+
+static void flush_outputs(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->nouts; i++)
+		p->outs[i].o->flush(p->outs[i].o);
+}
 
 /* Tag with '*' replaced by the event type, as Fluent Bit expands tags. */
 static size_t expand_tag(char *dst, size_t cap, const char *tag, const char *event_type)
@@ -104,8 +142,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		note_malformed(p, st, data, size, e, where);
 	else {
 		memcpy(&h, data, sizeof(h)); /* schema_pack checked the size */
-		if (p->out->write(p->out, h.type, p->tag[h.type], p->tag_len[h.type],
-				  evtime_from_boot(&p->clock, h.ts_ns), (const char *)p->rec.p, p->rec.len))
+		if (!deliver(p, h.type, evtime_from_boot(&p->clock, h.ts_ns)))
 			st->rejected++;
 		else
 			st->events++;
@@ -149,7 +186,7 @@ int pipeline_drain(struct pipeline *p)
 		total += n;
 	}
 	if (total > 0)
-		p->out->flush(p->out);
+		flush_outputs(p);
 	return total;
 }
 
@@ -196,7 +233,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	}
 	/* a ring left with data stays readable: the loop comes back after other work */
 	if (drain_ring(r, DRAIN_BUDGET, true) > 0)
-		p->out->flush(p->out);
+		flush_outputs(p);
 	/* events are flowing: read on the timer until they stop (the trace cleared its flag) */
 	if (p->cfg->trace.poll_ms && !uv_is_active((uv_handle_t *)&p->poll_timer)) {
 		p->quiet_ticks = 0;
@@ -206,8 +243,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
 
 static void pipeline_shutdown_handles(struct pipeline *p);
 
-/* The counters as records, through the output like any other record (time: now). */
-static void send_metrics(struct pipeline *p, const struct output_stats *os)
+/* The counters as records, through the outputs like any other record (time: now), under ebpf.metrics. */
+static void send_metrics(struct pipeline *p)
 {
 	struct timespec now;
 	struct evtime t;
@@ -215,37 +252,47 @@ static void send_metrics(struct pipeline *p, const struct output_stats *os)
 	clock_gettime(CLOCK_REALTIME, &now);
 	t.sec = (uint32_t)now.tv_sec;
 	t.nsec = (uint32_t)now.tv_nsec;
-	for (size_t i = 0; i <= p->n; i++) {
-		int rc;
-
+	for (size_t i = 0; i < p->n; i++) {
 		p->rec.len = 0;
-		rc = i < p->n ? metrics_pack_trace(&p->rec, &p->stats[i])
-			      : metrics_pack_output(&p->rec, p->cfg->output == OUTPUT_FORWARD ? "forward" : "stdout", os);
-		if (rc == 0)
-			p->out->write(p->out, METRICS_TAG, p->tag[METRICS_TAG], p->tag_len[METRICS_TAG], t,
-				      (const char *)p->rec.p, p->rec.len);
+		if (metrics_pack_trace(&p->rec, &p->stats[i]) == 0)
+			deliver(p, METRICS_TAG, t);
+	}
+	for (size_t j = 0; j < p->nouts; j++) {
+		struct output_stats os = {0};
+
+		p->outs[j].o->stats(p->outs[j].o, &os);
+		p->rec.len = 0;
+		if (metrics_pack_output(&p->rec, p->outs[j].cfg->output == OUTPUT_FORWARD ? "forward" : "stdout", &os) == 0)
+			deliver(p, METRICS_TAG, t);
 	}
 }
 
 /* Output losses are reported as soon as they are seen, and totals at every stats interval. */
 static void check_output(struct pipeline *p, const char *report)
 {
-	struct output_stats os = {0};
+	for (size_t i = 0; i < p->nouts; i++) {
+		struct pipe_out *po = &p->outs[i];
+		struct output_stats os = {0};
+		char name[32] = "output";
 
-	p->out->stats(p->out, &os);
-	if (os.records_dropped > p->out_dropped_seen)
-		log_warn("output: %" PRIu64 " records dropped (buffer full or undeliverable), %" PRIu64
-			 " in total", os.records_dropped - p->out_dropped_seen, os.records_dropped);
-	p->out_dropped_seen = os.records_dropped;
+		po->o->stats(po->o, &os);
+		if (p->nouts > 1)
+			snprintf(name, sizeof(name), "output %zu", i + 1);
+		if (os.records_dropped > po->dropped_seen)
+			log_warn("%s: %" PRIu64 " records dropped (buffer full or undeliverable), %" PRIu64 " in total", name,
+				 os.records_dropped - po->dropped_seen, os.records_dropped);
+		po->dropped_seen = os.records_dropped;
+		if (report)
+			log_info("%s: %s: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
+				 " dropped, %" PRIu64 " bytes buffered, %" PRIu64 " spooled%s", report, name, os.records_in,
+				 os.records_sent, os.records_acked, os.records_dropped, os.buffered_bytes, os.spooled_bytes,
+				 os.connected < 0 ? "" : os.connected ? ", connected" : ", NOT connected");
+	}
 	if (!report)
 		return;
 	if (p->cfg->metrics_records && strcmp(report, "stats") == 0)
-		send_metrics(p, &os);
+		send_metrics(p);
 	stats_log(report, p->stats, (unsigned)p->n, strcmp(report, "final") == 0 ? 0 : p->cfg->stats_interval_s);
-	log_info("%s: output: %" PRIu64 " records in, %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64
-		 " dropped, %" PRIu64 " bytes buffered%s", report, os.records_in, os.records_sent, os.records_acked,
-		 os.records_dropped, os.buffered_bytes,
-		 os.connected < 0 ? "" : os.connected ? ", connected" : ", NOT connected");
 }
 
 static void on_housekeeping(uv_timer_t *h)
@@ -269,40 +316,57 @@ static void on_housekeeping(uv_timer_t *h)
 		}
 	}
 	check_output(p, p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0 ? "stats" : NULL);
-	p->out->flush(p->out);
+	flush_outputs(p);
+}
+
+/* Output i's tags and the types its Match takes: worked out once, so the hot path only looks them up. */
+static void plan_output(struct pipe_out *po, const struct config_output *oc)
+{
+	char base[TAG_MAX];
+
+	for (int t = 0; t <= EV_TYPE_COUNT; t++) {
+		const struct schema_type *st = t < EV_TYPE_COUNT ? schema_find((uint16_t)t) : NULL;
+		const char *event_type = t == METRICS_TAG ? METRICS_EVENT_TYPE : st ? st->event_type : NULL;
+
+		if (!event_type)
+			continue;
+		snprintf(base, sizeof(base), "ebpf.%s", event_type);
+		po->takes[t] = tag_matches(oc->match, base);
+		/* metrics under a tag of their own: Tag's '*' expanded, or ".metrics" added */
+		if (t == METRICS_TAG && !strchr(oc->tag, '*'))
+			po->tag_len[t] = expand_tag(po->tag[t], TAG_MAX, "*.metrics", oc->tag);
+		else
+			po->tag_len[t] = expand_tag(po->tag[t], TAG_MAX, oc->tag, event_type);
+	}
 }
 
 struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct trace **traces,
-			      size_t n, struct output *out, char *err, size_t errlen)
+			      size_t n, struct output *const *outs, size_t nouts, char *err, size_t errlen)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	size_t i;
 	int rc;
 
 	if (!p || !n || !(p->stats = calloc(n, sizeof(*p->stats))) ||
-	    !(p->readers = calloc(n, sizeof(*p->readers)))) {
+	    !(p->readers = calloc(n, sizeof(*p->readers))) || !(p->outs = calloc(nouts, sizeof(*p->outs)))) {
 		snprintf(err, errlen, n ? "out of memory" : "no trace to read");
-		if (p)
+		if (p) {
 			free(p->stats);
+			free(p->readers);
+		}
 		free(p);
 		return NULL;
 	}
 	p->cfg = cfg;
 	p->traces = traces;
 	p->n = n;
-	p->out = out;
-	evclock_sync(&p->clock);
-	for (int t = 0; t < EV_TYPE_COUNT; t++) {
-		const struct schema_type *st = schema_find((uint16_t)t);
-
-		if (st)
-			p->tag_len[t] = expand_tag(p->tag[t], TAG_MAX, cfg->tag, st->event_type);
+	p->nouts = nouts;
+	for (size_t j = 0; j < nouts; j++) {
+		p->outs[j].o = outs[j];
+		p->outs[j].cfg = &cfg->outputs[j];
+		plan_output(&p->outs[j], &cfg->outputs[j]);
 	}
-	/* metrics under a tag of their own: Tag's '*' expanded, or ".metrics" added */
-	if (strchr(cfg->tag, '*'))
-		p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, cfg->tag, METRICS_EVENT_TYPE);
-	else
-		p->tag_len[METRICS_TAG] = expand_tag(p->tag[METRICS_TAG], TAG_MAX, "*.metrics", cfg->tag);
+	evclock_sync(&p->clock);
 	for (i = 0; i < n; i++) {
 		struct ring_reader *r = &p->readers[i];
 		const struct trace_unit *d = trace_unit(traces[i]);
@@ -366,7 +430,7 @@ void pipeline_shutdown(struct pipeline *p)
 			;
 	for (size_t i = 0; i < p->n; i++)
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
-	p->out->flush(p->out);
+	flush_outputs(p);
 	check_output(p, NULL);
 	pipeline_shutdown_handles(p);
 }
@@ -388,6 +452,7 @@ void pipeline_free(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		ring_buffer__free(p->readers[i].rb);
 	free(p->readers);
+	free(p->outs);
 	mpbuf_free(&p->rec);
 	free(p->stats);
 	free(p);

@@ -14,11 +14,12 @@ struct trace;
 struct pipeline;
 
 /*
- * Watches the rings of traces[0..n) on loop and sends each record to out.
- * Nothing is owned: the caller stops traces and closes out after pipeline_free.
+ * Watches the rings of traces[0..n) on loop and sends each record to every
+ * output of outs[0..nouts) (cfg->outputs[i]'s) whose Match takes it. Nothing
+ * is owned: the caller stops traces and closes the outputs after pipeline_free.
  */
 struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct trace **traces,
-			      size_t n, struct output *out, char *err, size_t errlen);
+			      size_t n, struct output *const *outs, size_t nouts, char *err, size_t errlen);
 
 /* Reads everything in the rings now; returns records read or -1. */
 int pipeline_drain(struct pipeline *p);

@@ -26,11 +26,10 @@ bool privs_none_left(void)
 	return true;
 }
 
-int privs_drop(const char *user, bool required, const char *group, char *err, size_t errlen)
+int privs_account(const char *user, bool required, const char *group, struct privs_account *out, char *err,
+		  size_t errlen)
 {
 	struct passwd *pw;
-	uid_t uid;
-	gid_t gid;
 
 	errno = 0;
 	pw = getpwnam(user);
@@ -39,15 +38,16 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 		return -1;
 	}
 	if (!pw) {
-		log_warn("account %s does not exist (meson install creates it); running as nobody", user);
 		pw = getpwnam("nobody");
 		if (!pw) {
 			snprintf(err, errlen, "neither account %s nor nobody exists", user);
 			return -1;
 		}
+		out->fallback = true;
 	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
+	snprintf(out->name, sizeof(out->name), "%s", pw->pw_name);
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
 	if (group && group[0]) {
 		/* e.g. Fluent Bit's group, to reach its socket when that is 0660 */
 		struct group *gr = getgrnam(group);
@@ -56,10 +56,25 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 			snprintf(err, errlen, "Group %s: no such group", group);
 			return -1;
 		}
-		gid = gr->gr_gid;
+		out->gid = gr->gr_gid;
 	}
+	return 0;
+}
+
+int privs_drop(const char *user, bool required, const char *group, char *err, size_t errlen)
+{
+	struct privs_account a = {0};
+	uid_t uid;
+	gid_t gid;
+
+	if (privs_account(user, required, group, &a, err, errlen))
+		return -1;
+	if (a.fallback)
+		log_warn("account %s does not exist (meson install creates it); running as nobody", user);
+	uid = a.uid;
+	gid = a.gid;
 	if (uid == 0) {
-		snprintf(err, errlen, "User %s is root: refusing to keep root after start-up", pw->pw_name);
+		snprintf(err, errlen, "User %s is root: refusing to keep root after start-up", a.name);
 		return -1;
 	}
 
@@ -73,7 +88,7 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) || setgroups(0, NULL) || setresgid(gid, gid, gid) ||
 	    setresuid(uid, uid, uid)) {
-		snprintf(err, errlen, "cannot switch to user %s (uid %u, gid %u): %s", pw->pw_name,
+		snprintf(err, errlen, "cannot switch to user %s (uid %u, gid %u): %s", a.name,
 			 (unsigned)uid, (unsigned)gid, strerror(errno));
 		return -1;
 	}
@@ -83,10 +98,10 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 		return -1;
 	}
 	if (setuid(0) == 0 || !privs_none_left()) {
-		snprintf(err, errlen, "privileges are still held after switching to %s", pw->pw_name);
+		snprintf(err, errlen, "privileges are still held after switching to %s", a.name);
 		return -1;
 	}
-	log_info("running as %s (uid %u, gid %u) with no capabilities", pw->pw_name, (unsigned)uid,
+	log_info("running as %s (uid %u, gid %u) with no capabilities", a.name, (unsigned)uid,
 		 (unsigned)gid);
 	return 0;
 }

@@ -4,6 +4,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* The account the daemon becomes. */
+struct privs_account {
+	char name[256];
+	uid_t uid;
+	gid_t gid;
+	bool fallback;   /* the default account is missing: nobody */
+};
+
+/* Resolves user (and group) as privs_drop will; 0, or -1 with a message in err. */
+int privs_account(const char *user, bool required, const char *group, struct privs_account *out, char *err,
+		  size_t errlen);
 
 /*
  * Switches to user, with group (or the user's primary group when group is

@@ -889,8 +889,9 @@ static uint64_t keep_or_count(struct fwd_client *c)
 		kept += c->st.entries_spooled - spooled_before;
 		fwd_spool_sync(c->spool);
 		if (fwd_spool_count(c->spool))
-			logf_(c, FWD_LOG_INFO, "forward: %zu frames in the spool for the next start (%llu records of this run's last frames)",
-			      fwd_spool_count(c->spool), (unsigned long long)kept);
+			logf_(c, FWD_LOG_INFO, "forward: %zu frames (%llu bytes) in the spool for the next start%s",
+			      fwd_spool_count(c->spool), (unsigned long long)fwd_spool_bytes(c->spool),
+			      kept ? ", this run's undelivered ones among them" : "");
 	}
 	return fwd_queue_clear(&c->q);
 }

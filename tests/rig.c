@@ -20,7 +20,8 @@ void rig_start_cfg(struct rig *r, const char *trace)
 	ck_assert_msg(r->t, "trace %s: %s", trace, err);
 	capture_init(&r->cap);
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
-	r->p = pipeline_new(&r->loop, &r->cfg, &r->t, 1, &r->cap.base, err, sizeof(err));
+	r->outs[0] = &r->cap.base;
+	r->p = pipeline_new(&r->loop, &r->cfg, &r->t, 1, r->outs, 1, err, sizeof(err));
 	ck_assert_msg(r->p, "%s", err);
 }
 

@@ -19,6 +19,7 @@ struct rig {
 	uv_loop_t loop;
 	struct pipeline *p;
 	struct capture cap;
+	struct output *outs[1];
 };
 
 typedef bool (*match_fn)(const msgpack_object *rec, const void *arg);

@@ -76,10 +76,10 @@ static void assert_defaults_except_input_output(const struct config *c)
 	ck_assert_uint_eq(c->trace.filter_pid, 0);
 	ck_assert_int_eq(c->trace.filter_uid, -1);
 	ck_assert_str_eq(c->trace.libc_path, "");
-	ck_assert_str_eq(c->tag, "ebpf");
-	ck_assert_uint_eq(c->buffer_limit, 64 << 20);
-	ck_assert_uint_eq(c->frame_size, 1 << 20);
-	ck_assert_uint_eq(c->flush_ms, 50);
+	ck_assert_str_eq(c->outputs[0].tag, "ebpf");
+	ck_assert_uint_eq(c->outputs[0].buffer_limit, 64 << 20);
+	ck_assert_uint_eq(c->outputs[0].frame_size, 1 << 20);
+	ck_assert_uint_eq(c->outputs[0].flush_ms, 50);
 }
 
 /* ---- shipped files ---- */
@@ -90,7 +90,7 @@ START_TEST(quickstart_file)
 
 	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(cfg.path, path);
-	ck_assert_int_eq(cfg.output, OUTPUT_STDOUT);
+	ck_assert_int_eq(cfg.outputs[0].output, OUTPUT_STDOUT);
 	ck_assert_uint_eq(cfg.trace_count, 4);
 	ck_assert_str_eq(cfg.traces[0], "exec");
 	ck_assert_str_eq(cfg.traces[1], "vfs");
@@ -104,10 +104,12 @@ END_TEST
 START_TEST(reference_file)
 {
 	ck_assert_msg(config_load(&cfg, SRC_DIR "/conf/ebpf-forward.conf", err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
-	ck_assert_str_eq(cfg.unix_path, "/run/fluent-bit/forward.sock");
-	ck_assert_str_eq(cfg.host, "127.0.0.1");
-	ck_assert_uint_eq(cfg.port, 24224);
+	ck_assert_int_eq(cfg.outputs[0].output, OUTPUT_FORWARD);
+	/* one receiver, the Unix socket (Host and Unix_Path are a list now) */
+	ck_assert_uint_eq(cfg.output_count, 1);
+	ck_assert_uint_eq(cfg.outputs[0].receiver_count, 1);
+	ck_assert_str_eq(cfg.outputs[0].receivers[0].unix_path, "/run/fluent-bit/forward.sock");
+	ck_assert_uint_eq(cfg.outputs[0].port, 24224);
 	ck_assert_uint_eq(cfg.trace_count, 4);
 	ck_assert_str_eq(cfg.traces[0], "exec");
 	ck_assert_str_eq(cfg.traces[3], "bind");
@@ -144,7 +146,8 @@ START_TEST(reference_file_documents_every_key)
 			size_t off = (size_t)(hash - text);
 
 			text[off] = ' ';
-			if (strcmp(key, "Host") == 0 || strcmp(key, "Port") == 0) {
+			if (strcmp(key, "Port") == 0) {
+				/* a Host beside the Unix socket is a second receiver; a Port alone means nothing */
 				ck_assert_int_eq(load(text), -1);
 				ck_assert_msg(strstr(err, "Unix_Path: not together with") != NULL, "%s", err);
 			} else {
@@ -249,14 +252,21 @@ START_TEST(defaults)
 {
 	config_defaults(&cfg);
 	ck_assert_uint_eq(cfg.trace_count, 0);
-	ck_assert_str_eq(cfg.host, "127.0.0.1");
-	ck_assert_uint_eq(cfg.port, 24224);
-	ck_assert_str_eq(cfg.unix_path, "");
+	ck_assert_uint_eq(cfg.outputs[0].receiver_count, 0);
+	ck_assert_uint_eq(cfg.outputs[0].port, 24224);
+	ck_assert_str_eq(cfg.outputs[0].match, "*");
+	ck_assert_uint_eq(cfg.outputs[0].ack_timeout_ns, 30000000000ull);
+	ck_assert_str_eq(cfg.storage_path, "");
+	ck_assert_uint_eq(cfg.storage_limit, 1ull << 30);
 	assert_defaults_except_input_output(&cfg);
 
 	ck_ok(MINIMAL);
 	ck_assert_str_eq(cfg.path, "t.conf");
-	ck_assert_int_eq(cfg.output, OUTPUT_STDOUT);
+	ck_assert_int_eq(cfg.outputs[0].output, OUTPUT_STDOUT);
+	/* no receiver given: Fluent Bit's default, 127.0.0.1 at Port */
+	ck_assert_uint_eq(cfg.outputs[0].receiver_count, 1);
+	ck_assert_str_eq(cfg.outputs[0].receivers[0].host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.outputs[0].receivers[0].port, 24224);
 	ck_assert_uint_eq(cfg.trace_count, 1);
 	ck_assert_int_eq(cfg.trace_line[0], 2);
 	assert_defaults_except_input_output(&cfg);
@@ -292,10 +302,10 @@ START_TEST(every_key)
 	      "Flush_Ms = 60000\n"
 	      "Require_Ack_Response = Off\n"
 	      "Compress = GZIP\n");
-	ck_assert(cfg.compress_gzip);
+	ck_assert(cfg.outputs[0].compress_gzip);
 	ck_assert_str_eq(cfg.user, "daemon");
 	ck_assert_str_eq(cfg.group, "adm");
-	ck_assert(!cfg.require_ack);
+	ck_assert(!cfg.outputs[0].require_ack);
 	ck_assert(cfg.user_set);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
 	ck_assert_uint_eq(cfg.stats_interval_s, 0);
@@ -309,13 +319,13 @@ START_TEST(every_key)
 	ck_assert_str_eq(cfg.trace.cgroup_path, "/sys/fs/cgroup/kubepods.slice");
 	ck_assert_str_eq(cfg.trace.filter_comm, "nginx");
 	ck_assert_uint_eq(cfg.trace.filter_mntns, 4026532000u);
-	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
-	ck_assert_str_eq(cfg.tag, "host.*.ebpf");
-	ck_assert_str_eq(cfg.host, "fe80::1");
-	ck_assert_uint_eq(cfg.port, 65535);
-	ck_assert_uint_eq(cfg.buffer_limit, 1ull << 30);
-	ck_assert_uint_eq(cfg.frame_size, 4 << 20);
-	ck_assert_uint_eq(cfg.flush_ms, 60000);
+	ck_assert_int_eq(cfg.outputs[0].output, OUTPUT_FORWARD);
+	ck_assert_str_eq(cfg.outputs[0].tag, "host.*.ebpf");
+	ck_assert_str_eq(cfg.outputs[0].receivers[0].host, "fe80::1");
+	ck_assert_uint_eq(cfg.outputs[0].port, 65535);
+	ck_assert_uint_eq(cfg.outputs[0].buffer_limit, 1ull << 30);
+	ck_assert_uint_eq(cfg.outputs[0].frame_size, 4 << 20);
+	ck_assert_uint_eq(cfg.outputs[0].flush_ms, 60000);
 }
 END_TEST
 
@@ -414,9 +424,9 @@ START_TEST(case_comments_and_layout)
 	      "    tag = a;b\r\n");
 	ck_assert_uint_eq(cfg.trace_count, 2);
 	ck_assert_str_eq(cfg.traces[1], "vfs");
-	ck_assert_int_eq(cfg.output, OUTPUT_FORWARD);
-	ck_assert_str_eq(cfg.unix_path, "/run/fb.sock");
-	ck_assert_str_eq(cfg.tag, "a;b");
+	ck_assert_int_eq(cfg.outputs[0].output, OUTPUT_FORWARD);
+	ck_assert_str_eq(cfg.outputs[0].receivers[0].unix_path, "/run/fb.sock");
+	ck_assert_str_eq(cfg.outputs[0].tag, "a;b");
 	ck_assert_int_eq(cfg.trace_line[1], 6);
 
 	/* Lines are counted as the file has them, blank and comment lines too. */
@@ -593,8 +603,6 @@ END_TEST
 
 START_TEST(duplicate_section)
 {
-	ck_error(MINIMAL "[OUTPUT]\nName = forward\n",
-		 "t.conf:5: [OUTPUT] given twice (first on line 3); only one output is supported");
 	ck_error(MINIMAL "[input]\nTrace = vfs\n",
 		 "t.conf:5: [INPUT] given twice (first on line 1); put every Trace= in one [INPUT]");
 	ck_error("[SERVICE]\n[SERVICE]\n", "t.conf:2: [SERVICE] given twice (first on line 1); merge them");
@@ -632,10 +640,48 @@ START_TEST(forward_keys_with_stdout)
 }
 END_TEST
 
+/* Several [OUTPUT]s, each with its own keys, defaults and rules; receivers in the order of their lines. */
+START_TEST(several_outputs_and_receivers)
+{
+	ck_ok("[INPUT]\nTrace = exec\n"
+	      "[OUTPUT]\nName = forward\nMatch = ebpf.execve\nHost = 10.0.0.1\nUnix_Path = /run/fb.sock\n"
+	      "Host = fb.example:24300\nHost = [fe80::1]:24301\nHost = fe80::2\nPort = 24999\nAck_Timeout = 500ms\n"
+	      "[OUTPUT]\nName = stdout\nMatch = ebpf.*\n");
+	ck_assert_uint_eq(cfg.output_count, 2);
+	ck_assert_str_eq(cfg.outputs[0].match, "ebpf.execve");
+	ck_assert_uint_eq(cfg.outputs[0].receiver_count, 5);
+	ck_assert_str_eq(cfg.outputs[0].receivers[0].host, "10.0.0.1");
+	ck_assert_uint_eq(cfg.outputs[0].receivers[0].port, 24999);
+	ck_assert_str_eq(cfg.outputs[0].receivers[1].unix_path, "/run/fb.sock");
+	ck_assert_str_eq(cfg.outputs[0].receivers[2].host, "fb.example");
+	ck_assert_uint_eq(cfg.outputs[0].receivers[2].port, 24300);
+	ck_assert_str_eq(cfg.outputs[0].receivers[3].host, "fe80::1");
+	ck_assert_uint_eq(cfg.outputs[0].receivers[3].port, 24301);
+	ck_assert_str_eq(cfg.outputs[0].receivers[4].host, "fe80::2");
+	ck_assert_uint_eq(cfg.outputs[0].ack_timeout_ns, 500000000ull);
+	ck_assert_int_eq(cfg.outputs[1].output, OUTPUT_STDOUT);
+	ck_assert_str_eq(cfg.outputs[1].match, "ebpf.*");
+	/* the second starts from the defaults, not from the first's values */
+	ck_assert_uint_eq(cfg.outputs[1].ack_timeout_ns, 30000000000ull);
+	ck_assert_uint_eq(cfg.outputs[1].port, 24224);
+	/* a key given twice is per section */
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\n[OUTPUT]\nName = stdout\nName = forward\n",
+		 "t.conf:7: Name: given twice (first on line 6)");
+	/* each output's own rules, at its section's end */
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\n[OUTPUT]\nMatch = *\n[SERVICE]\n",
+		 "t.conf:5: no Name= in [OUTPUT] (stdout or forward)");
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = h:0\n",
+		 "t.conf:5: Host: \"h:0\" has no port (1-65535) after its ':'");
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = 1\nHost = 2\nHost = 3\nHost = 4\n"
+		 "Host = 5\nHost = 6\nHost = 7\nHost = 8\nHost = 9\n",
+		 "t.conf:13: Host: \"9\" is one receiver too many (at most 8)");
+}
+END_TEST
+
 START_TEST(unix_path_with_host_or_port)
 {
-	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = 127.0.0.1\nUnix_Path = /run/fb.sock\n",
-		 "t.conf:6: Unix_Path: not together with Host (line 5); use one or the other");
+	/* a Host beside a Unix socket is a second receiver now */
+	ck_ok("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = 127.0.0.1\nUnix_Path = /run/fb.sock\n");
 	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nUnix_Path = /run/fb.sock\nPort = 24224\n",
 		 "t.conf:5: Unix_Path: not together with Port (line 6); use one or the other");
 }
@@ -847,6 +893,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, missing_parts);
 	tcase_add_test(tc, forward_keys_with_stdout);
 	tcase_add_test(tc, unix_path_with_host_or_port);
+	tcase_add_test(tc, several_outputs_and_receivers);
 	tcase_add_test(tc, frame_larger_than_buffer);
 	tcase_add_test(tc, syntax_errors);
 	tcase_add_test(tc, long_line);
