@@ -834,7 +834,7 @@ END_TEST
 
 START_TEST(small_spool_fills)
 {
-	enum { COUNT_A = 20000, COUNT_B = 3000, COUNT = COUNT_A + COUNT_B };
+	enum { COUNT_A = 12000, RATE_A = 4000, COUNT_B = 3000, COUNT = COUNT_A + COUNT_B };
 	struct receiver rv;
 	struct daemon_proc d;
 	struct markers m;
@@ -858,8 +858,11 @@ START_TEST(small_spool_fills)
 	daemon_wait_running(&d);
 	fail_if_not(&d, log_wait(&d, "cannot connect to", 10000), "the daemon did not try to connect");
 
-	/* about 20,000 records: several MB, the spool takes 256 KiB and memory 1 MiB */
-	markers_make(&m, 0, COUNT_A, 0);
+	/*
+	 * 12,000 records in 3 s: some 3 MB in frames of about 50 KB (Flush_Ms),
+	 * several of which fit in the 256 KiB before it is full
+	 */
+	markers_make(&m, 0, COUNT_A, RATE_A);
 	sleep_ms(2000);
 	said = log_line(&d, "dropped");
 	fail_if_not(&d, daemon_alive(&d), "the daemon died when the spool filled");
