@@ -653,12 +653,21 @@ START_TEST(receiver_killed_five_times)
 	fail_if_not(&d, log_wait(&d, "connected to", 10000), "the daemon did not connect");
 	tally_init(&t, &m, &rv, COUNT);
 
-	/* 30,000 markers over 20 s; the receiver is killed at 2.5, 5.5, 8.5, 11.5, 14.5 s, down 0.7 s each time */
+	/*
+	 * 30,000 markers over 20 s; the receiver is killed at 2.5, 5.5, 8.5,
+	 * 11.5, 14.5 s, down 0.7 s each time. The 1st, 3rd and 5th time it is
+	 * stopped for 300 ms first, so that frames written to it wait unread
+	 * (and unacked) in its socket when it dies: only a resend brings them.
+	 */
 	t0 = now_ms();
 	maker = markers_spawn(&m, 0, COUNT, RATE);
 	for (int k = 0; k < 5; k++) {
 		while (now_ms() < t0 + 2500 + 3000 * (uint64_t)k)
 			sleep_ms(10);
+		if (k % 2 == 0) {
+			kill(rv.pid, SIGSTOP);
+			sleep_ms(300);
+		}
 		receiver_kill(&rv);
 		sleep_ms(700);
 		receiver_restart(&rv, NULL);
