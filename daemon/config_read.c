@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "config_parse.h"
 
@@ -223,10 +224,24 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	char *buf = malloc(CONFIG_FILE_MAX + 2);
 	FILE *f = path ? fopen(path, "re") : NULL;
 	int rc = -1, line = 1, open_errno = errno;
+	struct stat st;
 	size_t n = 0;
 
 	config_defaults(cfg);
 	cfg->path = path;
+	/*
+	 * Root reads this file and it decides what root loads (Libc_Path,
+	 * OpenSSL_Path) and where every event goes: only root may be able to
+	 * change it. Its owner must be root, and no one else may write it.
+	 */
+	if (f && fstat(fileno(f), &st) == 0 && (st.st_uid != 0 || (st.st_mode & S_IWOTH) ||
+					       ((st.st_mode & S_IWGRP) && st.st_gid != 0))) {
+		config_fail(&p, 0, "%s; only root may be able to change it (chown root, chmod go-w)",
+			    st.st_uid != 0 ? "not owned by root" : "writable by other users");
+		fclose(f);
+		free(buf);
+		return -1;
+	}
 	if (f && buf) {
 		n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
 		buf[n] = '\0';

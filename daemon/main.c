@@ -18,6 +18,7 @@
 #include "output_stdout.h"
 #include "pipeline.h"
 #include "privs.h"
+#include "sandbox.h"
 #include "tracefs.h"
 #include "registry.h"
 #include "traces.h"
@@ -235,12 +236,14 @@ static int run(const struct config *cfg)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	if (own_spools(cfg, err, sizeof(err)) || privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err))) {
+	if (own_spools(cfg, err, sizeof(err)) || privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err)) ||
+	    (m = sandbox_enter(err, sizeof(err))) < 0) {
 		log_error("%s", err);
 		daemon_stop(&d);
 		uv_run(d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
+	log_info("seccomp filter on: %d system calls denied from now on (bpf, perf_event_open, ptrace, exec, mount...)", m);
 	/* connect only now, as User=/Group=: the access that works at start keeps working */
 	for (size_t i = 0; i < d.nouts; i++)
 		d.outs[i]->start(d.outs[i]);

@@ -77,6 +77,12 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 		snprintf(err, errlen, "User %s is root: refusing to keep root after start-up", a.name);
 		return -1;
 	}
+	/* root's group can read and write what root's files let it: the same door */
+	if (gid == 0) {
+		snprintf(err, errlen, "%s %s has gid 0 (root's group): refusing to keep it after start-up",
+			 group && group[0] ? "Group" : "User", group && group[0] ? group : a.name);
+		return -1;
+	}
 
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, gone after setuid. */
 	for (int cap = 0; cap <= 63; cap++)
@@ -95,6 +101,15 @@ int privs_drop(const char *user, bool required, const char *group, char *err, si
 	/* Nothing this process executes later may gain privileges back. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	/*
+	 * Not dumpable: a process of the same uid can then neither ptrace this one
+	 * nor open its /proc files, so it cannot take the BPF fds or read the
+	 * rings' memory. (A uid change sets this already; say it outright.)
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot clear the dumpable flag: %s", strerror(errno));
 		return -1;
 	}
 	if (setuid(0) == 0 || !privs_none_left()) {

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-	libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev libmsgpack-dev libuv1-dev
+	libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev libmsgpack-dev libuv1-dev libseccomp-dev
 	check meson ninja-build pkg-config gcc
 	# tests: systemd-analyze verifies the unit; the Python Fluent client checks our receiver
 	systemd python3-fluent-logger

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -326,30 +329,143 @@ static bool left_root(pid_t pid)
 	return left;
 }
 
+/* The value of field (e.g. "CapEff") in /proc/PID/status, as a string. */
+static const char *status_field(pid_t pid, const char *field, char *out, size_t len)
+{
+	char path[64], line[256];
+	FILE *st;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	st = fopen(path, "r");
+	while (st && fgets(line, sizeof(line), st))
+		if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':') {
+			snprintf(out, len, "%s", line + strlen(field) + 1 + strspn(line + strlen(field) + 1, " \t"));
+			out[strcspn(out, "\n")] = '\0';
+		}
+	if (st)
+		fclose(st);
+	return out;
+}
+
 START_TEST(runs_with_only_the_units_capabilities)
 {
-	/* what systemd would give it: the unit's bounding set and no_new_privs */
-	const char *path = write_conf("[INPUT]\nTrace = exec\nTrace = vfs\nTrace = signal\nTrace = bind\n"
-				      "Trace = malloc\n[OUTPUT]\nName = stdout\n");
+	/* what systemd would give it: the unit's bounding set, no_new_privs and SystemCallFilter= */
+	char conf[1024] = "[INPUT]\n", names[] = TRACE_NAMES, *save = NULL, want[64];
+	char calls[] = "/tmp/ebpf-forward-calls-XXXXXX", cmd[512];
+	const char *path;
+	int ntraces = 0, fd;
 	char caps[512], *out, *err;
 	char *argv[] = {"/usr/bin/setpriv", "--no-new-privs", "--inh-caps", "-all", "--bounding-set", caps,
-			"--", DAEMON_PATH, "-c", (char *)path, NULL};
+			"--", UNIT_SANDBOX_PATH, calls, DAEMON_PATH, "-c", NULL, NULL};
 	struct proc d;
 	int status;
 
+	/* every trace of the build */
+	for (char *t = strtok_r(names, " ", &save); t; t = strtok_r(NULL, " ", &save), ntraces++)
+		snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "Trace = %s\n", t);
+	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "[OUTPUT]\nName = stdout\n");
+	path = write_conf(conf);
+	argv[11] = (char *)path;
 	unit_bounding_set(caps, sizeof(caps));
+	/* the unit's system call allow list, systemd's groups expanded as this machine's systemd has them */
+	fd = mkstemp(calls);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/unit_syscalls.py %s/systemd/ebpf-forward.service.in > %s",
+		 SRC_DIR, SRC_DIR, calls);
+	ck_assert_int_eq(system(cmd), 0);
 	spawn(&d, argv);
 	/* up and running as the unprivileged account: every trace attached with these capabilities */
 	for (int i = 0; i < 500 && !left_root(d.pid); i++)
 		usleep(20000);
+	/* and from then on: no capability in any set, no_new_privs, a seccomp filter */
+	usleep(300000);
+	{
+		char v[128];
+
+		ck_assert_msg(strtoul(status_field(d.pid, "Uid", v, sizeof(v)), NULL, 10) != 0, "Uid %s", v);
+		ck_assert_str_eq(status_field(d.pid, "CapEff", v, sizeof(v)), "0000000000000000");
+		ck_assert_str_eq(status_field(d.pid, "CapPrm", v, sizeof(v)), "0000000000000000");
+		ck_assert_str_eq(status_field(d.pid, "CapBnd", v, sizeof(v)), "0000000000000000");
+		ck_assert_str_eq(status_field(d.pid, "NoNewPrivs", v, sizeof(v)), "1");
+		ck_assert_str_eq(status_field(d.pid, "Seccomp", v, sizeof(v)), "2");
+	}
 	kill(d.pid, SIGTERM);
 	out = slurp(d.out);
 	err = slurp(d.err);
 	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit %d, log: %s", status, err);
-	ck_assert_msg(strstr(err, "running with 5 trace(s)"), "caps %s: %s", caps, err);
+	snprintf(want, sizeof(want), "running with %d trace(s)", ntraces);
+	ck_assert_msg(strstr(err, want), "caps %s: %s", caps, err);
+	unlink(calls);
 	free(out);
 	free(err);
+	unlink(path);
+}
+END_TEST
+
+/* The next datagram on fd that is want (others are skipped), within ms. */
+static bool got_state(int fd, const char *want, unsigned ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char buf[256];
+
+	for (unsigned waited = 0; waited < ms; waited += 10) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, want))
+			return true;
+	}
+	return false;
+}
+
+/* Type=notify: READY once running, WATCHDOG=1 at half WATCHDOG_USEC, STOPPING on SIGTERM; SIGHUP stops nothing. */
+START_TEST(tells_systemd_ready_alive_and_stopping)
+{
+	const char *path = write_conf("[SERVICE]\nUser = nobody\n[INPUT]\nTrace = signal\n[OUTPUT]\nName = stdout\n");
+	char sock[] = "/tmp/ebpf-forward-notify-XXXXXX", *argv[] = {DAEMON_PATH, "-c", (char *)path, NULL};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct proc d;
+	char *out, *err;
+	int fd, status;
+
+	ck_assert_ptr_nonnull(mkdtemp(sock));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", sock);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* the daemon sends as nobody after the drop */
+	chmod(sock, 0755);
+	chmod(sa.sun_path, 0666);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	setenv("WATCHDOG_USEC", "400000", 1);
+	spawn(&d, argv);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	ck_assert_msg(got_state(fd, "READY=1", 15000), "no READY=1");
+	ck_assert_msg(got_state(fd, "WATCHDOG=1", 1000), "no WATCHDOG=1 within the 0.4 s interval");
+	ck_assert_msg(got_state(fd, "WATCHDOG=1", 1000), "the watchdog stopped");
+	kill(d.pid, SIGHUP);
+	usleep(300000);
+	ck_assert_int_eq(waitpid(d.pid, &status, WNOHANG), 0); /* still running */
+	kill(d.pid, SIGTERM);
+	ck_assert_msg(got_state(fd, "STOPPING=1", 5000), "no STOPPING=1");
+	out = slurp(d.out);
+	err = slurp(d.err);
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit %d: %s", status, err);
+	ck_assert_msg(strstr(err, "SIGHUP: the configuration is read at start only"), "%s", err);
+	free(out);
+	free(err);
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(sock);
 	unlink(path);
 }
 END_TEST
@@ -368,6 +484,7 @@ int main(void)
 		tcase_add_test(tc, daemon_prints_records_and_stops_on_sigterm);
 		tcase_add_test(tc, trace_that_cannot_start_stops_startup);
 		tcase_add_test(tc, runs_with_only_the_units_capabilities);
+	tcase_add_test(tc, tells_systemd_ready_alive_and_stopping);
 	} else {
 		fprintf(stderr, "test_cli: not root: the tests that load traces are not run\n");
 		return EXIT_FAILURE;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -797,6 +798,32 @@ START_TEST(file_errors_name_the_file)
 }
 END_TEST
 
+/* Root reads it and it decides what root loads: only root may be able to change it. */
+START_TEST(file_only_root_may_change)
+{
+	static const char text[] = MINIMAL;
+	char want[256];
+	const char *path = temp_file(text, strlen(text));
+
+	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(chmod(path, 0646), 0);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: writable by other users; only root may be able to change it (chown root, chmod go-w)", path);
+	ck_assert_str_eq(err, want);
+	/* group-writable is fine when the group is root's */
+	ck_assert_int_eq(chmod(path, 0664), 0);
+	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(chown(path, 0, 65534), 0);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(chown(path, 65534, 0), 0);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: not owned by root; only root may be able to change it (chown root, chmod go-w)", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+}
+END_TEST
+
 /* ---- robustness ---- */
 
 START_TEST(small_or_no_error_buffer)
@@ -903,6 +930,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, directory);
 	tcase_add_test(tc, file_errors_name_the_file);
+	tcase_add_test(tc, file_only_root_may_change);
 	tcase_add_test(tc, small_or_no_error_buffer);
 	tcase_add_test(tc, junk_never_crashes);
 	/* The fuzz loop is slow under the sanitizers. */
