@@ -8,6 +8,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
+#include "auth.h"
 #include "client.h"
 #include "queue.h"
 #include "spool.h"
@@ -22,7 +25,9 @@
  */
 #define ACK_BUF 512
 
-enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_CONNECTED, CS_CLOSING };
+/* CS_HANDSHAKE: connected, HELO and PONG not yet read (with a shared key only); no frame is written in it. */
+enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_HANDSHAKE, CS_CONNECTED, CS_CLOSING };
+enum hs_phase { HS_HELO, HS_PONG };
 
 struct endpoint {
 	char host[256];
@@ -75,6 +80,18 @@ struct fwd_client {
 	uint64_t dropped_at_down;   /* entries dropped when the outage began */
 	uint8_t ackbuf[ACK_BUF];    /* reply bytes not yet parsed */
 	size_t acklen;
+
+	/* the handshake of the connection under way */
+	struct fwd_auth_creds creds; /* the client's own copies */
+	enum hs_phase hs_phase;
+	struct fwd_helo helo;
+	uint8_t salt[FWD_AUTH_SALT_LEN];
+	uint8_t hsbuf[FWD_AUTH_MAX_MSG]; /* the HELO or PONG so far: a longer one is refused */
+	size_t hslen;
+	uint8_t ping[FWD_AUTH_PING_MAX];
+	uv_write_t ping_req;
+	uint64_t hs_started_ms;
+	bool hs_warned;             /* a handshake failure was logged in this outage */
 	size_t writing;
 	size_t unacked;
 
@@ -108,6 +125,8 @@ static void finish(struct fwd_client *c);
 static void pump(struct fwd_client *c);
 static void maybe_finish(struct fwd_client *c);
 static void on_tick(uv_timer_t *t);
+static void handshake_read(struct fwd_client *c, size_t nread);
+static void handshake_failed(struct fwd_client *c, const char *reason);
 
 static void endpoint_set(struct endpoint *e, const struct fwd_endpoint *in)
 {
@@ -121,6 +140,40 @@ static void endpoint_set(struct endpoint *e, const struct fwd_endpoint *in)
 	}
 }
 
+static void wipe_free(const char *s)
+{
+	if (s) {
+		OPENSSL_cleanse((char *)s, strlen(s));
+		free((char *)s);
+	}
+}
+
+static void free_creds(struct fwd_auth_creds *cr)
+{
+	wipe_free(cr->shared_key);
+	wipe_free(cr->self_hostname);
+	wipe_free(cr->username);
+	wipe_free(cr->password);
+	memset(cr, 0, sizeof(*cr));
+}
+
+/* Copies of the handshake's strings; none at all without a shared key. */
+static int copy_creds(struct fwd_auth_creds *cr, const struct fwd_client_config *cfg)
+{
+	const char *in[4] = {cfg->shared_key, cfg->self_hostname, cfg->username, cfg->password};
+	const char **out[4] = {&cr->shared_key, &cr->self_hostname, &cr->username, &cr->password};
+
+	memset(cr, 0, sizeof(*cr));
+	if (!cfg->shared_key || !cfg->shared_key[0])
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (in[i] && in[i][0] && !(*out[i] = strdup(in[i]))) {
+			free_creds(cr);
+			return -1;
+		}
+	return 0;
+}
+
 struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_config *cfg)
 {
 	struct fwd_client *c = calloc(1, sizeof(*c));
@@ -128,8 +181,14 @@ struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_confi
 
 	if (!c)
 		return NULL;
+	if (copy_creds(&c->creds, cfg) != 0) {
+		free(c);
+		return NULL;
+	}
 	c->loop = loop;
 	c->cfg = *cfg;
+	/* the secrets live in c->creds only */
+	c->cfg.shared_key = c->cfg.self_hostname = c->cfg.username = c->cfg.password = NULL;
 	c->nep = cfg->nendpoints ? cfg->nendpoints : 1;
 	if (c->nep > FWD_MAX_ENDPOINTS)
 		c->nep = FWD_MAX_ENDPOINTS;
@@ -267,6 +326,7 @@ static void on_conn_closed(uv_handle_t *h)
 	fwd_queue_requeue(&c->q);
 	c->unacked = 0;
 	c->acklen = 0;
+	c->hslen = 0;
 	if (c->closing && (c->finished || c->q.count == 0)) {
 		free_addresses(c);
 		maybe_finish(c);
@@ -287,7 +347,7 @@ static void on_conn_closed(uv_handle_t *h)
 
 static void close_conn(struct fwd_client *c)
 {
-	if (c->state == CS_CONNECTING || c->state == CS_CONNECTED) {
+	if (c->state == CS_CONNECTING || c->state == CS_HANDSHAKE || c->state == CS_CONNECTED) {
 		c->state = CS_CLOSING;
 		uv_close(&c->conn.handle, on_conn_closed);
 	}
@@ -328,6 +388,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct fwd_client *c = h->data;
 
 	(void)suggested;
+	if (c->state == CS_HANDSHAKE) {
+		buf->base = (char *)c->hsbuf + c->hslen;
+		buf->len = sizeof(c->hsbuf) - c->hslen;
+		return;
+	}
 	/* straight after what is already there; a full buffer reads nothing, and on_read rejects it */
 	buf->base = (char *)c->ackbuf + c->acklen;
 	buf->len = sizeof(c->ackbuf) - c->acklen;
@@ -425,13 +490,29 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	size_t idlen, at = 0;
 	int n;
 
-	(void)buf; /* it is c->ackbuf + c->acklen */
+	(void)buf; /* it is c->ackbuf + c->acklen, or c->hsbuf + c->hslen in the handshake */
+	if (nread < 0 && c->state == CS_HANDSHAKE) {
+		if (nread != UV_EOF)
+			handshake_failed(c, uv_strerror((int)nread));
+		else if (c->hs_phase == HS_HELO)
+			handshake_failed(c, c->hslen ? "closed by the receiver in the middle of its HELO" :
+					 "closed by the receiver before its HELO");
+		else
+			/* Fluent Bit's in_forward does this when the digest of our PING is wrong */
+			handshake_failed(c, "closed by the receiver after our PING, without a PONG "
+					 "(a Shared_Key that does not match?)");
+		return;
+	}
 	if (nread < 0) {
 		conn_lost(c, nread == UV_EOF ? "closed by the receiver" : uv_strerror((int)nread));
 		return;
 	}
 	if (nread == 0)
 		return;
+	if (c->state == CS_HANDSHAKE) {
+		handshake_read(c, (size_t)nread);
+		return;
+	}
 	if (!c->cfg.require_ack) {
 		conn_lost(c, "receiver sent data though no ack was asked");
 		return;
@@ -483,6 +564,123 @@ static void tune_tcp(struct fwd_client *c)
 	}
 }
 
+/* Connected, and with a shared key the handshake done: frames may go. */
+static void became_connected(struct fwd_client *c)
+{
+	const char *hs = c->creds.shared_key ? " (shared key verified)" : "";
+
+	c->state = CS_CONNECTED;
+	c->st.connects++;
+	c->st.endpoint = (int)c->cur;
+	c->last_probe_ms = uv_now(c->loop);
+	if (c->down)
+		logf_(c, FWD_LOG_INFO, "forward: connected to %s%s again after %u failed attempts; %llu records were dropped meanwhile, %zu frames to send%s",
+		      peer(c), hs, c->attempts, (unsigned long long)(dropped(c) - c->dropped_at_down), c->q.count +
+		      (c->spool ? fwd_spool_pending(c->spool) : 0), c->spool ? " (memory and spool)" : "");
+	else
+		logf_(c, FWD_LOG_INFO, "forward: connected to %s%s", peer(c), hs);
+	c->down = false;
+	c->hs_warned = false;
+	c->attempts = 0;
+	pump(c);
+	maybe_finish(c);
+}
+
+/*
+ * The handshake failed (reason says how): nothing was sent on this
+ * connection. Closed, counted, said once per outage, and the attempt goes on
+ * like a failed connect: the next receiver, or a round after the backoff.
+ */
+static void handshake_failed(struct fwd_client *c, const char *reason)
+{
+	c->st.handshake_failures++;
+	c->attempts++;
+	if (!c->down) {
+		c->down = true;
+		c->dropped_at_down = dropped(c);
+	}
+	if (!c->hs_warned) {
+		c->hs_warned = true;
+		logf_(c, FWD_LOG_WARN, "forward: handshake with %s failed: %s; nothing was sent to it, %s", peer(c), reason,
+		      c->cur + 1 < c->nep ? "trying the next receiver" : "retrying with backoff");
+	} else if (c->attempts % 10 == 0) {
+		logf_(c, FWD_LOG_WARN, "forward: handshake with %s still failing after %u attempts (%s); %zu bytes buffered, %llu records dropped so far",
+		      peer(c), c->attempts, reason, c->q.bytes, (unsigned long long)(dropped(c) - c->dropped_at_down));
+	} else {
+		logf_(c, FWD_LOG_DEBUG, "forward: handshake with %s failed: %s", peer(c), reason);
+	}
+	close_conn(c);
+}
+
+static void on_ping_written(uv_write_t *req, int status)
+{
+	struct fwd_client *c = req->data;
+
+	if (status < 0 && status != UV_ECANCELED && c->state == CS_HANDSHAKE) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "cannot send the PING: %s", uv_strerror(status));
+		handshake_failed(c, why);
+	}
+}
+
+/* Bytes of the handshake came (into c->hsbuf): the HELO, answered with the PING, then the PONG. */
+static void handshake_read(struct fwd_client *c, size_t nread)
+{
+	char err[320], server[FWD_AUTH_MAX_NAME + 1];
+	int n;
+
+	c->hslen += nread;
+	if (c->hs_phase == HS_HELO) {
+		uv_buf_t b;
+
+		n = fwd_auth_parse_helo(c->hsbuf, c->hslen, &c->helo, err, sizeof(err));
+		if (n == 0)
+			return; /* more to come: the parser refuses one that cannot fit in hsbuf */
+		if (n < 0) {
+			handshake_failed(c, err);
+			return;
+		}
+		if ((size_t)n != c->hslen) {
+			handshake_failed(c, "the receiver sent more than its HELO before our PING");
+			return;
+		}
+		if (fwd_auth_salt(c->salt) != 0) {
+			handshake_failed(c, "no random bytes for the salt (libcrypto's RAND_bytes failed)");
+			return;
+		}
+		n = fwd_auth_build_ping(&c->helo, c->salt, &c->creds, c->ping, sizeof(c->ping), err, sizeof(err));
+		if (n < 0) {
+			handshake_failed(c, err);
+			return;
+		}
+		c->hslen = 0;
+		c->hs_phase = HS_PONG;
+		c->hs_started_ms = uv_now(c->loop);
+		c->ping_req.data = c;
+		b = uv_buf_init((char *)c->ping, (unsigned)n);
+		if ((n = uv_write(&c->ping_req, &c->conn.stream, &b, 1, on_ping_written)) != 0) {
+			snprintf(err, sizeof(err), "cannot send the PING: %s", uv_strerror(n));
+			handshake_failed(c, err);
+		}
+		return;
+	}
+	n = fwd_auth_check_pong(c->hsbuf, c->hslen, &c->helo, c->salt, &c->creds, server, err, sizeof(err));
+	if (n == 0)
+		return;
+	if (n < 0) {
+		handshake_failed(c, err);
+		return;
+	}
+	if ((size_t)n != c->hslen) {
+		handshake_failed(c, "the receiver sent more than its PONG before any frame");
+		return;
+	}
+	c->hslen = 0;
+	logf_(c, FWD_LOG_DEBUG, "forward: %s answered the handshake as \"%s\"", peer(c), server);
+	became_connected(c);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct fwd_client *c = req->data;
@@ -500,21 +698,16 @@ static void on_connect(uv_connect_t *req, int status)
 	free_addresses(c);
 	if (!c->ep[c->cur].unix_path[0])
 		tune_tcp(c);
-	c->state = CS_CONNECTED;
-	c->st.connects++;
-	c->st.endpoint = (int)c->cur;
-	c->last_probe_ms = uv_now(c->loop);
-	if (c->down)
-		logf_(c, FWD_LOG_INFO, "forward: connected to %s again after %u failed attempts; %llu records were dropped meanwhile, %zu frames to send%s",
-		      peer(c), c->attempts, (unsigned long long)(dropped(c) - c->dropped_at_down), c->q.count +
-		      (c->spool ? fwd_spool_pending(c->spool) : 0), c->spool ? " (memory and spool)" : "");
-	else
-		logf_(c, FWD_LOG_INFO, "forward: connected to %s", peer(c));
-	c->down = false;
-	c->attempts = 0;
 	uv_read_start(&c->conn.stream, on_alloc, on_read);
-	pump(c);
-	maybe_finish(c);
+	if (c->creds.shared_key) {
+		/* the receiver speaks first: its HELO, within the ack timeout */
+		c->state = CS_HANDSHAKE;
+		c->hs_phase = HS_HELO;
+		c->hslen = 0;
+		c->hs_started_ms = uv_now(c->loop);
+		return;
+	}
+	became_connected(c);
 }
 
 /* Connects to the next address of the resolved name (c->ai_next). */
@@ -681,6 +874,14 @@ static void on_tick(uv_timer_t *t)
 
 	if (c->spool)
 		fwd_spool_sync(c->spool);
+	if (c->state == CS_HANDSHAKE && uv_now(c->loop) - c->hs_started_ms > c->cfg.ack_timeout_ms) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "no %s within %u ms%s", c->hs_phase == HS_HELO ? "HELO" : "PONG",
+			 c->cfg.ack_timeout_ms, c->hs_phase == HS_HELO ? " (is a shared key set on the receiver?)" : "");
+		handshake_failed(c, why);
+		return;
+	}
 	if (c->state != CS_CONNECTED)
 		return;
 	/* a frame still in a write has no sent time yet: the write timing out is the kernel's business */
@@ -948,5 +1149,7 @@ void fwd_client_free(struct fwd_client *c)
 		return;
 	fwd_queue_clear(&c->q);
 	fwd_spool_close(c->spool);
+	free_creds(&c->creds);
+	OPENSSL_cleanse(c->ping, sizeof(c->ping));
 	free(c);
 }

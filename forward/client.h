@@ -41,6 +41,17 @@ struct fwd_client_config {
 	unsigned backoff_max_ms;   /* cap (default 30000) */
 	unsigned stall_ms;         /* acks later than this count as not coming: frames go to the spool (default 1000) */
 	unsigned primary_retry_ms; /* on a later receiver, how often the first is tried again (default 10000) */
+	/*
+	 * The shared-key handshake (Fluent Bit's out_forward names): with a
+	 * shared_key, every connection first reads the receiver's HELO, answers
+	 * with a PING and checks its PONG, digest and all; only then are frames
+	 * written. NULL or "" for shared_key: no handshake. The client keeps
+	 * copies of these strings (wiped at free).
+	 */
+	const char *shared_key;
+	const char *self_hostname; /* NULL or "": "localhost", as Fluent Bit */
+	const char *username;      /* sent, with password's digest, when the HELO asks for user auth */
+	const char *password;
 	fwd_log_fn log;
 	void *log_ctx;
 };
@@ -53,8 +64,9 @@ struct fwd_client_stats {
 	uint64_t entries_dropped;   /* queue overflow, or undelivered at close */
 	uint64_t frames_dropped;
 	uint64_t frames_resent;     /* written again after a lost connection */
-	uint64_t connects;          /* successful connections */
+	uint64_t connects;          /* successful connections (with a shared key: handshakes) */
 	uint64_t connect_failures;
+	uint64_t handshake_failures; /* connected, but HELO, PING or PONG went wrong (nothing was sent) */
 	uint64_t frames_spooled;    /* written to the spool */
 	uint64_t entries_spooled;
 	uint64_t entries_spool_dropped; /* could not be spooled (full, or the write failed) */

@@ -4,6 +4,8 @@ set -euo pipefail
 
 packages=(
 	libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev libmsgpack-dev libuv1-dev libseccomp-dev
+	# libcrypto's headers and its pkg-config file (SHA-512 of the Forward handshake)
+	libssl-dev
 	check meson ninja-build pkg-config gcc
 	# tests: systemd-analyze verifies the unit; the Python Fluent client checks our receiver
 	systemd python3-fluent-logger

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <msgpack.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <uv.h>
 #include <zlib.h>
 
@@ -25,6 +28,9 @@
 #define READ_CHUNK (64 * 1024)
 /* Fluent Bit caps distinct tags nowhere, but a hostile sender must not grow our table forever. */
 #define MAX_TAGS 65536
+/* The handshake: Fluent Bit's in_forward reads the PING into 1023 bytes, and sends a 16-byte nonce and auth salt. */
+#define PING_MAX 1023
+#define HS_RANDOM 16
 /* log-linear histogram: 16 exact buckets, then 16 sub-buckets per power of two up to 2^64 */
 #define HIST_BUCKETS 976
 
@@ -36,13 +42,17 @@ static struct {
 	const char *match;      /* --count-match: count entries with a str value containing it */
 	size_t match_len;
 	uint64_t max_frame, close_after, stop_reading_after, exit_after_frames, ack_delay_ms;
-} opt = { .max_frame = DEFAULT_MAX_FRAME };
+	/* the shared-key handshake */
+	const char *shared_key, *self_hostname, *username, *password;
+	bool wrong_pong, refuse_auth, pong_on_mismatch, helo_bin;
+} opt = { .max_frame = DEFAULT_MAX_FRAME, .self_hostname = "fwd-receiver" };
 
 /* ---------------------------------------------------------------- state */
 
 static struct {
 	uint64_t frames, entries, rejected, connections, bytes, acks, truncated, refused;
 	uint64_t delay_samples, delay_negative, max_delay_ns;
+	uint64_t auth_ok, auth_failed;
 } st;
 
 struct conn {
@@ -58,6 +68,11 @@ struct conn {
 		bool failed;
 		char err[160];
 	} sc;
+	/* with --shared-key: HELO sent, PING awaited in hs (no frame is taken before the PONG) */
+	bool hs_wait;
+	uint8_t nonce[HS_RANDOM], auth[HS_RANDOM];
+	uint8_t hs[PING_MAX];
+	size_t hslen;
 	uint64_t frames_seen;   /* frames handed out by the unpacker, a rejected one included */
 	uint64_t frames_ok;
 	struct dack *dacks;     /* acks waiting for --ack-delay */
@@ -678,11 +693,12 @@ static void write_stats(void)
 			   ",\"acks\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"refused\":%" PRIu64
 			   ",\"paused\":%s,\"delay_samples\":%" PRIu64 ",\"delay_negative\":%" PRIu64
 			   ",\"max_delay_ns\":%" PRIu64 ",\"delay_p50_ns\":%" PRIu64 ",\"delay_p90_ns\":%" PRIu64
-			   ",\"delay_p99_ns\":%" PRIu64 ",\"delay_p999_ns\":%" PRIu64 ",\"last_reject\":",
+			   ",\"delay_p99_ns\":%" PRIu64 ",\"delay_p999_ns\":%" PRIu64 ",\"auth_ok\":%" PRIu64
+			   ",\"auth_failed\":%" PRIu64 ",\"last_reject\":",
 			   st.frames, st.entries, st.rejected, st.connections, active_conns, st.bytes, st.acks,
 			   st.truncated, st.refused, paused ? "true" : "false", st.delay_samples, st.delay_negative,
 			   st.max_delay_ns, hist_quantile(0.50), hist_quantile(0.90), hist_quantile(0.99),
-			   hist_quantile(0.999));
+			   hist_quantile(0.999), st.auth_ok, st.auth_failed);
 	j_str(&b, last_reject, strlen(last_reject));
 	buf_printf(&b, ",\"matched\":%" PRIu64, g_matched);
 	buf_lit(&b, ",\"entries_by_tag\":{");
@@ -1050,6 +1066,8 @@ static bool process_frame(struct frame *f, const msgpack_object *root)
 
 static void conn_process(struct conn *c);
 static void send_ack(struct conn *c, const msgpack_object *chunk);
+static void hs_fail(struct conn *c, const char *why);
+static void hs_read(struct conn *c, size_t n);
 
 static void on_dack_closed(uv_handle_t *h)
 {
@@ -1330,6 +1348,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
 	struct conn *c = h->data;
+	if (c->hs_wait) {
+		*buf = uv_buf_init((char *)c->hs + c->hslen, (unsigned)(sizeof c->hs - c->hslen));
+		return;
+	}
 	if (!msgpack_unpacker_reserve_buffer(&c->up, READ_CHUNK)) {
 		*buf = uv_buf_init(NULL, 0);   /* libuv reports UV_ENOBUFS to on_read */
 		return;
@@ -1344,6 +1366,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct conn *c = s->data;
 	if (nread == 0)
 		return;
+	if (nread < 0 && c->hs_wait) {
+		hs_fail(c, nread == UV_EOF ? "closed by the sender before its PING was whole" : uv_strerror((int)nread));
+		return;
+	}
+	if (c->hs_wait) {
+		st.bytes += (uint64_t)nread;
+		hs_read(c, (size_t)nread);
+		return;
+	}
 	if (nread < 0) {
 		if (c->sc.pending || c->sc.skip || c->sc.have) {
 			fprintf(stderr, "conn %" PRIu64 ": frame %" PRIu64 ": connection ended inside the frame (%" PRIu64
@@ -1372,6 +1403,237 @@ static void start_reading(struct conn *c)
 		return;
 	}
 	c->reading = true;
+}
+
+/* ---------------------------------------------------------------- the shared-key handshake */
+
+/* Writes bytes to the peer (what the kernel does not take at once goes through uv_write); false if it failed. */
+static bool conn_send(struct conn *c, const void *data, size_t len)
+{
+	uv_stream_t *s = &c->h.stream;
+	uv_buf_t ub = uv_buf_init((char *)data, (unsigned)len);
+	int w = uv_try_write(s, &ub, 1);
+
+	if (w == UV_EAGAIN || (w >= 0 && (size_t)w < len)) {
+		size_t done = w > 0 ? (size_t)w : 0, rest = len - done;
+		struct wreq *r = malloc(sizeof *r + rest);
+		if (!r)
+			die_oom();
+		memcpy(r->data, (const char *)data + done, rest);
+		r->len = rest;
+		ub = uv_buf_init(r->data, (unsigned)rest);
+		if (uv_write(&r->req, s, &ub, 1, on_write) != 0) {
+			free(r);
+			return false;
+		}
+		return true;
+	}
+	return w >= 0;
+}
+
+static void hex_sha512(const void *const parts[], const size_t lens[], size_t n, char out[129])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[64];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1)
+		die_oom();
+	for (size_t i = 0; i < n; i++)
+		EVP_DigestUpdate(ctx, parts[i], lens[i]);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < 64; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[128] = '\0';
+}
+
+/* hex(sha512(salt + hostname + nonce + key)) */
+static void key_digest(struct conn *c, const msgpack_object *salt, const char *host, size_t hostlen, const char *key,
+		       char out[129])
+{
+	const void *parts[] = {salt->via.str.ptr, host, c->nonce, key};
+	const size_t lens[] = {salt->via.str.size, hostlen, HS_RANDOM, strlen(key)};
+
+	hex_sha512(parts, lens, 4, out);
+}
+
+static void mp_str_put(struct buf *b, const char *s, size_t n, bool bin)
+{
+	if (bin)
+		buf_putc(b, (char)0xc4), buf_putc(b, (char)n);
+	else if (n < 32)
+		buf_putc(b, (char)(0xa0 | n));
+	else
+		buf_putc(b, (char)0xd9), buf_putc(b, (char)n);
+	buf_put(b, s, n);
+}
+
+/* On accept: ["HELO", {"nonce": 16 random bytes, "auth": 16 random bytes}], str as Fluent Bit, or bin with --helo-bin. */
+static bool send_helo(struct conn *c)
+{
+	struct buf b = { 0 };
+	bool ok;
+
+	if (RAND_bytes(c->nonce, HS_RANDOM) != 1 || RAND_bytes(c->auth, HS_RANDOM) != 1)
+		die_oom();
+	buf_lit(&b, "\x92\xa4HELO");
+	buf_putc(&b, opt.helo_bin ? (char)0x83 : (char)0x82);
+	buf_lit(&b, "\xa5nonce");
+	mp_str_put(&b, (const char *)c->nonce, HS_RANDOM, opt.helo_bin);
+	buf_lit(&b, "\xa4" "auth");
+	mp_str_put(&b, (const char *)c->auth, HS_RANDOM, opt.helo_bin);
+	if (opt.helo_bin)
+		buf_lit(&b, "\xa9keepalive\xc3");
+	ok = conn_send(c, b.p, b.len);
+	free(b.p);
+	return ok;
+}
+
+/* ["PONG", ok, reason, hostname, digest]; a refusal carries "" for the last two, as Fluent Bit's. */
+static void send_pong(struct conn *c, bool ok, const char *reason, const msgpack_object *salt)
+{
+	struct buf b = { 0 };
+	char digest[129] = "";
+	size_t hl = ok ? strlen(opt.self_hostname) : 0;
+
+	if (ok) {
+		/* --wrong-pong: a receiver that does not know the key */
+		char *key = malloc(strlen(opt.shared_key) + 2);
+		if (!key)
+			die_oom();
+		sprintf(key, "%s%s", opt.shared_key, opt.wrong_pong ? "x" : "");
+		key_digest(c, salt, opt.self_hostname, hl, key, digest);
+		free(key);
+	}
+	buf_lit(&b, "\x95\xa4PONG");
+	buf_putc(&b, ok ? (char)0xc3 : (char)0xc2);
+	mp_str_put(&b, reason, strlen(reason), false);
+	mp_str_put(&b, opt.self_hostname, hl, false);
+	mp_str_put(&b, digest, strlen(digest), false);
+	if (!conn_send(c, b.p, b.len))
+		fprintf(stderr, "conn %" PRIu64 ": cannot send the PONG\n", c->id);
+	free(b.p);
+}
+
+static void hs_fail(struct conn *c, const char *why)
+{
+	fprintf(stderr, "conn %" PRIu64 ": handshake: %s\n", c->id, why);
+	snprintf(last_reject, sizeof last_reject, "conn %" PRIu64 ": handshake: %s", c->id, why);
+	st.auth_failed++;
+	conn_close(c);
+}
+
+/* Length of the one msgpack object at the start of p[0, len) (0: not all there; -1: not msgpack, or over PING_MAX). */
+static long object_len(const uint8_t *p, size_t len)
+{
+	size_t pos = 0;
+	uint64_t pending = 1;
+
+	while (pending) {
+		uint64_t skip, kids;
+		unsigned hl;
+
+		if (pos >= len)
+			return 0;
+		hl = mp_head_len(p[pos]);
+		if (!hl)
+			return -1;
+		if (len - pos < hl)
+			return 0;
+		mp_head_parse(p + pos, &skip, &kids);
+		pos += hl;
+		pending = pending - 1 + kids;
+		if (pos + skip + pending > PING_MAX)
+			return -1;
+		if (len - pos < skip)
+			return 0;
+		pos += skip;
+	}
+	return (long)pos;
+}
+
+/* The PING, checked as Fluent Bit's in_forward does: 6 strs, the key's digest, then the user's when users are set. */
+static void check_ping(struct conn *c, const msgpack_object *root)
+{
+	const msgpack_object *e = root->via.array.ptr;
+	char want[129];
+
+	if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != 6) {
+		hs_fail(c, "not a PING: not an array of 6 elements (a frame before the handshake?)");
+		return;
+	}
+	for (int i = 0; i < 6; i++)
+		if (e[i].type != MSGPACK_OBJECT_STR) {
+			hs_fail(c, "PING element is not a str");
+			return;
+		}
+	if (!str_is(&e[0], "PING")) {
+		hs_fail(c, "not a PING: its first element is not \"PING\"");
+		return;
+	}
+	key_digest(c, &e[2], e[1].via.str.ptr, e[1].via.str.size, opt.shared_key, want);
+	if (e[3].via.str.size != 128 || CRYPTO_memcmp(want, e[3].via.str.ptr, 128) != 0) {
+		/* Fluent Bit closes without a word; Fluentd answers a PONG that says so */
+		if (opt.pong_on_mismatch)
+			send_pong(c, false, "shared key mismatch", NULL);
+		hs_fail(c, "shared key mismatch");
+		return;
+	}
+	if (opt.username) {
+		const void *parts[] = {c->auth, opt.username, opt.password ? opt.password : ""};
+		const size_t lens[] = {HS_RANDOM, strlen(opt.username), opt.password ? strlen(opt.password) : 0};
+
+		hex_sha512(parts, lens, 3, want);
+		if (!str_is(&e[4], opt.username) || e[5].via.str.size != 128 ||
+		    CRYPTO_memcmp(want, e[5].via.str.ptr, 128) != 0) {
+			send_pong(c, false, "username/password mismatch", NULL);
+			hs_fail(c, "username/password mismatch");
+			return;
+		}
+	}
+	if (opt.refuse_auth) {
+		send_pong(c, false, "refused by fwd_receiver --refuse-auth", NULL);
+		hs_fail(c, "refused (--refuse-auth)");
+		return;
+	}
+	send_pong(c, true, "", &e[2]);
+	st.auth_ok++;
+	c->hs_wait = false;
+	if (opt.verbose)
+		fprintf(stderr, "conn %" PRIu64 ": handshake done with \"%s\"%s\n", c->id,
+			printable(e[1].via.str.ptr, e[1].via.str.size), opt.wrong_pong ? " (a wrong PONG sent)" : "");
+}
+
+/* Bytes while the PING is awaited: nothing after it may come before our PONG was read. */
+static void hs_read(struct conn *c, size_t n)
+{
+	long len;
+
+	c->hslen += n;
+	len = object_len(c->hs, c->hslen);
+	if (len == 0 && c->hslen < sizeof c->hs)
+		return;
+	if (len <= 0) {
+		hs_fail(c, len == 0 ? "PING longer than 1023 bytes" : "PING is not msgpack, or longer than 1023 bytes");
+		return;
+	}
+	if ((size_t)len != c->hslen) {
+		hs_fail(c, "bytes after the PING before the PONG: frames before the handshake finished");
+		return;
+	}
+	msgpack_unpacked res;
+	size_t off = 0;
+	msgpack_unpacked_init(&res);
+	if (msgpack_unpack_next(&res, (const char *)c->hs, (size_t)len, &off) != MSGPACK_UNPACK_SUCCESS)
+		hs_fail(c, "PING is not valid msgpack");
+	else
+		check_ping(c, &res.data);
+	msgpack_unpacked_destroy(&res);
+	c->hslen = 0;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -1412,6 +1674,13 @@ static void on_connection(uv_stream_t *server, int status)
 	c->up_init = true;
 	if (!opt.unix_path)
 		uv_tcp_nodelay(&c->h.tcp, 1);   /* acks are tiny: do not let Nagle hold them */
+	if (opt.shared_key) {
+		c->hs_wait = true;
+		if (!send_helo(c)) {
+			hs_fail(c, "cannot send the HELO");
+			return;
+		}
+	}
 	if (!paused)
 		start_reading(c);
 }
@@ -1479,6 +1748,15 @@ static void usage(FILE *f)
 		  "  --ack-delay MS           answer each chunk MS milliseconds after it arrived\n"
 		  "  --garbage                after each frame, send bytes that are not msgpack\n"
 		  "  --exit-after-frames N    write the statistics and exit 0 after N frames in all\n"
+		  "  --shared-key KEY         the shared-key handshake: send HELO on accept, check the PING's digest\n"
+		  "                           (a mismatch closes without a PONG, as Fluent Bit), answer PONG; no\n"
+		  "                           frame is taken before it (\"auth_ok\", \"auth_failed\" in the stats)\n"
+		  "  --self-hostname NAME     the hostname in the PONG and its digest (default fwd-receiver)\n"
+		  "  --username U --password P  also require this user (PONG false \"username/password mismatch\")\n"
+		  "  --wrong-pong             answer with a PONG digest made with another key\n"
+		  "  --refuse-auth            answer PONG false with a reason, then close\n"
+		  "  --pong-on-mismatch       on a wrong shared key, PONG false \"shared key mismatch\" (as Fluentd)\n"
+		  "  --helo-bin               nonce and auth salt as bin, and keepalive true (as Fluentd may)\n"
 		  "  --verbose                log connections opening and closing\n"
 		  "signals: SIGUSR1 writes statistics, SIGUSR2 resumes reading, SIGTERM/SIGINT exit 0\n", f);
 }
@@ -1576,7 +1854,8 @@ static void listen_unix(void)
 int main(int argc, char **argv)
 {
 	enum { O_TCP = 256, O_UNIX, O_READY, O_OUT, O_COUNT, O_MATCH, O_STATS, O_MAXF, O_CLOSE, O_STOP, O_REFUSE,
-		   O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP, O_ACKDELAY, O_GARBAGE };
+		   O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP, O_ACKDELAY, O_GARBAGE,
+		   O_KEY, O_SELFHOST, O_USER, O_PASS, O_WRONGPONG, O_REFUSEAUTH, O_PONGMISMATCH, O_HELOBIN };
 	static const struct option lo[] = {
 		{ "tcp", required_argument, NULL, O_TCP },
 		{ "unix", required_argument, NULL, O_UNIX },
@@ -1593,6 +1872,14 @@ int main(int argc, char **argv)
 		{ "no-ack", no_argument, NULL, O_NOACK },
 		{ "ack-delay", required_argument, NULL, O_ACKDELAY },
 		{ "garbage", no_argument, NULL, O_GARBAGE },
+		{ "shared-key", required_argument, NULL, O_KEY },
+		{ "self-hostname", required_argument, NULL, O_SELFHOST },
+		{ "username", required_argument, NULL, O_USER },
+		{ "password", required_argument, NULL, O_PASS },
+		{ "wrong-pong", no_argument, NULL, O_WRONGPONG },
+		{ "refuse-auth", no_argument, NULL, O_REFUSEAUTH },
+		{ "pong-on-mismatch", no_argument, NULL, O_PONGMISMATCH },
+		{ "helo-bin", no_argument, NULL, O_HELOBIN },
 		{ "exit-after-frames", required_argument, NULL, O_EXIT },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, O_HELP },
@@ -1616,6 +1903,14 @@ int main(int argc, char **argv)
 		case O_NOACK: opt.no_ack = true; break;
 		case O_ACKDELAY: opt.ack_delay_ms = parse_u64(optarg, "--ack-delay"); break;
 		case O_GARBAGE: opt.garbage = true; break;
+		case O_KEY: opt.shared_key = optarg; break;
+		case O_SELFHOST: opt.self_hostname = optarg; break;
+		case O_USER: opt.username = optarg; break;
+		case O_PASS: opt.password = optarg; break;
+		case O_WRONGPONG: opt.wrong_pong = true; break;
+		case O_REFUSEAUTH: opt.refuse_auth = true; break;
+		case O_PONGMISMATCH: opt.pong_on_mismatch = true; break;
+		case O_HELOBIN: opt.helo_bin = true; break;
 		case O_EXIT: opt.exit_after_frames = parse_u64(optarg, "--exit-after-frames"); break;
 		case 'v': case O_VERBOSE: opt.verbose = true; break;
 		case 'h': case O_HELP: usage(stdout); return 0;
@@ -1624,6 +1919,15 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || !opt.tcp == !opt.unix_path) {
 		usage(stderr);
+		return 2;
+	}
+	if ((opt.username || opt.password || opt.wrong_pong || opt.refuse_auth || opt.pong_on_mismatch || opt.helo_bin) &&
+	    !opt.shared_key) {
+		fputs("fwd_receiver: the handshake options need --shared-key\n", stderr);
+		return 2;
+	}
+	if (opt.shared_key && (!*opt.shared_key || strlen(opt.self_hostname) > 255)) {
+		fputs("fwd_receiver: --shared-key must not be empty, --self-hostname at most 255 bytes\n", stderr);
 		return 2;
 	}
 	/* a gzip payload's length is handed to zlib as a uInt */

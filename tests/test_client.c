@@ -849,6 +849,271 @@ START_TEST(close_during_backoff_tries_at_once)
 }
 END_TEST
 
+/* ---- the shared-key handshake ---- */
+
+static struct fwd_client_config auth_config(const struct receiver *rv, const char *key, const char *user,
+					    const char *password)
+{
+	struct fwd_client_config cfg = rig_config(rv, true, 1 << 20);
+
+	cfg.shared_key = key;
+	cfg.self_hostname = "ebpf-test";
+	cfg.username = user;
+	cfg.password = password;
+	return cfg;
+}
+
+static bool handshake_failures_at_least(struct rig *r, void *arg)
+{
+	struct fwd_client_stats st;
+
+	fwd_client_stats(r->c, &st);
+	return st.handshake_failures >= *(uint64_t *)arg;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* The right key: HELO, PING, PONG verified, then every frame delivered and acked. */
+static void handshake_delivers(int unix_socket, const char *const extra[], const char *user, const char *password)
+{
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+	uint64_t frames = 20;
+
+	receiver_start(&rv, unix_socket, 0, extra);
+	cfg = auth_config(&rv, "s3cret", user, password);
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < frames; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "not all acked: %s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.handshake_failures, 0);
+	ck_assert_uint_eq(st.connects, 1);
+	ck_assert_ptr_nonnull(strstr(r.logs, "(shared key verified)"));
+	ck_assert_ptr_nonnull(strstr(r.logs, "answered the handshake as \"fwd-receiver\""));
+	ck_assert_uint_eq(receiver_stat(&rv, "auth_ok"), 1);
+	ck_assert_uint_eq(receiver_stat(&rv, "auth_failed"), 0);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
+	ck_assert_uint_eq(receiver_stat(&rv, "acks"), frames);
+	rig_close(&r, 1000);
+	receiver_cleanup(&rv);
+}
+
+START_TEST(handshake_right_key_delivers_tcp)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", NULL};
+
+	handshake_delivers(0, extra, NULL, NULL);
+}
+END_TEST
+
+START_TEST(handshake_right_key_delivers_unix)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", NULL};
+
+	handshake_delivers(1, extra, NULL, NULL);
+}
+END_TEST
+
+/* Fluentd's form of the HELO: nonce and auth salt as bin, keepalive. */
+START_TEST(handshake_helo_with_bin_values_delivers)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--helo-bin", NULL};
+
+	handshake_delivers(0, extra, NULL, NULL);
+}
+END_TEST
+
+START_TEST(handshake_user_auth_right_password_delivers)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--username", "alice", "--password", "wonderland",
+					    NULL};
+
+	handshake_delivers(0, extra, "alice", "wonderland");
+}
+END_TEST
+
+/*
+ * A failing handshake, whatever the cause: nothing reaches the receiver
+ * (which would take frames from anyone after its PONG), the frames stay, the
+ * warning names the receiver and the reason once, and the attempts back off.
+ */
+static void handshake_refused(const char *const extra[], const char *key, const char *user, const char *password,
+			      const char *says, unsigned run_ms)
+{
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+	char warning[200];
+
+	receiver_start(&rv, 0, 0, extra);
+	cfg = auth_config(&rv, key, user, password);
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < 5; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(run_until(&r, handshake_failures_at_least, &(uint64_t){1}, run_ms), "%s", r.logs);
+	/* more attempts meanwhile (one that waits out the ack timeout takes about that long); none may connect */
+	run_until(&r, connects_at_least, &(uint64_t){1}, run_ms > 3000 ? 2 * run_ms : 3000);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.connects, 0);
+	ck_assert_uint_eq(st.frames_sent, 0);
+	ck_assert_uint_eq(st.frames_acked, 0);
+	ck_assert_uint_eq(st.buffered_frames, 5);
+	ck_assert_uint_eq(st.entries_dropped, 0);
+	/* 50 ms doubling to 400 ms (jittered down to half): a few in 3 s, not one per 50 ms */
+	ck_assert_msg(st.handshake_failures >= 2 && st.handshake_failures <= 20, "%llu failures: %s",
+		      (unsigned long long)st.handshake_failures, r.logs);
+	snprintf(warning, sizeof(warning), "forward: handshake with tcp:127.0.0.1:%u failed: %s", rv.port, says);
+	ck_assert_msg(strstr(r.logs, warning), "no \"%s\" in: %s", warning, r.logs);
+	ck_assert_msg(count_of(r.logs, "nothing was sent to it") == 1, "warned more than once: %s", r.logs);
+	ck_assert_uint_eq(receiver_stat(&rv, "frames"), 0);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 0);
+	/* (with --wrong-pong the receiver itself took the PING: it counts auth_ok, and would take frames) */
+	rig_close(&r, 100);
+	receiver_cleanup(&rv);
+}
+
+/* Fluent Bit closes without a PONG when the key is wrong. */
+START_TEST(handshake_wrong_key_sends_nothing)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", NULL};
+
+	handshake_refused(extra, "not-the-key", NULL, NULL,
+			  "closed by the receiver after our PING, without a PONG (a Shared_Key that does not match?)", 3000);
+}
+END_TEST
+
+/* Fluentd answers a PONG that says why. */
+START_TEST(handshake_wrong_key_refused_with_a_reason)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--pong-on-mismatch", NULL};
+
+	handshake_refused(extra, "not-the-key", NULL, NULL, "receiver refused: shared key mismatch", 3000);
+}
+END_TEST
+
+START_TEST(handshake_user_auth_wrong_password_sends_nothing)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--username", "alice", "--password", "wonderland",
+					    NULL};
+
+	handshake_refused(extra, "s3cret", "alice", "looking-glass", "receiver refused: username/password mismatch", 3000);
+}
+END_TEST
+
+START_TEST(handshake_user_auth_without_a_username_sends_nothing)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--username", "alice", "--password", "wonderland",
+					    NULL};
+
+	handshake_refused(extra, "s3cret", NULL, NULL, "receiver refused: username/password mismatch", 3000);
+}
+END_TEST
+
+/* A PONG that says yes, but with a digest only a receiver without the key would send: no frame goes. */
+START_TEST(handshake_wrong_pong_digest_sends_nothing)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--wrong-pong", NULL};
+
+	handshake_refused(extra, "s3cret", NULL, NULL, "receiver's PONG digest does not match the shared key", 3000);
+}
+END_TEST
+
+START_TEST(handshake_refused_auth_gives_the_reason)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--refuse-auth", NULL};
+
+	handshake_refused(extra, "s3cret", NULL, NULL, "receiver refused: refused by fwd_receiver --refuse-auth", 3000);
+}
+END_TEST
+
+/* A PONG naming our own hostname could be our PING sent back: refused. */
+START_TEST(handshake_pong_with_our_own_hostname_is_refused)
+{
+	static const char *const extra[] = {"--shared-key", "s3cret", "--self-hostname", "ebpf-test", NULL};
+
+	handshake_refused(extra, "s3cret", NULL, NULL, "receiver's PONG names our own Self_Hostname \"ebpf-test\"", 3000);
+}
+END_TEST
+
+/* A receiver that sends no HELO (it has no shared key): a failure once the ack timeout (2 s here) passes. */
+START_TEST(handshake_without_a_helo_times_out)
+{
+	handshake_refused(NULL, "s3cret", NULL, NULL, "no HELO within 2000 ms (is a shared key set on the receiver?)",
+			  5000);
+}
+END_TEST
+
+/* The receiver gets the right key later (restarted on the same port): the frames kept go then. */
+START_TEST(handshake_recovers_when_the_key_is_right)
+{
+	static const char *const wrong[] = {"--shared-key", "another", NULL};
+	static const char *const right[] = {"--shared-key", "s3cret", NULL};
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+	uint64_t frames = 5;
+
+	receiver_start(&rv, 0, 0, wrong);
+	cfg = auth_config(&rv, "s3cret", NULL, NULL);
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < frames; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(run_until(&r, handshake_failures_at_least, &(uint64_t){2}, 3000));
+	receiver_stop(&rv);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 0);
+	receiver_restart(&rv, right);
+	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+	ck_assert_ptr_nonnull(strstr(r.logs, "(shared key verified) again after"));
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
+	rig_close(&r, 200);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+/* The first receiver does not know the key: the second, which does, gets everything. */
+START_TEST(handshake_failure_moves_to_the_next_receiver)
+{
+	static const char *const wrong[] = {"--shared-key", "another", NULL};
+	static const char *const right[] = {"--shared-key", "s3cret", NULL};
+	struct receiver a, b;
+	struct rig r;
+	struct fwd_endpoint eps[2];
+	struct fwd_client_config cfg;
+	uint64_t frames = 5;
+
+	receiver_start(&a, 0, 0, wrong);
+	receiver_start(&b, 0, 0, right);
+	eps[0] = (struct fwd_endpoint){.host = "127.0.0.1", .port = a.port};
+	eps[1] = (struct fwd_endpoint){.host = "127.0.0.1", .port = b.port};
+	cfg = auth_config(NULL, "s3cret", NULL, NULL);
+	cfg.endpoints = eps;
+	cfg.nendpoints = 2;
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < frames; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+	ck_assert_ptr_nonnull(strstr(r.logs, "trying the next receiver"));
+	ck_assert_uint_eq(receiver_stat(&a, "entries"), 0);
+	ck_assert_uint_eq(receiver_stat(&b, "entries"), frames * ENTRIES_PER_FRAME);
+	rig_close(&r, 200);
+	receiver_stop(&a);
+	receiver_stop(&b);
+	receiver_cleanup(&a);
+	receiver_cleanup(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -874,6 +1139,23 @@ int main(void)
 	tcase_add_test(tc, backoff_grows_until_an_ack);
 	tcase_add_test(tc, every_address_of_a_name_is_tried);
 	tcase_add_test(tc, close_during_backoff_tries_at_once);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("handshake");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, handshake_right_key_delivers_tcp);
+	tcase_add_test(tc, handshake_right_key_delivers_unix);
+	tcase_add_test(tc, handshake_helo_with_bin_values_delivers);
+	tcase_add_test(tc, handshake_user_auth_right_password_delivers);
+	tcase_add_test(tc, handshake_wrong_key_sends_nothing);
+	tcase_add_test(tc, handshake_wrong_key_refused_with_a_reason);
+	tcase_add_test(tc, handshake_user_auth_wrong_password_sends_nothing);
+	tcase_add_test(tc, handshake_user_auth_without_a_username_sends_nothing);
+	tcase_add_test(tc, handshake_wrong_pong_digest_sends_nothing);
+	tcase_add_test(tc, handshake_refused_auth_gives_the_reason);
+	tcase_add_test(tc, handshake_pong_with_our_own_hostname_is_refused);
+	tcase_add_test(tc, handshake_without_a_helo_times_out);
+	tcase_add_test(tc, handshake_recovers_when_the_key_is_right);
+	tcase_add_test(tc, handshake_failure_moves_to_the_next_receiver);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }

@@ -12,6 +12,7 @@ if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
     os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
 
 import gzip
+import hashlib
 import json
 import shutil
 import signal
@@ -693,10 +694,170 @@ def t_many_connections(ctx):
     expect(st["frames"] == 50, "stats %r" % st)
 
 
+# ---- the shared-key handshake: python3-fluent-logger has no shared key, so a tiny client by the spec ----
+
+def sha512_hex(*parts):
+    h = hashlib.sha512()
+    for p in parts:
+        h.update(p)
+    return h.hexdigest()
+
+
+def read_one(sock, timeout=TIMEOUT):
+    """One msgpack object, bytes kept as bytes (the nonce and salt are raw bytes in a str); None on EOF."""
+    sock.settimeout(timeout)
+    unp = msgpack.Unpacker(raw=True)
+    while True:
+        try:
+            data = sock.recv(4096)
+        except ConnectionResetError:
+            return None
+        if not data:
+            return None
+        unp.feed(data)
+        try:
+            return unp.unpack()
+        except msgpack.OutOfData:
+            continue
+
+
+def read_helo(sock):
+    helo = read_one(sock)
+    expect(isinstance(helo, list) and len(helo) == 2 and helo[0] == b"HELO", "not a HELO: %r" % (helo,))
+    opts = helo[1]
+    expect(set(opts) >= {b"nonce", b"auth"}, "HELO options %r" % (opts,))
+    expect(len(opts[b"nonce"]) == 16 and len(opts[b"auth"]) == 16, "HELO nonce/auth not 16 bytes: %r" % (opts,))
+    return opts[b"nonce"], opts[b"auth"]
+
+
+def ping(sock, nonce, auth, key, host=b"py-client", salt=None, user=b"", password=b""):
+    """Sends the PING the spec describes; returns the salt used."""
+    salt = salt if salt is not None else os.urandom(16)
+    pw = sha512_hex(auth, user, password).encode() if user else b""
+    sock.sendall(msgpack.packb([b"PING", host, salt, sha512_hex(salt, host, nonce, key).encode(), user, pw],
+                               use_bin_type=False))
+    return salt
+
+
+def t_handshake(ctx):
+    r = ctx.receiver("hs", extra=["--shared-key", "k3y", "--self-hostname", "fb-test"])
+    s = r.connect()
+    nonce, auth = read_helo(s)
+    salt = ping(s, nonce, auth, b"k3y")
+    pong = read_one(s)
+    expect(isinstance(pong, list) and len(pong) == 5 and pong[:4] == [b"PONG", True, b"", b"fb-test"],
+           "PONG %r" % (pong,))
+    expect(pong[4] == sha512_hex(salt, b"fb-test", nonce, b"k3y").encode(), "PONG digest %r is not the key's" % pong[4])
+    # then frames as usual, acked
+    s.sendall(msgpack.packb(["after", now_event_time(), {"a": 1}, {"chunk": "aGFuZHNoYWtl"}]))
+    obj, _ = recv_ack(s)
+    expect(obj == {"ack": "aGFuZHNoYWtl"}, "ack %r" % obj)
+    s.close()
+    # nonces differ per connection
+    s2 = r.connect()
+    nonce2, _ = read_helo(s2)
+    expect(nonce2 != nonce, "the same nonce twice")
+    s2.close()
+    st = r.stop()
+    expect(st["auth_ok"] == 1 and st["entries"] == 1 and st["rejected"] == 0, "stats %r" % st)
+
+
+def t_handshake_wrong_key(ctx):
+    r = ctx.receiver("hswrong", extra=["--shared-key", "k3y"])
+    s = r.connect()
+    nonce, auth = read_helo(s)
+    ping(s, nonce, auth, b"not-k3y")
+    expect(read_one(s) is None, "an answer to a wrong key (Fluent Bit closes without one)")
+    s.close()
+    r2 = ctx.receiver("hswrong2", extra=["--shared-key", "k3y", "--pong-on-mismatch"])
+    s = r2.connect()
+    nonce, auth = read_helo(s)
+    ping(s, nonce, auth, b"not-k3y")
+    pong = read_one(s)
+    expect(pong == [b"PONG", False, b"shared key mismatch", b"", b""], "PONG %r" % (pong,))
+    expect(read_one(s) is None, "still open after a refusal")
+    st = r.stop()
+    expect(st["auth_failed"] == 1 and st["auth_ok"] == 0 and st["entries"] == 0, "stats %r" % st)
+
+
+def t_handshake_frames_first(ctx):
+    r = ctx.receiver("hsfirst", extra=["--shared-key", "k3y"])
+    # a frame instead of a PING
+    s = r.connect()
+    read_helo(s)
+    s.sendall(msgpack.packb(["early", now_event_time(), {"a": 1}]))
+    expect(read_one(s) is None, "a frame before the PING got an answer")
+    s.close()
+    # a PING with a frame right behind it, before the PONG could have been read
+    s = r.connect()
+    nonce, auth = read_helo(s)
+    salt = os.urandom(16)
+    host = b"py-client"
+    s.sendall(msgpack.packb([b"PING", host, salt, sha512_hex(salt, host, nonce, b"k3y").encode(), b"", b""],
+                            use_bin_type=False) + msgpack.packb(["early", now_event_time(), {"a": 1}]))
+    expect(read_one(s) is None, "frames before the PONG were taken")
+    s.close()
+    st = r.stop()
+    expect(st["entries"] == 0 and st["frames"] == 0 and st["auth_failed"] == 2, "stats %r" % st)
+
+
+def t_handshake_users(ctx):
+    r = ctx.receiver("hsuser", extra=["--shared-key", "k3y", "--username", "alice", "--password", "wonderland"])
+    for user, password, ok in [(b"alice", b"wonderland", True), (b"alice", b"nope", False), (b"", b"", False),
+                               (b"bob", b"wonderland", False)]:
+        s = r.connect()
+        nonce, auth = read_helo(s)
+        ping(s, nonce, auth, b"k3y", user=user, password=password)
+        pong = read_one(s)
+        if ok:
+            expect(pong[:2] == [b"PONG", True], "%r: PONG %r" % (user, pong))
+        else:
+            expect(pong == [b"PONG", False, b"username/password mismatch", b"", b""], "%r: PONG %r" % (user, pong))
+        s.close()
+    st = r.stop()
+    expect(st["auth_ok"] == 1 and st["auth_failed"] == 3, "stats %r" % st)
+
+
+def t_handshake_misbehaving(ctx):
+    r = ctx.receiver("hswp", extra=["--shared-key", "k3y", "--wrong-pong"])
+    s = r.connect()
+    nonce, auth = read_helo(s)
+    salt = ping(s, nonce, auth, b"k3y")
+    pong = read_one(s)
+    expect(pong[:4] == [b"PONG", True, b"", b"fwd-receiver"], "PONG %r" % (pong,))
+    expect(len(pong[4]) == 128 and pong[4] != sha512_hex(salt, b"fwd-receiver", nonce, b"k3y").encode(),
+           "--wrong-pong sent the right digest")
+    s.close()
+    r2 = ctx.receiver("hsrefuse", extra=["--shared-key", "k3y", "--refuse-auth"])
+    s = r2.connect()
+    nonce, auth = read_helo(s)
+    ping(s, nonce, auth, b"k3y")
+    pong = read_one(s)
+    expect(pong == [b"PONG", False, b"refused by fwd_receiver --refuse-auth", b"", b""], "PONG %r" % (pong,))
+    s.close()
+    r3 = ctx.receiver("hsbin", extra=["--shared-key", "k3y", "--helo-bin"])
+    s = r3.connect()
+    s.settimeout(TIMEOUT)
+    raw = s.recv(4096)
+    expect(raw.startswith(b"\x92\xa4HELO\x83\xa5nonce\xc4\x10"), "--helo-bin HELO %r" % raw)
+    helo = msgpack.unpackb(raw, raw=True)
+    expect(helo[1][b"keepalive"] is True, "HELO %r" % (helo,))
+    s.close()
+    # a PING too long for Fluent Bit's 1023 bytes: closed
+    s = r.connect()
+    read_helo(s)
+    s.sendall(msgpack.packb([b"PING", b"h" * 1100, b"", b"", b"", b""], use_bin_type=False))
+    expect(read_one(s) is None, "an oversized PING got an answer")
+    s.close()
+    st = r.stop()
+    expect(st["auth_failed"] == 1 and "longer than 1023" in st["last_reject"], "stats %r" % st)
+
+
 TESTS = [t_fluent_logger_tcp, t_fluent_logger_unix, t_fluent_logger_int_time, t_garbage_rejected,
          t_good_then_bad_same_connection, t_rejected_frame_writes_nothing, t_split_and_coalesced_frames,
          t_modes_and_types, t_acks, t_gzip, t_frame_limit, t_truncated_at_eof, t_count_only, t_no_ack,
-         t_wrong_ack, t_close_after, t_refuse, t_exit_after_frames, t_stop_reading, t_many_connections]
+         t_wrong_ack, t_close_after, t_refuse, t_exit_after_frames, t_stop_reading, t_many_connections,
+         t_handshake, t_handshake_wrong_key, t_handshake_frames_first, t_handshake_users, t_handshake_misbehaving]
 
 
 class Context:
