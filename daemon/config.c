@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_parse.h"
@@ -167,6 +169,50 @@ static int receiver_add(struct config_parse *p, const char *v, uint64_t n __attr
 	return 1;
 }
 
+/* Shared_Key and Password written in the file: the file itself then must keep them (see config_load). */
+static int secret_inline(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	struct config_output *o = output_of(p);
+
+	if (!*v)
+		return bad(p, v, "is empty");
+	if (!o->secret_line)
+		o->secret_line = p->line;
+	return 1;
+}
+
+/*
+ * Shared_Key_File, Password_File: the secret is the file's first line. Read
+ * here, as root: it must be a regular file of root's that no one else can
+ * read, or the secret is not one.
+ */
+static int secret_file(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	struct config_output *o = output_of(p);
+	bool key = strcmp(p->key->name, "Shared_Key_File") == 0;
+	char *dst = key ? o->shared_key : o->password;
+	int fd = open(v, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	ssize_t len;
+
+	if (fd < 0)
+		return bad(p, v, "cannot be opened: %s", strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
+		close(fd);
+		return bad(p, v, "must be a regular file of root's that no one else can read (mode %04o, uid %u): "
+			   "chown root, chmod 600", (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	}
+	len = read(fd, dst, CONFIG_SECRET_MAX);
+	close(fd);
+	if (len < 0 || len >= CONFIG_SECRET_MAX)
+		return bad(p, v, "cannot be read, or is longer than %d bytes", CONFIG_SECRET_MAX - 1);
+	dst[len] = '\0';
+	dst[strcspn(dst, "\r\n")] = '\0';
+	if (!*dst)
+		return bad(p, v, "holds no secret (its first line is empty)");
+	return 1;
+}
+
 /* One '*' is replaced by the event type; a second has no meaning. */
 static int tag_shape(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
 {
@@ -261,6 +307,18 @@ static const struct config_key keys[] = {
 	{CONFIG_OUTPUT, "Ack_Timeout", CONFIG_DURATION, "30s", OFIELD(ack_timeout_ns), 100000000ull, 3600000000000ull,
 	 "a duration", "a number with ms or s, 100ms to 3600s", .no_range = true, .forward_only = true,
 	 .help = "no ack this long: reconnect and resend; also TCP keepalive's and TCP_USER_TIMEOUT's bound"},
+	{CONFIG_OUTPUT, "Shared_Key", CONFIG_TEXT, "(none)", OFIELD(shared_key), .check = secret_inline,
+	 .forward_only = true, .help = "the handshake's key: nothing is sent to a receiver that does not know it"},
+	{CONFIG_OUTPUT, "Shared_Key_File", CONFIG_PATH, "(none)", .check = secret_file, .forward_only = true,
+	 .help = "the key as the first line of a file of root's that no one else can read"},
+	{CONFIG_OUTPUT, "Self_Hostname", CONFIG_WORD, "localhost", OFIELD(self_hostname), .what = "a host name",
+	 .forward_only = true, .help = "our name in the handshake"},
+	{CONFIG_OUTPUT, "Username", CONFIG_WORD, "(none)", OFIELD(username), .what = "a user name",
+	 .forward_only = true, .help = "for a receiver that asks for users (with Password)"},
+	{CONFIG_OUTPUT, "Password", CONFIG_TEXT, "(none)", OFIELD(password), .check = secret_inline,
+	 .forward_only = true, .help = "Username's password"},
+	{CONFIG_OUTPUT, "Password_File", CONFIG_PATH, "(none)", .check = secret_file, .forward_only = true,
+	 .help = "the password as the first line of a file of root's that no one else can read"},
 	{CONFIG_OUTPUT, "Compress", CONFIG_ENUM, "none", OFIELD(compress_gzip), .choices = compressions,
 	 .what = "a compression (gzip or none)", .forward_only = true,
 	 .help = "gzip: CompressedPackedForward, for a receiver across a network"},

@@ -14,6 +14,8 @@
 #define CONFIG_MAX_RECEIVERS 8
 /* sun_path is 108 bytes, its NUL included. */
 #define CONFIG_UNIX_PATH_MAX 108
+/* A shared key or password, NUL included. */
+#define CONFIG_SECRET_MAX 1024
 #define CONFIG_NAME_MAX 256
 #define CONFIG_PATH_MAX TRACE_PATH_MAX
 /*
@@ -48,6 +50,11 @@ struct config_output {
 	bool require_ack;                  /* Require_Ack_Response: keep frames until Fluent Bit acks them */
 	bool compress_gzip;                /* Compress: gzip each frame's entries (CompressedPackedForward) */
 	uint64_t ack_timeout_ns;           /* Ack_Timeout: no ack this long: reconnect and resend */
+	char shared_key[CONFIG_SECRET_MAX];/* Shared_Key or Shared_Key_File: the handshake's; "" = none */
+	char self_hostname[CONFIG_NAME_MAX];/* Self_Hostname: our name in the handshake */
+	char username[CONFIG_NAME_MAX];    /* Username: when the receiver asks for users */
+	char password[CONFIG_SECRET_MAX];  /* Password or Password_File */
+	int secret_line;                   /* a secret given in the file itself (not a _File): its line */
 	int line;                          /* of its [OUTPUT] */
 };
 

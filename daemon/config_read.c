@@ -78,6 +78,11 @@ static int output_done(struct config_parse *p)
 		return config_fail(p, frame > limit ? frame : limit,
 				   "Frame_Size (%llu bytes) is larger than Buffer_Limit (%llu bytes)",
 				   (unsigned long long)o->frame_size, (unsigned long long)o->buffer_limit);
+	if ((given(p, CONFIG_OUTPUT, "Shared_Key") && given(p, CONFIG_OUTPUT, "Shared_Key_File")) ||
+	    (given(p, CONFIG_OUTPUT, "Password") && given(p, CONFIG_OUTPUT, "Password_File")))
+		return config_fail(p, o->line, "[OUTPUT]: a secret and its _File together; give one");
+	if (o->username[0] && !o->shared_key[0])
+		return config_fail(p, given(p, CONFIG_OUTPUT, "Username"), "Username: needs a Shared_Key (users come with the handshake)");
 	/* no receiver given: Fluent Bit's default, on this machine */
 	if (!o->receiver_count)
 		snprintf(o->receivers[o->receiver_count++].host, sizeof(o->receivers[0].host), "127.0.0.1");
@@ -261,6 +266,14 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		config_fail(&p, line, "NUL byte, not a text file");
 	else
 		rc = config_load_string(cfg, buf, path, err, errlen);
+	/* a secret written in the file: then no one but root may read the file */
+	for (unsigned i = 0; rc == 0 && i < cfg->output_count; i++)
+		if (cfg->outputs[i].secret_line && (st.st_mode & 077)) {
+			config_fail(&p, cfg->outputs[i].secret_line,
+				    "a secret in a file others can read (mode %04o): chmod 600 it, or use Shared_Key_File / "
+				    "Password_File", (unsigned)(st.st_mode & 07777));
+			rc = -1;
+		}
 	if (f)
 		fclose(f);
 	free(buf);

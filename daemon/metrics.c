@@ -29,7 +29,7 @@ int metrics_pack_output(struct mpbuf *b, const char *name, const struct output_s
 {
 	if (mpbuf_reserve(b, METRICS_MAX))
 		return -1;
-	head(b, s->connected >= 0 ? 8 : 7);
+	head(b, s->connected >= 0 ? 10 : 9);
 	mp_str(b, "output", 6);
 	mp_str(b, name, strlen(name));
 	mp_kv_uint(b, "records_in", s->records_in);
@@ -37,6 +37,8 @@ int metrics_pack_output(struct mpbuf *b, const char *name, const struct output_s
 	mp_kv_uint(b, "records_acked", s->records_acked);
 	mp_kv_uint(b, "records_dropped", s->records_dropped);
 	mp_kv_uint(b, "buffered_bytes", s->buffered_bytes);
+	mp_kv_uint(b, "spooled_bytes", s->spooled_bytes);
+	mp_kv_uint(b, "handshake_failures", s->handshake_failures);
 	if (s->connected >= 0) {
 		mp_str(b, "connected", 9);
 		mp_bool(b, s->connected);

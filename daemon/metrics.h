@@ -12,7 +12,7 @@
 /* {"event_type": "metrics", "trace": name, "events", "lost_kernel", "malformed", "rejected"}; -1 if out of memory. */
 int metrics_pack_trace(struct mpbuf *b, const struct trace_stats *s);
 
-/* {"event_type": "metrics", "output": name, "records_in", ..., "buffered_bytes", "connected"}; -1 if out of memory. */
+/* {"event_type": "metrics", "output": name, "records_in", ..., "buffered_bytes", "spooled_bytes", "handshake_failures", "connected"}; -1 if out of memory. */
 int metrics_pack_output(struct mpbuf *b, const char *name, const struct output_stats *s);
 
 #endif

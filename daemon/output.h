@@ -17,6 +17,7 @@ struct output_stats {
 	uint64_t records_dropped;  /* lost in the output: buffer full, or undelivered at shutdown */
 	uint64_t buffered_bytes;
 	uint64_t spooled_bytes;    /* in the spool, on disk */
+	uint64_t handshake_failures; /* receivers that failed the shared-key handshake */
 	int connected;             /* -1: not a connection */
 };
 

@@ -188,6 +188,7 @@ static void fwd_stats(struct output *base, struct output_stats *st)
 	st->records_dropped = cs.entries_dropped + o->records_unframed;
 	st->buffered_bytes = cs.buffered_bytes;
 	st->spooled_bytes = cs.spool_bytes;
+	st->handshake_failures = cs.handshake_failures;
 	st->connected = cs.connected;
 }
 
@@ -238,6 +239,10 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 		.require_ack = out->require_ack,
 		.ack_timeout_ms = (unsigned)(out->ack_timeout_ns / 1000000),
 		.buffer_limit = out->buffer_limit,
+		.shared_key = out->shared_key,
+		.self_hostname = out->self_hostname,
+		.username = out->username,
+		.password = out->password,
 		.log = client_log,
 	};
 

@@ -151,6 +151,13 @@ START_TEST(reference_file_documents_every_key)
 				/* a Host beside the Unix socket is a second receiver; a Port alone means nothing */
 				ck_assert_int_eq(load(text), -1);
 				ck_assert_msg(strstr(err, "Unix_Path: not together with") != NULL, "%s", err);
+			} else if (strcmp(key, "Shared_Key_File") == 0 || strcmp(key, "Password_File") == 0) {
+				/* the example names a file of the installed system, not of this tree */
+				ck_assert_int_eq(load(text), -1);
+				ck_assert_msg(strstr(err, "cannot be opened") != NULL, "%s", err);
+			} else if (strcmp(key, "Username") == 0) {
+				ck_assert_int_eq(load(text), -1);
+				ck_assert_msg(strstr(err, "needs a Shared_Key") != NULL, "%s", err);
 			} else {
 				ck_assert_msg(load(text) == 0, "uncommented %s: %s", key, err);
 			}
@@ -824,6 +831,45 @@ START_TEST(file_only_root_may_change)
 }
 END_TEST
 
+/* Secrets: from a file only root can read, or inline in a main file only root can read. */
+START_TEST(secrets_stay_secret)
+{
+	char text[512], want[512], key[] = "/tmp/test_config_key.XXXXXX";
+	int fd = mkstemp(key);
+	const char *path;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "s3cret\nignored\n", 15), 15);
+	close(fd);
+	snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nShared_Key_File = %s\n", key);
+	ck_ok(text);
+	ck_assert_str_eq(cfg.outputs[0].shared_key, "s3cret");
+	ck_assert_int_eq(chmod(key, 0640), 0);
+	ck_assert_int_eq(load(text), -1);
+	snprintf(want, sizeof(want), "t.conf:5: Shared_Key_File: \"%s\" must be a regular file of root's that no one "
+		 "else can read (mode 0640, uid 0): chown root, chmod 600", key);
+	ck_assert_str_eq(err, want);
+	unlink(key);
+	ck_assert_int_eq(load(text), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot be opened: No such file or directory"));
+	/* inline: fine in a 0600 file, refused in one others can read */
+	snprintf(text, sizeof(text), "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nShared_Key = k\n");
+	path = temp_file(text, strlen(text));
+	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cfg.outputs[0].shared_key, "k");
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:5: a secret in a file others can read (mode 0644): chmod 600 it, or use "
+		 "Shared_Key_File / Password_File", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nUsername = u\n",
+		 "t.conf:5: Username: needs a Shared_Key (users come with the handshake)");
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\nShared_Key = k\n",
+		 "t.conf:5: Shared_Key: only for Name forward");
+}
+END_TEST
+
 /* ---- robustness ---- */
 
 START_TEST(small_or_no_error_buffer)
@@ -931,6 +977,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, directory);
 	tcase_add_test(tc, file_errors_name_the_file);
 	tcase_add_test(tc, file_only_root_may_change);
+	tcase_add_test(tc, secrets_stay_secret);
 	tcase_add_test(tc, small_or_no_error_buffer);
 	tcase_add_test(tc, junk_never_crashes);
 	/* The fuzz loop is slow under the sanitizers. */
