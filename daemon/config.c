@@ -307,6 +307,8 @@ static const struct config_key keys[] = {
 	{CONFIG_OUTPUT, "Ack_Timeout", CONFIG_DURATION, "30s", OFIELD(ack_timeout_ns), 100000000ull, 3600000000000ull,
 	 "a duration", "a number with ms or s, 100ms to 3600s", .no_range = true, .forward_only = true,
 	 .help = "no ack this long: reconnect and resend; also TCP keepalive's and TCP_USER_TIMEOUT's bound"},
+	{CONFIG_OUTPUT, "Unix_Peer_User", CONFIG_WORD, "(any)", OFIELD(unix_peer_user), .what = "a user",
+	 .forward_only = true, .help = "a Unix socket must be this account's (Fluent Bit's), by SO_PEERCRED, or gets nothing"},
 	{CONFIG_OUTPUT, "Shared_Key", CONFIG_TEXT, "(none)", OFIELD(shared_key), .check = secret_inline,
 	 .forward_only = true, .help = "the handshake's key: nothing is sent to a receiver that does not know it"},
 	{CONFIG_OUTPUT, "Shared_Key_File", CONFIG_PATH, "(none)", .check = secret_file, .forward_only = true,

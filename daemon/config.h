@@ -55,6 +55,7 @@ struct config_output {
 	char username[CONFIG_NAME_MAX];    /* Username: when the receiver asks for users */
 	char password[CONFIG_SECRET_MAX];  /* Password or Password_File */
 	int secret_line;                   /* a secret given in the file itself (not a _File): its line */
+	char unix_peer_user[CONFIG_NAME_MAX];/* Unix_Peer_User: a Unix socket's listener must be this account */
 	int line;                          /* of its [OUTPUT] */
 };
 

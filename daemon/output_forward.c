@@ -1,5 +1,7 @@
 /* output_forward.c: the forward output: a PackedForward frame per tag, sealed by size or by timer. */
+#include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -250,6 +252,20 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 		eps[i] = (struct fwd_endpoint){
 			.host = out->receivers[i].host, .port = out->receivers[i].port,
 			.unix_path = out->receivers[i].unix_path[0] ? out->receivers[i].unix_path : NULL};
+	/* resolved at start, as Group= is: the account may come with the Fluent Bit package after the file */
+	if (out->unix_peer_user[0]) {
+		struct passwd *pw = getpwnam(out->unix_peer_user);
+		char *end;
+		unsigned long uid = strtoul(out->unix_peer_user, &end, 10);
+
+		if (!pw && (*end || !isdigit((unsigned char)out->unix_peer_user[0]))) {
+			snprintf(err, errlen, "Unix_Peer_User %s: no such account", out->unix_peer_user);
+			free(o);
+			return NULL;
+		}
+		cc.unix_peer_check = true;
+		cc.unix_peer_uid = pw ? (uint32_t)pw->pw_uid : (uint32_t)uid;
+	}
 	if (!o || fwd_chunk_ids_init(&o->ids)) {
 		snprintf(err, errlen, "forward output: cannot set up (out of memory or no randomness)");
 		free(o);

@@ -681,6 +681,29 @@ static void handshake_read(struct fwd_client *c, size_t nread)
 	became_connected(c);
 }
 
+/*
+ * Unix_Peer_User: who listens on the socket, by the kernel's word (SO_PEERCRED,
+ * the listener's credentials at listen()), before anything is sent: a socket
+ * someone else put at the path while Fluent Bit was down gets nothing.
+ */
+static bool peer_is_expected(struct fwd_client *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+	char why[160];
+
+	if (uv_fileno(&c->conn.handle, &fd) || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		snprintf(why, sizeof(why), "cannot tell who listens on the socket (SO_PEERCRED)");
+	else if (cred.uid != c->cfg.unix_peer_uid)
+		snprintf(why, sizeof(why), "the socket's listener is uid %u (pid %d), not uid %u (Unix_Peer_User)",
+			 (unsigned)cred.uid, (int)cred.pid, (unsigned)c->cfg.unix_peer_uid);
+	else
+		return true;
+	handshake_failed(c, why);
+	return false;
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct fwd_client *c = req->data;
@@ -698,6 +721,8 @@ static void on_connect(uv_connect_t *req, int status)
 	free_addresses(c);
 	if (!c->ep[c->cur].unix_path[0])
 		tune_tcp(c);
+	else if (c->cfg.unix_peer_check && !peer_is_expected(c))
+		return;
 	uv_read_start(&c->conn.stream, on_alloc, on_read);
 	if (c->creds.shared_key) {
 		/* the receiver speaks first: its HELO, within the ack timeout */

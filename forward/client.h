@@ -52,6 +52,9 @@ struct fwd_client_config {
 	const char *self_hostname; /* NULL or "": "localhost", as Fluent Bit */
 	const char *username;      /* sent, with password's digest, when the HELO asks for user auth */
 	const char *password;
+	/* Unix sockets: when set, the listener must be this uid (SO_PEERCRED), or nothing is sent to it */
+	bool unix_peer_check;
+	uint32_t unix_peer_uid;
 	fwd_log_fn log;
 	void *log_ctx;
 };

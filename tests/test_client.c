@@ -1114,6 +1114,43 @@ START_TEST(handshake_failure_moves_to_the_next_receiver)
 }
 END_TEST
 
+/* Unix_Peer_User: the listener's uid (SO_PEERCRED) must be the one asked for, or nothing is sent. */
+START_TEST(unix_socket_of_someone_else_gets_nothing)
+{
+	struct receiver rv;
+	struct rig r;
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+
+	receiver_start(&rv, 1, 0, NULL); /* the test's receiver runs as root */
+	cfg = rig_config(&rv, true, 1 << 20);
+	cfg.unix_peer_check = true;
+	cfg.unix_peer_uid = 65534;
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < 3; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(!run_until(&r, connects_at_least, &(uint64_t){1}, 1500));
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.frames_sent, 0);
+	ck_assert_uint_ge(st.handshake_failures, 1);
+	ck_assert_msg(strstr(r.logs, "the socket's listener is uid 0"), "%s", r.logs);
+	ck_assert_msg(strstr(r.logs, "not uid 65534 (Unix_Peer_User)"), "%s", r.logs);
+	ck_assert_uint_eq(receiver_stat(&rv, "frames"), 0);
+	rig_close(&r, 100);
+	/* and root's own socket, when root is the one asked for, takes everything */
+	cfg = rig_config(&rv, true, 1 << 20);
+	cfg.unix_peer_check = true;
+	cfg.unix_peer_uid = 0;
+	rig_open_with(&r, &cfg, NULL);
+	for (uint32_t i = 0; i < 3; i++)
+		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){3}, 5000), "%s", r.logs);
+	rig_close(&r, 300);
+	receiver_stop(&rv);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -1139,6 +1176,7 @@ int main(void)
 	tcase_add_test(tc, backoff_grows_until_an_ack);
 	tcase_add_test(tc, every_address_of_a_name_is_tried);
 	tcase_add_test(tc, close_during_backoff_tries_at_once);
+	tcase_add_test(tc, unix_socket_of_someone_else_gets_nothing);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("handshake");
 	tcase_set_timeout(tc, 60);
