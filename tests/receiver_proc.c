@@ -168,3 +168,25 @@ void receiver_cleanup(struct receiver *r)
 	unlink(r->path);
 	rmdir(r->dir);
 }
+
+char *receiver_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 1 << 16, len = 0, n;
+	char *buf;
+
+	if (!f)
+		return calloc(1, 1);
+	buf = malloc(cap);
+	ck_assert_ptr_nonnull(buf);
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			buf = realloc(buf, cap *= 2);
+			ck_assert_ptr_nonnull(buf);
+		}
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}

@@ -38,4 +38,7 @@ void receiver_stop(struct receiver *r);
 /* Removes its files. */
 void receiver_cleanup(struct receiver *r);
 
+/* A whole file (a receiver's out file, a daemon's log) as a NUL-terminated malloc'd string; "" if missing. */
+char *receiver_slurp(const char *path);
+
 #endif

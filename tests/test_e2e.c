@@ -57,30 +57,11 @@ static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const
 	}
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 1 << 16, len = 0, n;
-	char *buf;
-
-	if (!f)
-		return calloc(1, 1);
-	buf = malloc(cap);
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* Waits (up to ms) for the daemon's log to contain text. */
 static bool log_has(struct daemon_proc *d, const char *text, unsigned ms)
 {
 	for (unsigned i = 0; i <= ms / 20; i++) {
-		char *log = slurp(d->log);
+		char *log = receiver_slurp(d->log);
 		bool found = strstr(log, text) != NULL;
 
 		free(log);
@@ -106,7 +87,7 @@ static void daemon_stop(struct daemon_proc *d)
 static char *wait_line(struct receiver *rv, const char *const needles[], unsigned ms)
 {
 	for (unsigned i = 0; i <= ms / 20; i++) {
-		char *text = slurp(rv->out), *line = text, *nl;
+		char *text = receiver_slurp(rv->out), *line = text, *nl;
 
 		for (; *line; line = nl + 1) {
 			bool all = true;
@@ -304,7 +285,7 @@ START_TEST(receiver_restart_midstream)
 	when = time(NULL);
 	pid = act();
 	expect_records(&rv, pid, when);
-	log = slurp(d.log);
+	log = receiver_slurp(d.log);
 	ck_assert_msg(strstr(log, "dropped") == NULL || strstr(log, "0 records were dropped"), "%s", log);
 	free(log);
 	daemon_stop(&d);

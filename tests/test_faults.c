@@ -61,28 +61,6 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 1 << 16, len = 0, n;
-	char *buf;
-
-	if (!f)
-		return calloc(1, 1);
-	buf = malloc(cap);
-	ck_assert_ptr_nonnull(buf);
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 2) {
-			buf = realloc(buf, cap *= 2);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static unsigned count_str(const char *text, const char *needle)
 {
 	unsigned n = 0;
@@ -185,7 +163,7 @@ static bool daemon_alive(struct daemon_proc *d)
 /* The daemon's log so far to stderr, for a failing test. */
 static void daemon_dump(struct daemon_proc *d)
 {
-	char *log = slurp(d->log);
+	char *log = receiver_slurp(d->log);
 	size_t len = strlen(log);
 
 	/* the end matters most; a long log is cut at its start */
@@ -205,7 +183,7 @@ static void daemon_dump(struct daemon_proc *d)
 
 static unsigned log_count(struct daemon_proc *d, const char *needle)
 {
-	char *log = slurp(d->log);
+	char *log = receiver_slurp(d->log);
 	unsigned n = count_str(log, needle);
 
 	free(log);
@@ -237,7 +215,7 @@ static void daemon_wait_running(struct daemon_proc *d)
 /* The first (or last) line of the log with needle (a malloc'd copy), or NULL. */
 static char *log_line_at(struct daemon_proc *d, const char *needle, bool last)
 {
-	char *log = slurp(d->log), *at = strstr(log, needle), *start, *end, *line = NULL;
+	char *log = receiver_slurp(d->log), *at = strstr(log, needle), *start, *end, *line = NULL;
 
 	while (last && at) {
 		char *next = strstr(at + 1, needle);
@@ -341,7 +319,7 @@ static unsigned long vm_rss_kib(pid_t pid)
 	unsigned long v = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	text = slurp(path);
+	text = receiver_slurp(path);
 	p = strstr(text, "VmRSS:");
 	if (p)
 		v = strtoul(p + 6, NULL, 10);
