@@ -13,17 +13,15 @@
 #include "auth.h"
 #include "client.h"
 #include "queue.h"
+#include "reply.h"
 #include "spool.h"
 
 /* Frames handed to libuv at once, and frames written but not yet acked. */
 #define MAX_WRITING 8
 #define MAX_UNACKED 64
 #define TICK_MS 1000
-/*
- * Replies are read into this much room: an ack, {"ack": id}, is a few dozen
- * bytes, so a receiver cannot make the client hold more than this.
- */
-#define ACK_BUF 512
+/* Replies are read into this much room (reply.h). */
+#define ACK_BUF FWD_REPLY_MAX
 
 /* CS_HANDSHAKE: connected, HELO and PONG not yet read (with a shared key only); no frame is written in it. */
 enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_HANDSHAKE, CS_CONNECTED, CS_CLOSING };
@@ -407,45 +405,6 @@ static struct fwd_chunk *oldest_unacked(struct fwd_client *c)
 	return NULL;
 }
 
-/*
- * One ack at the start of b: {"ack": str} as fixmap, fixstr "ack", then a
- * fixstr, str8 or str16. Returns the bytes it takes (> 0), 0 when more are
- * needed, -1 when b does not start like an ack.
- */
-static int parse_ack(const uint8_t *b, size_t n, const char **id, size_t *idlen)
-{
-	static const uint8_t head[] = {0x81, 0xa3, 'a', 'c', 'k'};
-	size_t len, off;
-
-	if (memcmp(b, head, n < sizeof(head) ? n : sizeof(head)) != 0)
-		return -1;
-	if (n <= sizeof(head))
-		return 0;
-	if ((b[5] & 0xe0) == 0xa0) {
-		len = b[5] & 0x1f;
-		off = 6;
-	} else if (b[5] == 0xd9) {
-		if (n < 7)
-			return 0;
-		len = b[6];
-		off = 7;
-	} else if (b[5] == 0xda) {
-		if (n < 8)
-			return 0;
-		len = (size_t)b[6] << 8 | b[7];
-		off = 8;
-	} else {
-		return -1;
-	}
-	if (off + len > ACK_BUF)
-		return -1;
-	if (n < off + len)
-		return 0;
-	*id = (const char *)b + off;
-	*idlen = len;
-	return (int)(off + len);
-}
-
 /* Delivered: its spool file, if it has one, goes too. */
 static void delivered(struct fwd_client *c, struct fwd_chunk *ch)
 {
@@ -518,7 +477,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->acklen += (size_t)nread;
-	while (at < c->acklen && (n = parse_ack(c->ackbuf + at, c->acklen - at, &id, &idlen)) != 0) {
+	while (at < c->acklen && (n = fwd_reply_ack(c->ackbuf + at, c->acklen - at, &id, &idlen)) != 0) {
 		if (n < 0) {
 			conn_lost(c, "receiver's reply is not {\"ack\": str}");
 			return;
