@@ -451,6 +451,65 @@ START_TEST(daemon_itself_is_not_traced)
 }
 END_TEST
 
+/*
+ * The daemon's part played by pid 1 of a new PID namespace, where getpid()
+ * is 1 and the kernel's task->tgid is not: its own open must not come back,
+ * another process's must. Exit codes say which check failed.
+ */
+static int pidns_daemon(const char *self_path, const char *other_path)
+{
+	struct rig r;
+	bool own = false;
+	int fd;
+
+	if (getpid() != 1)
+		return 10;
+	rig_start(&r, "vfs");
+	fd = open(self_path, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0)
+		return 11;
+	close(fd);
+	rig_child(child_open, other_path);
+	if (!rig_wait(&r, match_path, other_path))
+		return 12;
+	for (size_t i = 0; i < r.cap.n; i++)
+		own |= rec_str_is(&r.cap.recs[i].u.data, "path", self_path);
+	unlink(self_path);
+	rig_stop(&r);
+	return own ? 13 : 0;
+}
+
+START_TEST(daemon_in_pid_namespace_is_not_traced)
+{
+	char self_path[sizeof(rig_unique) + 8], other_path[sizeof(rig_unique) + 8];
+	pid_t outer, inner;
+	int st = 0;
+
+	rig_make_unique("pidns");
+	snprintf(self_path, sizeof(self_path), "%s-self", rig_unique);
+	snprintf(other_path, sizeof(other_path), "%s-other", rig_unique);
+	outer = fork();
+	ck_assert_int_ge(outer, 0);
+	if (outer == 0) {
+		/* unshare puts the next child, not the caller, in the new namespace */
+		if (unshare(CLONE_NEWPID))
+			_exit(20);
+		inner = fork();
+		if (inner < 0)
+			_exit(21);
+		if (inner == 0)
+			_exit(pidns_daemon(self_path, other_path));
+		if (waitpid(inner, &st, 0) != inner)
+			_exit(22);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 23);
+	}
+	ck_assert_int_eq(waitpid(outer, &st, 0), outer);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "in a PID namespace: exit %d (12: other's open not seen, 13: own open traced)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+END_TEST
+
 START_TEST(full_ring_losses_are_counted)
 {
 	struct rig r;
@@ -977,6 +1036,7 @@ int main(void)
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
+	tcase_add_test(tc, daemon_in_pid_namespace_is_not_traced);
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
 	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
 	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
