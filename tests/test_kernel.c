@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -895,6 +896,143 @@ START_TEST(bind_tcp_udp_and_failure)
 }
 END_TEST
 
+/* 0.0.0.0 and 127.0.0.1 come from the socket; a bind that fails keeps the address asked for. */
+static void child_bind_addrs(const void *arg)
+{
+	struct sockaddr_in any = {.sin_family = AF_INET};
+	struct sockaddr_in lo = {.sin_family = AF_INET};
+	struct sockaddr_in far = {.sin_family = AF_INET};
+	int s1 = socket(AF_INET, SOCK_DGRAM, 0), s2 = socket(AF_INET, SOCK_DGRAM, 0);
+	int s3 = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)arg;
+	any.sin_addr.s_addr = htonl(INADDR_ANY);
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	inet_pton(AF_INET, "192.0.2.7", &far.sin_addr); /* TEST-NET-1: not ours, EADDRNOTAVAIL */
+	bind(s1, (struct sockaddr *)&any, sizeof(any));
+	bind(s2, (struct sockaddr *)&lo, sizeof(lo));
+	bind(s3, (struct sockaddr *)&far, sizeof(far));
+	_exit(0);
+}
+
+START_TEST(bind_addr_is_the_sockets)
+{
+	static const struct {
+		const char *addr;
+		int error;
+	} want[] = {{"0.0.0.0", 0}, {"127.0.0.1", 0}, {"192.0.2.7", EADDRNOTAVAIL}};
+	struct rig r;
+	const msgpack_object *rec;
+	struct bind_want w = {0, "udp", 0, NULL};
+
+	rig_start(&r, "bind");
+	w.pid = rig_child(child_bind_addrs, NULL);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		w.addr = want[i].addr;
+		w.error = want[i].error;
+		rec = rig_wait(&r, match_bind, &w);
+		ck_assert_msg(rec, "no bind record of %s (error %d) for pid %d", w.addr, w.error, w.pid);
+		ck_assert_uint_eq(rec_uint(rec, "port"), 0);
+		if (want[i].error)
+			ck_assert_uint_eq(rec_uint(rec, "bound_port"), 0);
+		else
+			ck_assert_uint_ne(rec_uint(rec, "bound_port"), 0);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
+#define BIND_RACE_SOCKETS 40
+
+/* The sockaddr a second thread keeps flipping between 127.0.0.1 and 127.0.0.2 while binds read it. */
+static struct sockaddr_in race_sa = {.sin_family = AF_INET};
+static volatile int race_stop, race_started;
+
+/* Each value held a few hundred ns, about as long as bind takes from entry to exit. */
+static void *bind_flipper(void *arg)
+{
+	uint32_t addr[2] = {htonl(0x7f000001), htonl(0x7f000002)};
+
+	(void)arg;
+	race_started = 1;
+	for (unsigned i = 0; !race_stop; i++) {
+		__atomic_store_n(&race_sa.sin_addr.s_addr, addr[i & 1], __ATOMIC_RELAXED);
+		for (volatile int spin = 0; spin < 200; spin++)
+			;
+	}
+	return NULL;
+}
+
+/* Binds to port 0 under the flipping thread; writes "bound_port address" of each as the socket has them. */
+static void child_bind_race(const void *arg)
+{
+	FILE *f = fopen(arg, "w");
+	pthread_t th;
+	int fds[BIND_RACE_SOCKETS];
+
+	if (!f || pthread_create(&th, NULL, bind_flipper, NULL))
+		_exit(2);
+	while (!race_started)
+		;
+	for (int i = 0; i < BIND_RACE_SOCKETS; i++) {
+		struct sockaddr_in got;
+		socklen_t len = sizeof(got);
+		char text[INET_ADDRSTRLEN];
+
+		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(fds[i], (struct sockaddr *)&race_sa, sizeof(race_sa)) ||
+		    getsockname(fds[i], (struct sockaddr *)&got, &len))
+			continue;
+		inet_ntop(AF_INET, &got.sin_addr, text, sizeof(text));
+		fprintf(f, "%u %s\n", ntohs(got.sin_port), text);
+	}
+	race_stop = 1;
+	pthread_join(th, NULL);
+	fclose(f);
+	_exit(0);
+}
+
+struct bound_want {
+	pid_t pid;
+	unsigned port;
+};
+
+static bool match_bound_port(const msgpack_object *rec, const void *arg)
+{
+	const struct bound_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "bind") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_uint(rec, "bound_port") == w->port;
+}
+
+START_TEST(bind_addr_survives_a_rewriting_thread)
+{
+	struct rig r;
+	struct bound_want w;
+	char addr[INET_ADDRSTRLEN + 1];
+	unsigned n = 0;
+	FILE *f;
+
+	rig_start(&r, "bind");
+	rig_make_unique("bindrace");
+	w.pid = rig_child(child_bind_race, rig_unique);
+	f = fopen(rig_unique, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fscanf(f, "%u %16s", &w.port, addr) == 2) {
+		const msgpack_object *rec = rig_wait(&r, match_bound_port, &w);
+
+		ck_assert_msg(rec, "no bind record with bound_port %u for pid %d", w.port, w.pid);
+		/* what getsockname says, whatever the sockaddr held when the syscall returned */
+		ck_assert_str_eq(rec_str(rec, "addr"), addr);
+		n++;
+	}
+	fclose(f);
+	unlink(rig_unique);
+	ck_assert_uint_eq(n, BIND_RACE_SOCKETS);
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- malloc ---- */
 
 #define MALLOC_SIZE 123457u
@@ -1048,6 +1186,8 @@ int main(void)
 	tcase_add_test(tc, signal_to_group_has_negative_target);
 	tcase_add_test(tc, signal_to_missing_pid_has_errno);
 	tcase_add_test(tc, bind_tcp_udp_and_failure);
+	tcase_add_test(tc, bind_addr_is_the_sockets);
+	tcase_add_test(tc, bind_addr_survives_a_rewriting_thread);
 	tcase_add_test(tc, malloc_and_free_in_child);
 	tcase_add_test(tc, rings_work_after_dropping_privileges);
 	suite_add_tcase(s, tc);
