@@ -297,6 +297,88 @@ START_TEST(exec_unfaulted_literal_failure)
 }
 END_TEST
 
+/* ---- exec under a thread rewriting its arguments ---- */
+
+/*
+ * Runs of the race: with the exit's strings taken at entry, about one run in
+ * five showed other bytes than the new image got (the flipper does not always
+ * run between the two reads).
+ */
+#define EXEC_RACE_RUNS 20
+
+/* The argument a second thread keeps rewriting while the first execs: all a's, all b's, or torn. */
+static char race_arg[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static volatile int exec_race_started;
+
+static void *exec_flipper(void *arg)
+{
+	(void)arg;
+	exec_race_started = 1;
+	for (unsigned i = 0;; i++)
+		for (size_t j = 0; j < sizeof(race_arg) - 1; j++)
+			((volatile char *)race_arg)[j] = (i & 1) ? 'b' : 'a';
+	return NULL;
+}
+
+/* The new program, a shell, writes its own /proc/PID/cmdline to arg: what the kernel gave it. */
+static void child_exec_race(const void *arg)
+{
+	char script[sizeof(rig_unique) + 64];
+	char *argv[] = {"/bin/sh", "-c", script, race_arg, NULL};
+	pthread_t th;
+
+	snprintf(script, sizeof(script), "cat /proc/$$/cmdline > %s", (const char *)arg);
+	if (pthread_create(&th, NULL, exec_flipper, NULL))
+		_exit(2);
+	while (!exec_race_started)
+		;
+	execv("/bin/sh", argv);
+	_exit(127);
+}
+
+START_TEST(exec_exit_has_what_the_new_image_got)
+{
+	char out[sizeof(rig_unique) + 8];
+	struct rig r;
+	struct exec_want w = {0, "exit"};
+
+	rig_start(&r, "exec");
+	rig_make_unique("execrace");
+	for (int run = 0; run < EXEC_RACE_RUNS; run++) {
+		const char *want[4];
+		char got[1024] = {0};
+		const msgpack_object *rec;
+		size_t n, at = 0;
+		int fd;
+
+		snprintf(out, sizeof(out), "%s-%d", rig_unique, run);
+		w.pid = rig_child(child_exec_race, out);
+		rec = rig_wait(&r, match_exec, &w);
+		ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+		fd = open(out, O_RDONLY);
+		ck_assert_int_ge(fd, 0);
+		n = (size_t)read(fd, got, sizeof(got) - 1);
+		close(fd);
+		unlink(out);
+		/* cmdline: the four arguments, each NUL-terminated */
+		for (int i = 0; i < 4; i++) {
+			ck_assert_uint_lt(at, n);
+			want[i] = got + at;
+			at += strlen(got + at) + 1;
+		}
+		ck_assert_uint_eq(at, n);
+		ck_assert_uint_eq(rec_uint(rec, "argc"), 4);
+		ck_assert_str_eq(rec_str(rec, "filename"), "/bin/sh");
+		ck_assert_str_eq(rec_str(rec, "argv"), want[0]);
+		ck_assert_str_eq(rec_str(rec, "argv1"), want[1]);
+		ck_assert_str_eq(rec_str(rec, "argv2"), want[2]);
+		ck_assert_str_eq(rec_str(rec, "argv_last"), want[3]);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- vfs ---- */
 
 static void child_open(const void *arg)
@@ -1171,6 +1253,7 @@ int main(void)
 	tcase_add_test(tc, exec_unfaulted_last_literal);
 	tcase_add_test(tc, exec_unfaulted_script);
 	tcase_add_test(tc, exec_unfaulted_literal_failure);
+	tcase_add_test(tc, exec_exit_has_what_the_new_image_got);
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
