@@ -5,7 +5,7 @@
 #include "config.h"
 
 /* Room for the key table's rows in per-parse arrays; config.c asserts the table fits. */
-#define CONFIG_KEYS_MAX 32
+#define CONFIG_KEYS_MAX 40
 
 struct config_parse {
 	struct config *cfg;
