@@ -28,9 +28,11 @@ def parse_args():
     p.add_argument("--rate", type=int, default=1000, help="events/s of the delay run")
     p.add_argument("--rate-seconds", type=int, default=5)
     p.add_argument("--idle-seconds", type=int, default=5)
-    p.add_argument("--extra", action="append", default=[], help="extra daemon config line, e.g. Ringbuf_Size=256K")
+    p.add_argument("--extra", action="append", default=[], help="extra daemon config line, e.g. Ringbuf_Size=256K (in --costs: [INPUT] lines, e.g. Vfs_Resolved_Path=on)")
     p.add_argument("--costs", default="", help="traces whose kernel cost to measure under their own load, "
                    "comma-separated, or 'all' (then only that section runs)")
+    p.add_argument("--cost-path", default="/nonexistent/ebpf-forward-bench",
+                   help="the file the open load opens in --costs (the default does not exist: failed opens)")
     p.add_argument("--cost-seconds", type=int, default=5, help="seconds of load per trace in --costs")
     p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     return p.parse_args()
@@ -126,7 +128,7 @@ class Daemon:
         }
 
 
-INPUT_KEYS = {"ringbuf_size", "pid", "uid"}
+INPUT_KEYS = {"ringbuf_size", "pid", "uid", "vfs_resolved_path", "sched_min_latency"}
 # the generator's comm: the receiver counts the entries that carry it
 COMM = "benchgen%d" % (os.getpid() % 100000)
 
@@ -316,7 +318,8 @@ def cost_run(args, workdir, trace):
     log_path = os.path.join(workdir, "cost-%s.log" % trace)
     with open(conf, "w") as f:
         f.write("[SERVICE]\nUser = nobody\nStats_Interval = 0\nMetrics_Records = off\n"
-                "[INPUT]\nTrace = %s\n[OUTPUT]\nName = stdout\n" % trace)
+                "[INPUT]\nTrace = %s\n%s[OUTPUT]\nName = stdout\n" % (
+                    trace, "".join("%s\n" % e.replace("=", " = ", 1) for e in args.extra)))
     with open(log_path, "w") as log:
         proc = subprocess.Popen([os.path.join(args.build, "daemon", "ebpf-forward"), "-c", conf],
                                 stdout=subprocess.DEVNULL, stderr=log, preexec_fn=pinned("rest"))
@@ -328,7 +331,7 @@ def cost_run(args, workdir, trace):
         gen = json.loads(subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", op), str(args.cost_seconds)],
                                         check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout)
     else:
-        gen = loadgen(args.build, "/nonexistent/ebpf-forward-bench", 1, args.cost_seconds, op=op)
+        gen = loadgen(args.build, args.cost_path, 1, args.cost_seconds, op=op)
     # the programs were loaded by this daemon: their counters cover its whole life, as its event count does
     progs = prog_counters(proc.pid)
     proc.send_signal(signal.SIGTERM)
@@ -426,7 +429,8 @@ def main():
     marker = os.path.join(workdir, "marker-%d" % os.getpid())
     open(marker, "w").close()
     if args.costs:
-        results = {"kernel": os.uname().release, "cpus": os.cpu_count(), "costs": costs_section(args, workdir)}
+        results = {"kernel": os.uname().release, "cpus": os.cpu_count(), "extra_config": args.extra,
+                   "costs": costs_section(args, workdir)}
         print(costs_table(results["costs"]))
         os.makedirs(os.path.dirname(args.json), exist_ok=True)
         with open(args.json, "w") as f:

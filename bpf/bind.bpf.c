@@ -41,8 +41,9 @@ int bind_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 /*
- * Read at exit: the sockaddr is the caller's and unchanged, and the socket
- * then shows what bind did to it (an IPv6 link-local scope sets the device).
+ * Read at exit, when the socket shows what bind did (the address, the port
+ * the kernel chose, an IPv6 link-local scope's device). The caller's sockaddr
+ * gives the requested port, and the address of a bind that failed.
  */
 SEC("tracepoint/syscalls/sys_exit_bind")
 int bind_exit(struct trace_event_raw_sys_exit *ctx)
@@ -77,11 +78,23 @@ int bind_exit(struct trace_event_raw_sys_exit *ctx)
 	e->family = sa.sin6_family;
 	e->port = bpf_ntohs(sa.sin6_port);
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
-	if (sa.sin6_family == AF_INET)
-		__builtin_memcpy(e->addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
-	else
-		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
 	sk = sock_from_fd(task, a->fd);
+	if (ret == 0 && sk) {
+		/*
+		 * Bound: the address is the socket's, the kernel's own copy. The
+		 * caller's sockaddr may have been rewritten by another thread
+		 * since the kernel read it; port stays the one asked for.
+		 */
+		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (e->family == AF_INET)
+			bpf_core_read(e->addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		else
+			bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	} else if (sa.sin6_family == AF_INET) {
+		__builtin_memcpy(e->addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+	} else {
+		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
+	}
 	if (sk) {
 		/* Bitfields before 5.6: the probed read works for both layouts. */
 		e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);

@@ -50,6 +50,8 @@ struct ev_settings {
 	__u64 wakeup_bytes;
 	char filter_comm[EV_COMM_LEN]; /* "": every command name */
 	__u64 sched_min_latency_ns;    /* sched: only switches whose run-queue wait was at least this */
+	__u32 vfs_resolved_path;       /* vfs: 1 adds resolved_path, walked from the opened file */
+	__u32 _pad;
 };
 
 /* Read and written by both sides while running: the daemon maps it (it stays mapped after the drop). */
@@ -181,7 +183,9 @@ struct ev_vfs {
 	struct ev_str path;
 	__u64 resolve;     /* openat2: open_how.resolve (RESOLVE_*); 0 otherwise */
 	__u8 path_truncated; /* 1: path was cut (see ev_put_str) */
-	__u8 _pad[7];
+	__u8 resolved_truncated; /* 1: resolved_path was cut (path_of_file) */
+	__u8 _pad[2];
+	struct ev_str resolved_path; /* Vfs_Resolved_Path: the opened file's absolute path; else empty */
 	char data[];
 };
 

@@ -1,4 +1,4 @@
-/* exec.bpf.c: execve / execveat, one event at entry and one at exit carrying the entry's filename and arguments. */
+/* exec.bpf.c: execve / execveat, one event at entry (the caller's strings) and one at exit (the new image's). */
 #include "common.bpf.h"
 
 /* Arguments counted per exec; argc stops here and argv_last is the last one counted. */
@@ -33,9 +33,10 @@ struct exec_slot {
 };
 
 /*
- * The entry event by thread id, until the exit. A successful exec has replaced
- * the user memory the filename and argv were read from, so the exit event is
- * the saved entry event with its stage, result and header brought up to date.
+ * The entry event by thread id, until the exit. The exit event is the saved
+ * event with its stage, result and header brought up to date: after a
+ * success its strings are the new image's (exec_take_new_image), after a
+ * failure the entry's.
  *
  * A hash, not task storage like the other traces' in-flight maps: the slot is
  * 2 KiB and an exec is mostly a fresh child's first, so task storage would
@@ -261,106 +262,179 @@ int exec_at_exit(struct trace_event_raw_sys_exit *ctx)
 	return handle_exit(ctx->ret);
 }
 
+/* Where the new image's arguments are: its stack's argv array and the area the kernel copied the strings to. */
+struct exec_image {
+	__u64 sp;     /* start_stack: argc, then argv[0], ... */
+	__u64 as;     /* [arg_start, arg_end): the strings */
+	__u64 ae;
+	__u32 width;  /* of a pointer: 8, or 4 in a compat process */
+	__u32 argc;
+};
+
 /*
- * Address of argument idx of the new image, from the argv array the ELF loader
- * wrote on its stack (start_stack: argc, argv[0], ...); 0 unless it points into
- * the argument area [arg_start, arg_end) where the kernel copied the strings.
+ * Reads where the new image's arguments are. The new process has not run
+ * yet and its mm is its own (other threads are gone), so what is there is
+ * what the kernel wrote. False when it cannot be read.
  */
-static __always_inline __u64 exec_new_arg(__u64 sp, __u32 width, __u32 idx, __u64 as, __u64 ae)
+static __always_inline bool exec_image_of(struct exec_image *im)
 {
+	struct task_struct *task = ev_task();
 	__u64 v = 0;
 
-	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(sp + (__u64)(idx + 1) * width)))
-		return 0;
-	if (width == 4)
-		v &= 0xffffffffULL;
-	return v >= as && v < ae ? v : 0;
+	im->sp = task->mm->start_stack;
+	im->as = task->mm->arg_start;
+	im->ae = task->mm->arg_end;
+	im->argc = 0;
+	/* argc is a long (8 bytes, or 4 in a compat process); its low half on little-endian. */
+	if (bpf_probe_read_user(&im->argc, sizeof(im->argc), (const void *)im->sp))
+		return false;
+	/* argv[0] is arg_start: that tells the pointer width. */
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(im->sp + 8)))
+		return false;
+	if (v == im->as) {
+		im->width = 8;
+		return true;
+	}
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(im->sp + 4)) || (__u32)v != (__u32)im->as)
+		return false;
+	im->width = 4;
+	return true;
 }
 
 /*
- * The exec succeeded: fills the missing strings from the new image. The
- * filename is the tracepoint's own copy (kernel memory; for execveat with a
- * directory fd it is the kernel's "/dev/fd/N/..." form). The arguments are the
- * kernel's copies in the new process's argument area, located through the
- * argv array on its stack: that array also gives the new argc, which differs
- * from the entry's when the file was a script (or a binfmt_misc format): the
- * kernel then replaced argv0 by the interpreter, its argument and the script's
- * path. argv1 onwards keep their order at the end, shifted by the difference;
- * the original argv0 is gone then and stays empty.
+ * Address of argument idx of the new image, from the argv array the ELF loader
+ * wrote on its stack; 0 unless it points into the argument area where the
+ * kernel copied the strings.
  */
-static __always_inline void exec_fill_from_new_image(struct exec_slot *s,
-						     struct trace_event_raw_sched_process_exec *ctx)
+static __always_inline __u64 exec_new_arg(const struct exec_image *im, __u32 idx)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(im->sp + (__u64)(idx + 1) * im->width)))
+		return 0;
+	if (im->width == 4)
+		v &= 0xffffffffULL;
+	return v >= im->as && v < im->ae ? v : 0;
+}
+
+/*
+ * How far argv1 onwards moved in the new image. When the file was a script
+ * (or a binfmt_misc format), the kernel replaced argv0 by the interpreter, its
+ * argument and the script's path, which bprm->interp no longer being
+ * bprm->filename tells: argv1 onwards keep their order at the end, shifted by
+ * the difference of the counts, and the original argv0 is gone. An entry argc
+ * cut at EXEC_ARGS_MAX tells nothing of a shift: 0 then.
+ */
+static __always_inline __u32 exec_shift(__u32 argc, __u32 nargc, bool interp)
+{
+	if (!interp || nargc < argc || argc >= EXEC_ARGS_MAX)
+		return 0;
+	return nargc - argc;
+}
+
+/*
+ * The exec succeeded: fills the missing strings of the held-back entry event
+ * from the new image, and sends it. The filename is bprm->filename, the
+ * kernel's copy (for execveat with a directory fd, its "/dev/fd/N/..." form).
+ */
+static __always_inline void exec_fill_from_new_image(struct exec_slot *s, const struct exec_image *im,
+						     const char *filename, bool interp)
 {
 	struct ev_exec *e = (struct ev_exec *)s->ev;
 	__u32 missing = s->missing;
 	__u32 size = e->h.size;
-	__u32 argc = e->argc, nargc = 0, width, k;
-	struct task_struct *task;
-	__u64 sp, as, ae, v = 0;
+	__u32 argc = e->argc, k;
 
-	if (missing & EXEC_MISS_FILENAME) {
-		__u32 loc = ctx->__data_loc_filename;
-
-		ev_put_str(e, &size, &e->filename, (const void *)ctx + (loc & 0xffff), false,
-			   &e->path_truncated);
-	}
-	if (!(missing & EXEC_MISS_ARGS) || !argc)
+	if (missing & EXEC_MISS_FILENAME)
+		ev_put_str(e, &size, &e->filename, filename, false, &e->path_truncated);
+	if (!(missing & EXEC_MISS_ARGS) || !argc || !im)
 		goto send;
-	task = ev_task();
-	sp = task->mm->start_stack;
-	as = task->mm->arg_start;
-	ae = task->mm->arg_end;
-	/* argc is a long (8 bytes, or 4 in a compat process); its low half on little-endian. */
-	if (bpf_probe_read_user(&nargc, sizeof(nargc), (const void *)sp))
+	k = exec_shift(argc, im->argc, interp);
+	if (im->argc < argc)
 		goto send;
-	/* argv[0] is arg_start: that tells the pointer width. */
-	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(sp + 8)))
-		goto send;
-	if (v == as) {
-		width = 8;
-	} else {
-		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(sp + 4)) || (__u32)v != (__u32)as)
-			goto send;
-		width = 4;
-	}
-	if (nargc < argc)
-		goto send;
-	/* An entry argc cut at EXEC_ARGS_MAX tells nothing of a shift. */
-	k = argc < EXEC_ARGS_MAX ? nargc - argc : 0;
 	if ((missing & EXEC_MISS_ARGV0) && k == 0)
-		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(sp, width, 0, as, ae), true,
-			   &e->args_truncated);
+		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(im, 0), true, &e->args_truncated);
 	if (missing & EXEC_MISS_ARGV1)
-		ev_put_str(e, &size, &e->argv1, (const void *)exec_new_arg(sp, width, 1 + k, as, ae), true,
-			   &e->args_truncated);
+		ev_put_str(e, &size, &e->argv1, (const void *)exec_new_arg(im, 1 + k), true, &e->args_truncated);
 	if (missing & EXEC_MISS_ARGV2)
-		ev_put_str(e, &size, &e->argv2, (const void *)exec_new_arg(sp, width, 2 + k, as, ae), true,
-			   &e->args_truncated);
+		ev_put_str(e, &size, &e->argv2, (const void *)exec_new_arg(im, 2 + k), true, &e->args_truncated);
 	if (missing & EXEC_MISS_LAST)
-		ev_put_str(e, &size, &e->argv_last,
-			   (const void *)exec_new_arg(sp, width, argc - 1 + k, as, ae), true, &e->args_truncated);
+		ev_put_str(e, &size, &e->argv_last, (const void *)exec_new_arg(im, argc - 1 + k), true,
+			   &e->args_truncated);
 send:
 	exec_send_enter(s, size);
 }
 
 /*
- * The new image is in place (the exec can no longer fail). Sends a held-back
- * entry event with the strings filled in. And when a thread other than the
- * leader execs, it takes over the leader's pid before the syscall returns, so
- * its exit would look for the wrong key: move the saved event to the new
- * thread id.
+ * The exit event's strings, all from the kernel's copies: the user memory
+ * they were read from at entry may have been rewritten by another thread
+ * between that read and the kernel's own (the exec then ran other arguments
+ * than the entry event shows). Without an interpreter, argc and the
+ * arguments are exactly the new image's, as its /proc/PID/cmdline shows
+ * them; with one, the entry's argc, argv1 onwards from their shifted places,
+ * argv0 empty.
  */
-SEC("tracepoint/sched/sched_process_exec")
-int exec_new_image(struct trace_event_raw_sched_process_exec *ctx)
+static __always_inline void exec_take_new_image(struct exec_slot *s, const struct exec_image *im,
+						const char *filename, bool interp)
 {
-	__u32 old_tid = ctx->old_pid, tid = ctx->pid;
+	struct ev_exec *e = (struct ev_exec *)s->ev;
+	__u32 size = sizeof(struct ev_exec);
+	__u32 argc, k;
+
+	if (interp) {
+		k = exec_shift(e->argc, im->argc, interp);
+		/* fewer than the entry saw: arguments were taken away since */
+		if (im->argc < e->argc)
+			e->argc = im->argc;
+	} else {
+		k = 0;
+		e->argc = im->argc < EXEC_ARGS_MAX ? im->argc : EXEC_ARGS_MAX;
+	}
+	/* through the event, as at entry: one verifier pass for any count */
+	argc = e->argc;
+	e->path_truncated = 0;
+	e->args_truncated = 0;
+	ev_put_str(e, &size, &e->filename, filename, false, &e->path_truncated);
+	if (k == 0 && argc > 0)
+		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(im, 0), true, &e->args_truncated);
+	else
+		ev_put_str(e, &size, &e->argv0, NULL, true, NULL);
+	ev_put_str(e, &size, &e->argv1, argc > 1 ? (const void *)exec_new_arg(im, 1 + k) : NULL, true,
+		   &e->args_truncated);
+	ev_put_str(e, &size, &e->argv2, argc > 2 ? (const void *)exec_new_arg(im, 2 + k) : NULL, true,
+		   &e->args_truncated);
+	ev_put_str(e, &size, &e->argv_last, argc > 3 ? (const void *)exec_new_arg(im, argc - 1 + k) : NULL,
+		   true, &e->args_truncated);
+	exec_share_last(e);
+	e->h.size = size;
+}
+
+/*
+ * The new image is in place (the exec can no longer fail). Sends a held-back
+ * entry event with the strings filled in, and gives the saved event the new
+ * image's strings for the exit. And when a thread other than the leader execs,
+ * it takes over the leader's pid before the syscall returns, so its exit
+ * would look for the wrong key: move the saved event to the new thread id.
+ * A BTF tracepoint for the binprm: its filename and interp.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_new_image, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 old_tid = old_pid, tid = p->pid;
+	const char *filename = bprm->filename;
+	bool interp = bprm->interp != filename;
+	struct exec_image im;
 	struct exec_slot *s;
+	bool ok;
 
 	s = bpf_map_lookup_elem(&exec_inflight, &old_tid);
 	if (!s)
 		return 0;
+	ok = exec_image_of(&im);
 	if (s->missing)
-		exec_fill_from_new_image(s, ctx);
+		exec_fill_from_new_image(s, ok ? &im : NULL, filename, interp);
+	if (ok)
+		exec_take_new_image(s, &im, filename, interp);
 	if (old_tid == tid)
 		return 0;
 	bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY);

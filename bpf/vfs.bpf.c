@@ -1,5 +1,6 @@
 /* vfs.bpf.c: file opens (open, openat, openat2, creat): each at its syscall's exit, with result and path. */
 #include "common.bpf.h"
+#include "path.bpf.h"
 
 /*
  * Only the exits are traced: the arguments are still in the registers the
@@ -39,16 +40,28 @@ static __always_inline struct ev_vfs *vfs_start(struct task_struct *task, __u32 
 	e->error_raw = ret < 0 ? (__s32)-ret : 0;
 	e->resolve = 0;
 	e->path_truncated = 0;
+	e->resolved_truncated = 0;
+	e->_pad[0] = e->_pad[1] = 0;
 	return e;
 }
 
-/* Adds the path and sends the event. */
-static __always_inline void vfs_send(struct ev_vfs *e, const char *path)
+/*
+ * Adds the path and, with Vfs_Resolved_Path, the opened file's own path, and
+ * sends the event. path is the caller's, read after the kernel's read: another
+ * thread may have changed it since; resolved_path is walked from the file the
+ * fd now holds, which also makes a path relative to a directory fd absolute.
+ */
+static __always_inline void vfs_send(struct task_struct *task, struct ev_vfs *e, const char *path)
 {
 	__u32 size = sizeof(*e);
 
 	/* At exit the kernel has faulted the path in, so this read succeeds. */
 	ev_put_str(e, &size, &e->path, path, true, &e->path_truncated);
+	if (ev_set.vfs_resolved_path && e->fd >= 0)
+		path_of_file(task, path_file_of_fd(task, (__u32)e->fd), e, &size, &e->resolved_path,
+			     &e->resolved_truncated);
+	else
+		ev_put_str(e, &size, &e->resolved_path, NULL, false, NULL);
 	ev_output(e, size);
 }
 
@@ -65,7 +78,7 @@ int vfs_openat_exit(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	e->flags = (__u32)ARG3(regs);
 	e->mode = (__u32)ARG4(regs);
-	vfs_send(e, (const char *)ARG2(regs));
+	vfs_send(task, e, (const char *)ARG2(regs));
 	return 0;
 }
 
@@ -90,7 +103,7 @@ int vfs_openat2_exit(struct trace_event_raw_sys_exit *ctx)
 	e->flags = (__u32)how.flags;
 	e->mode = (__u32)how.mode;
 	e->resolve = how.resolve;
-	vfs_send(e, (const char *)ARG2(regs));
+	vfs_send(task, e, (const char *)ARG2(regs));
 	return 0;
 }
 
@@ -120,7 +133,7 @@ int vfs_open_exit(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	e->flags = (__u32)ARG2(regs);
 	e->mode = (__u32)ARG3(regs);
-	vfs_send(e, (const char *)ARG1(regs));
+	vfs_send(task, e, (const char *)ARG1(regs));
 	return 0;
 }
 
@@ -137,7 +150,7 @@ int vfs_creat_exit(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	e->flags = VFS_CREAT_FLAGS;
 	e->mode = (__u32)ARG2(regs);
-	vfs_send(e, (const char *)ARG1(regs));
+	vfs_send(task, e, (const char *)ARG1(regs));
 	return 0;
 }
 #endif

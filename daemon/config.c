@@ -278,6 +278,8 @@ static const struct config_key keys[] = {
 	{CONFIG_INPUT, "Sched_Min_Latency", CONFIG_DURATION, "0", FIELD(trace.sched_min_latency_ns), 0, 60000000000ull,
 	 "a duration", "0, or a number with ns, us, ms or s, at most 60s", .no_range = true,
 	 .help = "sched: only switches whose task waited at least this long to run (0 = all; 1ms advised)"},
+	{CONFIG_INPUT, "Vfs_Resolved_Path", CONFIG_BOOL, "off", FIELD(trace.vfs_resolved_path),
+	 .help = "vfs: add resolved_path, the opened file's absolute path walked from the kernel's file"},
 	{CONFIG_INPUT, "OpenSSL_Path", CONFIG_PATH, "(none)", .check = openssl_path_add, .repeats = true,
 	 .help = "openssl: a libssl to probe besides the system's (a container's, a vendored copy)"},
 	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", OFIELD(output), .choices = outputs,

@@ -2,6 +2,7 @@
 #ifndef EBPF_FORWARD_TRACE_OPTS_H
 #define EBPF_FORWARD_TRACE_OPTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Longest path a setting holds (cgroup directory, library), NUL included. */
@@ -20,6 +21,7 @@ struct trace_opts {
 	uint64_t filter_mntns;             /* only this mount namespace (0 = all) */
 	char libc_path[TRACE_PATH_MAX];    /* the libc to probe ("" = the one found at run time) */
 	uint64_t sched_min_latency_ns;     /* sched: only switches that waited at least this long */
+	bool vfs_resolved_path;            /* vfs: add the opened file's path, walked in the kernel */
 	/* openssl: libssl copies to probe besides the system's (a container's, a vendored one) */
 	char openssl_paths[TRACE_OPENSSL_PATHS][TRACE_PATH_MAX];
 	unsigned openssl_path_count;

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "events.h"
+#include "self_tgid.h"
 #include "traces.h"
 
 struct trace {
@@ -22,11 +23,29 @@ struct trace {
 	struct trace_links links;
 };
 
+/*
+ * The daemon's tgid as the traces compare it: found once per process (a
+ * forked one finds its own), getpid() when the kernel could not tell, which
+ * is the same number outside a PID namespace.
+ */
+static uint32_t self_tgid(void)
+{
+	static pid_t found_for;
+	static uint32_t tgid;
+
+	if (found_for != getpid()) {
+		found_for = getpid();
+		if (self_tgid_find(&tgid))
+			tgid = (uint32_t)found_for;
+	}
+	return tgid;
+}
+
 /* The settings every object reads from EV_SETTINGS_SEC. */
 static void settings_of(const struct trace_opts *o, struct ev_settings *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->self_tgid = (__u32)getpid();
+	s->self_tgid = self_tgid();
 	s->filter_tgid = o->filter_pid;
 	s->filter_uid = o->filter_uid >= 0 ? (__u32)o->filter_uid : (__u32)-1;
 	s->filter_by_cgroup = o->cgroup_path[0] != '\0';
@@ -34,6 +53,7 @@ static void settings_of(const struct trace_opts *o, struct ev_settings *s)
 	/* a sixteenth of the ring: a burst wakes the reader well before the ring is full */
 	s->wakeup_bytes = o->poll_ms ? (o->ringbuf_size ? o->ringbuf_size : (16u << 20)) / 16 : 0;
 	s->sched_min_latency_ns = o->sched_min_latency_ns;
+	s->vfs_resolved_path = o->vfs_resolved_path ? 1 : 0;
 	/* comm as the kernel keeps it: at most 15 bytes, NUL-padded to 16 */
 	memcpy(s->filter_comm, o->filter_comm, strnlen(o->filter_comm, EV_COMM_LEN - 1));
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +297,88 @@ START_TEST(exec_unfaulted_literal_failure)
 }
 END_TEST
 
+/* ---- exec under a thread rewriting its arguments ---- */
+
+/*
+ * Runs of the race: with the exit's strings taken at entry, about one run in
+ * five showed other bytes than the new image got (the flipper does not always
+ * run between the two reads).
+ */
+#define EXEC_RACE_RUNS 20
+
+/* The argument a second thread keeps rewriting while the first execs: all a's, all b's, or torn. */
+static char race_arg[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static volatile int exec_race_started;
+
+static void *exec_flipper(void *arg)
+{
+	(void)arg;
+	exec_race_started = 1;
+	for (unsigned i = 0;; i++)
+		for (size_t j = 0; j < sizeof(race_arg) - 1; j++)
+			((volatile char *)race_arg)[j] = (i & 1) ? 'b' : 'a';
+	return NULL;
+}
+
+/* The new program, a shell, writes its own /proc/PID/cmdline to arg: what the kernel gave it. */
+static void child_exec_race(const void *arg)
+{
+	char script[sizeof(rig_unique) + 64];
+	char *argv[] = {"/bin/sh", "-c", script, race_arg, NULL};
+	pthread_t th;
+
+	snprintf(script, sizeof(script), "cat /proc/$$/cmdline > %s", (const char *)arg);
+	if (pthread_create(&th, NULL, exec_flipper, NULL))
+		_exit(2);
+	while (!exec_race_started)
+		;
+	execv("/bin/sh", argv);
+	_exit(127);
+}
+
+START_TEST(exec_exit_has_what_the_new_image_got)
+{
+	char out[sizeof(rig_unique) + 8];
+	struct rig r;
+	struct exec_want w = {0, "exit"};
+
+	rig_start(&r, "exec");
+	rig_make_unique("execrace");
+	for (int run = 0; run < EXEC_RACE_RUNS; run++) {
+		const char *want[4];
+		char got[1024] = {0};
+		const msgpack_object *rec;
+		size_t n, at = 0;
+		int fd;
+
+		snprintf(out, sizeof(out), "%s-%d", rig_unique, run);
+		w.pid = rig_child(child_exec_race, out);
+		rec = rig_wait(&r, match_exec, &w);
+		ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+		fd = open(out, O_RDONLY);
+		ck_assert_int_ge(fd, 0);
+		n = (size_t)read(fd, got, sizeof(got) - 1);
+		close(fd);
+		unlink(out);
+		/* cmdline: the four arguments, each NUL-terminated */
+		for (int i = 0; i < 4; i++) {
+			ck_assert_uint_lt(at, n);
+			want[i] = got + at;
+			at += strlen(got + at) + 1;
+		}
+		ck_assert_uint_eq(at, n);
+		ck_assert_uint_eq(rec_uint(rec, "argc"), 4);
+		ck_assert_str_eq(rec_str(rec, "filename"), "/bin/sh");
+		ck_assert_str_eq(rec_str(rec, "argv"), want[0]);
+		ck_assert_str_eq(rec_str(rec, "argv1"), want[1]);
+		ck_assert_str_eq(rec_str(rec, "argv2"), want[2]);
+		ck_assert_str_eq(rec_str(rec, "argv_last"), want[3]);
+		ck_assert_int_eq(rec_int(rec, "error_raw"), 0);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- vfs ---- */
 
 static void child_open(const void *arg)
@@ -448,6 +531,65 @@ START_TEST(daemon_itself_is_not_traced)
 	(void)pid;
 	unlink(rig_unique);
 	rig_stop(&r);
+}
+END_TEST
+
+/*
+ * The daemon's part played by pid 1 of a new PID namespace, where getpid()
+ * is 1 and the kernel's task->tgid is not: its own open must not come back,
+ * another process's must. Exit codes say which check failed.
+ */
+static int pidns_daemon(const char *self_path, const char *other_path)
+{
+	struct rig r;
+	bool own = false;
+	int fd;
+
+	if (getpid() != 1)
+		return 10;
+	rig_start(&r, "vfs");
+	fd = open(self_path, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0)
+		return 11;
+	close(fd);
+	rig_child(child_open, other_path);
+	if (!rig_wait(&r, match_path, other_path))
+		return 12;
+	for (size_t i = 0; i < r.cap.n; i++)
+		own |= rec_str_is(&r.cap.recs[i].u.data, "path", self_path);
+	unlink(self_path);
+	rig_stop(&r);
+	return own ? 13 : 0;
+}
+
+START_TEST(daemon_in_pid_namespace_is_not_traced)
+{
+	char self_path[sizeof(rig_unique) + 8], other_path[sizeof(rig_unique) + 8];
+	pid_t outer, inner;
+	int st = 0;
+
+	rig_make_unique("pidns");
+	snprintf(self_path, sizeof(self_path), "%s-self", rig_unique);
+	snprintf(other_path, sizeof(other_path), "%s-other", rig_unique);
+	outer = fork();
+	ck_assert_int_ge(outer, 0);
+	if (outer == 0) {
+		/* unshare puts the next child, not the caller, in the new namespace */
+		if (unshare(CLONE_NEWPID))
+			_exit(20);
+		inner = fork();
+		if (inner < 0)
+			_exit(21);
+		if (inner == 0)
+			_exit(pidns_daemon(self_path, other_path));
+		if (waitpid(inner, &st, 0) != inner)
+			_exit(22);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 23);
+	}
+	ck_assert_int_eq(waitpid(outer, &st, 0), outer);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "in a PID namespace: exit %d (12: other's open not seen, 13: own open traced)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 END_TEST
 
@@ -836,6 +978,143 @@ START_TEST(bind_tcp_udp_and_failure)
 }
 END_TEST
 
+/* 0.0.0.0 and 127.0.0.1 come from the socket; a bind that fails keeps the address asked for. */
+static void child_bind_addrs(const void *arg)
+{
+	struct sockaddr_in any = {.sin_family = AF_INET};
+	struct sockaddr_in lo = {.sin_family = AF_INET};
+	struct sockaddr_in far = {.sin_family = AF_INET};
+	int s1 = socket(AF_INET, SOCK_DGRAM, 0), s2 = socket(AF_INET, SOCK_DGRAM, 0);
+	int s3 = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)arg;
+	any.sin_addr.s_addr = htonl(INADDR_ANY);
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	inet_pton(AF_INET, "192.0.2.7", &far.sin_addr); /* TEST-NET-1: not ours, EADDRNOTAVAIL */
+	bind(s1, (struct sockaddr *)&any, sizeof(any));
+	bind(s2, (struct sockaddr *)&lo, sizeof(lo));
+	bind(s3, (struct sockaddr *)&far, sizeof(far));
+	_exit(0);
+}
+
+START_TEST(bind_addr_is_the_sockets)
+{
+	static const struct {
+		const char *addr;
+		int error;
+	} want[] = {{"0.0.0.0", 0}, {"127.0.0.1", 0}, {"192.0.2.7", EADDRNOTAVAIL}};
+	struct rig r;
+	const msgpack_object *rec;
+	struct bind_want w = {0, "udp", 0, NULL};
+
+	rig_start(&r, "bind");
+	w.pid = rig_child(child_bind_addrs, NULL);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		w.addr = want[i].addr;
+		w.error = want[i].error;
+		rec = rig_wait(&r, match_bind, &w);
+		ck_assert_msg(rec, "no bind record of %s (error %d) for pid %d", w.addr, w.error, w.pid);
+		ck_assert_uint_eq(rec_uint(rec, "port"), 0);
+		if (want[i].error)
+			ck_assert_uint_eq(rec_uint(rec, "bound_port"), 0);
+		else
+			ck_assert_uint_ne(rec_uint(rec, "bound_port"), 0);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
+#define BIND_RACE_SOCKETS 40
+
+/* The sockaddr a second thread keeps flipping between 127.0.0.1 and 127.0.0.2 while binds read it. */
+static struct sockaddr_in race_sa = {.sin_family = AF_INET};
+static volatile int race_stop, race_started;
+
+/* Each value held a few hundred ns, about as long as bind takes from entry to exit. */
+static void *bind_flipper(void *arg)
+{
+	uint32_t addr[2] = {htonl(0x7f000001), htonl(0x7f000002)};
+
+	(void)arg;
+	race_started = 1;
+	for (unsigned i = 0; !race_stop; i++) {
+		__atomic_store_n(&race_sa.sin_addr.s_addr, addr[i & 1], __ATOMIC_RELAXED);
+		for (volatile int spin = 0; spin < 200; spin++)
+			;
+	}
+	return NULL;
+}
+
+/* Binds to port 0 under the flipping thread; writes "bound_port address" of each as the socket has them. */
+static void child_bind_race(const void *arg)
+{
+	FILE *f = fopen(arg, "w");
+	pthread_t th;
+	int fds[BIND_RACE_SOCKETS];
+
+	if (!f || pthread_create(&th, NULL, bind_flipper, NULL))
+		_exit(2);
+	while (!race_started)
+		;
+	for (int i = 0; i < BIND_RACE_SOCKETS; i++) {
+		struct sockaddr_in got;
+		socklen_t len = sizeof(got);
+		char text[INET_ADDRSTRLEN];
+
+		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(fds[i], (struct sockaddr *)&race_sa, sizeof(race_sa)) ||
+		    getsockname(fds[i], (struct sockaddr *)&got, &len))
+			continue;
+		inet_ntop(AF_INET, &got.sin_addr, text, sizeof(text));
+		fprintf(f, "%u %s\n", ntohs(got.sin_port), text);
+	}
+	race_stop = 1;
+	pthread_join(th, NULL);
+	fclose(f);
+	_exit(0);
+}
+
+struct bound_want {
+	pid_t pid;
+	unsigned port;
+};
+
+static bool match_bound_port(const msgpack_object *rec, const void *arg)
+{
+	const struct bound_want *w = arg;
+
+	return rec_str_is(rec, "event_type", "bind") && rec_uint(rec, "pid") == (uint64_t)w->pid &&
+	       rec_uint(rec, "bound_port") == w->port;
+}
+
+START_TEST(bind_addr_survives_a_rewriting_thread)
+{
+	struct rig r;
+	struct bound_want w;
+	char addr[INET_ADDRSTRLEN + 1];
+	unsigned n = 0;
+	FILE *f;
+
+	rig_start(&r, "bind");
+	rig_make_unique("bindrace");
+	w.pid = rig_child(child_bind_race, rig_unique);
+	f = fopen(rig_unique, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fscanf(f, "%u %16s", &w.port, addr) == 2) {
+		const msgpack_object *rec = rig_wait(&r, match_bound_port, &w);
+
+		ck_assert_msg(rec, "no bind record with bound_port %u for pid %d", w.port, w.pid);
+		/* what getsockname says, whatever the sockaddr held when the syscall returned */
+		ck_assert_str_eq(rec_str(rec, "addr"), addr);
+		n++;
+	}
+	fclose(f);
+	unlink(rig_unique);
+	ck_assert_uint_eq(n, BIND_RACE_SOCKETS);
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- malloc ---- */
 
 #define MALLOC_SIZE 123457u
@@ -974,9 +1253,11 @@ int main(void)
 	tcase_add_test(tc, exec_unfaulted_last_literal);
 	tcase_add_test(tc, exec_unfaulted_script);
 	tcase_add_test(tc, exec_unfaulted_literal_failure);
+	tcase_add_test(tc, exec_exit_has_what_the_new_image_got);
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);
+	tcase_add_test(tc, daemon_in_pid_namespace_is_not_traced);
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
 	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
 	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
@@ -988,6 +1269,8 @@ int main(void)
 	tcase_add_test(tc, signal_to_group_has_negative_target);
 	tcase_add_test(tc, signal_to_missing_pid_has_errno);
 	tcase_add_test(tc, bind_tcp_udp_and_failure);
+	tcase_add_test(tc, bind_addr_is_the_sockets);
+	tcase_add_test(tc, bind_addr_survives_a_rewriting_thread);
 	tcase_add_test(tc, malloc_and_free_in_child);
 	tcase_add_test(tc, rings_work_after_dropping_privileges);
 	suite_add_tcase(s, tc);

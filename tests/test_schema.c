@@ -35,6 +35,8 @@ static size_t make_vfs(uint8_t *buf, const char *path)
 	e.error_raw = 0;
 	e.path.off = sizeof(e);
 	e.path.len = (uint16_t)plen;
+	/* no resolved_path: empty, at the end */
+	e.resolved_path.off = e.h.size;
 	memcpy(buf, &e, sizeof(e));
 	memcpy(buf + sizeof(e), path, plen + 1);
 	return e.h.size;
@@ -57,9 +59,9 @@ static void teardown(void)
 
 START_TEST(vfs_exact_bytes)
 {
-	/* Computed by hand from the msgpack spec: map16 of 19 pairs, fixstr keys. */
+	/* Computed by hand from the msgpack spec: map16 of 21 pairs, fixstr keys. */
 	static const char expect[] =
-		"\xde\x00\x13"
+		"\xde\x00\x15"
 		"\xaa" "event_type" "\xa3" "vfs"
 		"\xa8" "event_id" "\xcf\x00\x01\x00\x00\x00\x00\x00\x07"
 		"\xa3" "pid" "\xcd\x04\xd2"
@@ -74,6 +76,8 @@ START_TEST(vfs_exact_bytes)
 		"\xae" "operation_name" "\xa6" "openat"
 		"\xae" "path_truncated" "\xc2" /* false */
 		"\xa7" "resolve" "\x00"
+		"\xad" "resolved_path" "\xa0" /* "" */
+		"\xb2" "resolved_truncated" "\xc2" /* false */
 		"\xa4" "ppid" "\x01"
 		"\xa3" "uid" "\xcd\x03\xe8"
 		"\xa3" "gid" "\xcd\x03\xe8"

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -346,6 +348,221 @@ static void assert_exec_marks(struct rig *r, pid_t pid, const char *filename, co
 	}
 }
 
+/* ---- resolved_path ---- */
+
+/* The vfs trace with Vfs_Resolved_Path on. */
+static void rig_start_resolved(struct rig *r)
+{
+	memset(r, 0, sizeof(*r));
+	config_defaults(&r->cfg);
+	r->cfg.trace.ringbuf_size = 1 << 22;
+	r->cfg.trace.vfs_resolved_path = true;
+	rig_start_cfg(r, "vfs");
+}
+
+/* What the kernel's own d_path says of fd: the oracle. */
+static void fd_path(int fd, char *out, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+struct resolved_case {
+	char dir[160];       /* made, holds the files */
+	char opened[200];    /* the path as the child passes it */
+	char oracle[200];    /* the file where the child writes /proc/self/fd's link of what it opened */
+	int how;             /* 0: openat(dirfd, relative); 1: a symlink; 2: a bind mount and ".." */
+};
+
+static void child_resolved(const void *arg)
+{
+	const struct resolved_case *c = arg;
+	char got[PATH_MAX], sub[256];
+	int fd = -1, dfd;
+	FILE *f;
+
+	if (c->how == 0) {
+		dfd = open(c->dir, O_RDONLY | O_DIRECTORY);
+		fd = openat(dfd, c->opened, O_CREAT | O_WRONLY, 0600);
+	} else if (c->how == 1) {
+		fd = open(c->opened, O_RDONLY);
+	} else {
+		/* a mount namespace of its own: dir/bound shows dir/real, opened as dir/bound/sub/../file */
+		snprintf(sub, sizeof(sub), "%s/bound", c->dir);
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			_exit(4);
+		snprintf(got, sizeof(got), "%s/real", c->dir);
+		if (mount(got, sub, NULL, MS_BIND, NULL))
+			_exit(5);
+		fd = open(c->opened, O_RDONLY);
+	}
+	if (fd < 0)
+		_exit(3);
+	fd_path(fd, got, sizeof(got));
+	f = fopen(c->oracle, "w");
+	if (!f)
+		_exit(3);
+	fputs(got, f);
+	fclose(f);
+	_exit(0);
+}
+
+/* Runs the case and returns the record of the open; the oracle's text in want. */
+static const msgpack_object *run_resolved(struct rig *r, const struct resolved_case *c, char *want, size_t len)
+{
+	pid_t pid = rig_child(child_resolved, c);
+	const msgpack_object *rec = rig_wait(r, match_path, c->opened);
+	FILE *f = fopen(c->oracle, "r");
+
+	ck_assert_msg(f, "child %d wrote no oracle", pid);
+	ck_assert_ptr_nonnull(fgets(want, (int)len, f));
+	fclose(f);
+	unlink(c->oracle);
+	ck_assert_msg(rec, "no vfs record of %s", c->opened);
+	ck_assert_int_ge(rec_int(rec, "fd"), 0);
+	ck_assert(!rec_bool(rec, "resolved_truncated"));
+	return rec;
+}
+
+START_TEST(vfs_resolved_path_of_dirfd_symlink_and_bind_mount)
+{
+	struct resolved_case c = {.how = 0};
+	char want[PATH_MAX], real[PATH_MAX], path[PATH_MAX + 256];
+	const msgpack_object *rec;
+	struct rig r;
+
+	rig_start_resolved(&r);
+	rig_make_unique("resolved");
+	snprintf(c.dir, sizeof(c.dir), "%s", rig_unique);
+	ck_assert_int_eq(mkdir(c.dir, 0755), 0);
+	ck_assert_ptr_nonnull(realpath(c.dir, real));
+	snprintf(c.oracle, sizeof(c.oracle), "%s.oracle", rig_unique);
+
+	/* openat(dirfd, "relative"): the record's path is relative, resolved_path is not */
+	snprintf(c.opened, sizeof(c.opened), "rel-%ld", (long)getpid());
+	rec = run_resolved(&r, &c, want, sizeof(want));
+	snprintf(path, sizeof(path), "%s/%s", real, c.opened);
+	ck_assert_str_eq(want, path);
+	ck_assert_str_eq(rec_str(rec, "resolved_path"), path);
+
+	/* a symlink: the target's path */
+	snprintf(c.opened, sizeof(c.opened), "%s/link", c.dir);
+	ck_assert_int_eq(symlink(path, c.opened), 0);
+	c.how = 1;
+	rec = run_resolved(&r, &c, want, sizeof(want));
+	ck_assert_str_eq(want, path);
+	ck_assert_str_eq(rec_str(rec, "resolved_path"), path);
+	unlink(c.opened);
+	unlink(path);
+
+	/* through a bind mount and "..": the path across the mount, without the ".." */
+	snprintf(path, sizeof(path), "%s/real", c.dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/real/sub", c.dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/real/file", c.dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	snprintf(path, sizeof(path), "%s/bound", c.dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(c.opened, sizeof(c.opened), "%s/bound/sub/../file", c.dir);
+	c.how = 2;
+	rec = run_resolved(&r, &c, want, sizeof(want));
+	snprintf(path, sizeof(path), "%s/bound/file", real);
+	ck_assert_str_eq(want, path);
+	ck_assert_str_eq(rec_str(rec, "resolved_path"), path);
+
+	snprintf(path, sizeof(path), "%s/real/file", c.dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/real/sub", c.dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/real", c.dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/bound", c.dir);
+	rmdir(path);
+	rmdir(c.dir);
+	rig_stop(&r);
+}
+END_TEST
+
+static void child_open_ro(const void *arg)
+{
+	int fd = open(arg, O_RDONLY);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Deeper than the walk goes (40 names of 2 bytes), and longer than a string holds: cut, the end kept. */
+START_TEST(vfs_resolved_path_deep_or_long_is_cut)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	const msgpack_object *rec;
+	size_t base_len;
+	struct rig r;
+	const char *got;
+
+	rig_start_resolved(&r);
+	rig_make_unique("deep");
+	ck_assert_int_eq(mkdir(rig_unique, 0755), 0);
+	base_len = strlen(rig_unique);
+	snprintf(path, sizeof(path), "%s", rig_unique);
+	for (int i = 0; i < 40; i++) {
+		strcat(path, "/d");
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	}
+	strcat(path, "/f");
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	ck_assert_ptr_nonnull(realpath(path, real));
+	rig_child(child_open_ro, path);
+	rec = rig_wait(&r, match_path, path);
+	ck_assert_msg(rec, "no vfs record of the deep path");
+	ck_assert(rec_bool(rec, "resolved_truncated"));
+	got = rec_str(rec, "resolved_path");
+	/* the last names: a tail of the real path, "/d/.../d/f" */
+	ck_assert_uint_gt(strlen(got), 0);
+	ck_assert_str_eq(real + strlen(real) - strlen(got), got);
+	ck_assert_str_eq(got + strlen(got) - 2, "/f");
+	long_path_remove(path, base_len);
+	rmdir(rig_unique);
+
+	/* 300 bytes in names of 60: under 32 steps, over 255 bytes */
+	rig_make_unique("longres");
+	long_path(path, rig_unique, 300, true);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	ck_assert_ptr_nonnull(realpath(path, real));
+	rig_child(child_open_ro, path);
+	rec = rig_wait(&r, match_path, kept(real, path)); /* path itself is cut at 255 */
+	ck_assert_msg(rec, "no vfs record of the long path");
+	ck_assert(rec_bool(rec, "resolved_truncated"));
+	got = rec_str(rec, "resolved_path");
+	ck_assert_uint_le(strlen(got), STR_KEPT);
+	ck_assert_str_eq(path + strlen(path) - strlen(got), got);
+	long_path_remove(path, strlen(rig_unique));
+	rig_stop(&r);
+}
+END_TEST
+
+/* Off by default: the key is there and empty. */
+START_TEST(vfs_resolved_path_is_off_by_default)
+{
+	const msgpack_object *rec;
+	struct rig r;
+
+	rig_start(&r, "vfs");
+	rig_make_unique("resoff");
+	rig_child(child_open_ro, rig_unique);
+	rec = rig_wait(&r, match_path, rig_unique);
+	ck_assert_msg(rec, "no vfs record");
+	ck_assert_str_eq(rec_str(rec, "resolved_path"), "");
+	ck_assert(!rec_bool(rec, "resolved_truncated"));
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(exec_long_argument_is_marked)
 {
 	static const size_t lens[] = {STR_KEPT, EV_STR_MAX + 44};
@@ -464,6 +681,9 @@ int main(void)
 	tcase_add_test(tc, vfs_filtered_process_gives_none);
 	tcase_add_test(tc, vfs_long_paths_are_marked);
 	tcase_add_test(tc, vfs_long_path_of_a_real_file);
+	tcase_add_test(tc, vfs_resolved_path_of_dirfd_symlink_and_bind_mount);
+	tcase_add_test(tc, vfs_resolved_path_deep_or_long_is_cut);
+	tcase_add_test(tc, vfs_resolved_path_is_off_by_default);
 	tcase_add_test(tc, exec_long_argument_is_marked);
 	tcase_add_test(tc, exec_long_filename_is_marked);
 	tcase_add_test(tc, exec_unfaulted_long_literals);

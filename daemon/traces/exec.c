@@ -26,7 +26,7 @@ const struct trace_unit trace_unit_exec = {
 	.name = "exec",
 	.description = "process executions (execve, execveat), at entry and exit",
 	.attach_points = "tracepoint syscalls:sys_{enter,exit}_execve, syscalls:sys_{enter,exit}_execveat, "
-			 "sched:sched_process_exec",
+			 "tp_btf sched_process_exec",
 	.elf_bytes = exec_bpf__elf_bytes,
 	.types = (const struct schema_type *const[]){&execve, NULL},
 };

@@ -17,6 +17,8 @@ static const struct schema_field fields[] = {
 	FN("operation_name", struct ev_vfs, operation, ops),
 	F("path_truncated", SF_BOOL, struct ev_vfs, path_truncated),
 	F("resolve", SF_U64, struct ev_vfs, resolve),
+	F("resolved_path", SF_STR, struct ev_vfs, resolved_path),
+	F("resolved_truncated", SF_BOOL, struct ev_vfs, resolved_truncated),
 };
 
 static const struct schema_type vfs = SCHEMA_TYPE(EV_VFS, "vfs", struct ev_vfs, fields);
