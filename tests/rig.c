@@ -1,6 +1,7 @@
 /* rig.c: one trace loaded for real, its records captured, and a child process to act in. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -110,4 +111,12 @@ bool rig_cgroup2_mount(char *out, size_t len)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+void rig_require_root(const char *prog)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: must run as root (it loads BPF programs)\n", prog);
+		exit(EXIT_FAILURE);
+	}
 }

@@ -46,4 +46,7 @@ void rig_make_unique(const char *what);
 /* Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode); false if nowhere. */
 bool rig_cgroup2_mount(char *out, size_t len);
 
+/* Kernel suites load BPF programs: exits with a message unless run as root. */
+void rig_require_root(const char *prog);
+
 #endif

@@ -1242,10 +1242,7 @@ int main(void)
 	Suite *s = suite_create("kernel");
 	TCase *tc = tcase_create("traces");
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_kernel: must run as root (it loads BPF programs)\n");
-		return EXIT_FAILURE;
-	}
+	rig_require_root("test_kernel");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, exec_records_args);
 	tcase_add_test(tc, exec_failure_has_errno);

@@ -596,10 +596,7 @@ int main(void)
 	Suite *s = suite_create("trace_openssl");
 	TCase *tc = tcase_create("openssl");
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_trace_openssl: must run as root (it loads BPF programs)\n");
-		return EXIT_FAILURE;
-	}
+	rig_require_root("test_trace_openssl");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, python_client_each_stage);
 	tcase_add_test(tc, c_client_plain_read_and_write);

@@ -440,10 +440,7 @@ int main(void)
 	Suite *s = suite_create("trace_sched");
 	TCase *tc = tcase_create("sched");
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_trace_sched: must run as root (it loads BPF programs)\n");
-		return EXIT_FAILURE;
-	}
+	rig_require_root("test_trace_sched");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, woken_sleeper_is_timed);
 	tcase_add_test(tc, preempted_spinner_is_timed);

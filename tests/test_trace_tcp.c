@@ -568,10 +568,7 @@ int main(void)
 	Suite *s = suite_create("trace_tcp");
 	TCase *tc = tcase_create("tcp");
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_trace_tcp: must run as root (it loads BPF programs)\n");
-		return EXIT_FAILURE;
-	}
+	rig_require_root("test_trace_tcp");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, tcp_ipv4_listen_connect_accept);
 	tcase_add_test(tc, tcp_ipv6_listen_connect_accept);

@@ -672,10 +672,7 @@ int main(void)
 	Suite *s = suite_create("trace_vfs");
 	TCase *tc = tcase_create("vfs");
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_trace_vfs: must run as root (it loads BPF programs)\n");
-		return EXIT_FAILURE;
-	}
+	rig_require_root("test_trace_vfs");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, vfs_open_creat_openat2_openat);
 	tcase_add_test(tc, vfs_filtered_process_gives_none);
