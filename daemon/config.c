@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,6 +125,16 @@ static int openssl_path_add(struct config_parse *p, const char *v, uint64_t n __
 	if (o->openssl_path_count == TRACE_OPENSSL_PATHS)
 		return bad(p, v, "is one path too many (at most %d)", TRACE_OPENSSL_PATHS);
 	snprintf(o->openssl_paths[o->openssl_path_count++], TRACE_PATH_MAX, "%s", v);
+	return 1;
+}
+
+/* The HTTP server binds a numeric address: a name would need the resolver at start-up and could mean several. */
+static int listen_address(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, v, a) != 1 && inet_pton(AF_INET6, v, a) != 1)
+		return bad(p, v, "is not an IPv4 or IPv6 address (127.0.0.1, ::1, 0.0.0.0 for all)");
 	return 1;
 }
 
@@ -253,6 +264,13 @@ static const struct config_key keys[] = {
 	 .help = "spool bytes per output; beyond, new frames are dropped and counted"},
 	{CONFIG_SERVICE, "Storage_Sync", CONFIG_ENUM, "normal", FIELD(storage_sync_full), .choices = syncs,
 	 .what = "a sync mode (normal or full)", .help = "normal: synced in batches; full: every frame (power loss)"},
+	{CONFIG_SERVICE, "HTTP_Server", CONFIG_BOOL, "off", FIELD(http_server),
+	 .help = "serve Prometheus metrics at /metrics and a health check at /api/v1/health"},
+	{CONFIG_SERVICE, "HTTP_Listen", CONFIG_WORD, "127.0.0.1", FIELD(http_listen), .check = listen_address,
+	 .what = "an IPv4 or IPv6 address", .help = "the HTTP server's address, numeric (0.0.0.0 or :: for all)"},
+	/* Not Fluent Bit's 2020, which may run beside it; outside Prometheus's exporter range, which is full. */
+	{CONFIG_SERVICE, "HTTP_Port", CONFIG_UINT, "8424", FIELD(http_port), 1, 65535, "a port",
+	 .help = "the HTTP server's TCP port"},
 	{CONFIG_INPUT, "Name", CONFIG_ENUM, "ebpf", .choices = inputs, .what = "an input (ebpf is the only one)",
 	 .help = "the only input; may be left out"},
 	{CONFIG_INPUT, "Trace", CONFIG_LIST, "(required)", .choices = trace_names, .check = trace_add, .repeats = true,

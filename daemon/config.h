@@ -18,6 +18,8 @@
 #define CONFIG_SECRET_MAX 1024
 #define CONFIG_NAME_MAX 256
 #define CONFIG_PATH_MAX TRACE_PATH_MAX
+/* A numeric IPv6 address's longest text, NUL included (INET6_ADDRSTRLEN). */
+#define CONFIG_ADDR_MAX 46
 /*
  * Longest line, leading and trailing blanks not counted: room for a path as
  * long as the kernel's PATH_MAX (a Kubernetes pod's cgroup is far shorter).
@@ -70,6 +72,9 @@ struct config {
 	char storage_path[CONFIG_PATH_MAX];/* Storage_Path: a forward output spools in its subdirectory outputN */
 	uint64_t storage_limit;            /* Storage_Limit: bytes of spool per output */
 	bool storage_sync_full;            /* Storage_Sync: full = every frame synced; normal = in batches */
+	bool http_server;                  /* HTTP_Server: serve /metrics and /api/v1/health */
+	char http_listen[CONFIG_ADDR_MAX]; /* HTTP_Listen: a numeric IPv4 or IPv6 address */
+	uint16_t http_port;                /* HTTP_Port */
 
 	/* [INPUT] */
 	char traces[CONFIG_MAX_TRACES][CONFIG_NAME_MAX]; /* Trace: canonical names without "trace_" */

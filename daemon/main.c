@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -13,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "monitor.h"
 #include "notify.h"
 #include "output_forward.h"
 #include "output_stdout.h"
@@ -91,6 +93,7 @@ static int list_traces(void)
 struct daemon {
 	uv_loop_t *loop;
 	struct pipeline *pipeline;
+	struct monitor *monitor;   /* HTTP_Server's endpoints, or NULL */
 	struct output *outs[CONFIG_MAX_OUTPUTS];
 	size_t nouts, closing;
 	uv_signal_t sigint, sigterm, sighup;
@@ -118,6 +121,8 @@ static void daemon_stop(struct daemon *d)
 		return;
 	notify_send("STOPPING=1");
 	notify_watchdog_stop();
+	monitor_close(d->monitor);
+	d->monitor = NULL;
 	pipeline_shutdown(d->pipeline);
 	d->closing = d->nouts;
 	for (size_t i = 0; i < d->nouts; i++)
@@ -181,12 +186,14 @@ static int own_spools(const struct config *cfg, char *err, size_t errlen)
 
 static int run(const struct config *cfg)
 {
+	struct timespec started;
 	struct trace *traces[CONFIG_MAX_TRACES] = {0};
 	struct daemon d = {0};
 	char err[1024];
 	int rc = 1, m;
 	size_t n = 0;
 
+	clock_gettime(CLOCK_REALTIME, &started);
 	if (geteuid() != 0) {
 		log_error("must start as root to load eBPF programs (it drops to User= afterwards)");
 		return 1;
@@ -236,6 +243,21 @@ static int run(const struct config *cfg)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	/*
+	 * The HTTP listener is opened here, as root, before the drop: a port in use
+	 * or an address not on this machine stops start-up at once with its error,
+	 * before systemd hears READY, rather than leaving a daemon without its
+	 * endpoints. Nothing else is done as root: connections are accepted and
+	 * served only once the loop runs, unprivileged and under the seccomp filter.
+	 */
+	if (cfg->http_server &&
+	    !(d.monitor = monitor_new(d.loop, cfg, d.pipeline, d.outs, d.nouts,
+				      (double)started.tv_sec + started.tv_nsec / 1e9, err, sizeof(err)))) {
+		log_error("%s", err);
+		daemon_stop(&d);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+		goto out;
+	}
 	if (own_spools(cfg, err, sizeof(err)) || privs_drop(cfg->user, cfg->user_set, cfg->group, err, sizeof(err)) ||
 	    (m = sandbox_enter(err, sizeof(err))) < 0) {
 		log_error("%s", err);
@@ -248,6 +270,8 @@ static int run(const struct config *cfg)
 	for (size_t i = 0; i < d.nouts; i++)
 		d.outs[i]->start(d.outs[i]);
 	log_info("ebpf-forward %s running with %zu trace(s) and %zu output(s)", EBPF_FORWARD_VERSION, n, d.nouts);
+	if (d.monitor)
+		log_info("HTTP server on %s port %u: /metrics, /api/v1/health", cfg->http_listen, cfg->http_port);
 	notify_send("READY=1");
 	if (notify_watchdog_start(d.loop))
 		log_info("systemd watchdog: pinged from the event loop");
