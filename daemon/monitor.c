@@ -28,7 +28,7 @@ bool monitor_output_healthy(const struct config *cfg, const struct output_stats 
 int monitor_health_text(const struct config *cfg, const struct prom_output *outs, size_t n, char *buf, size_t cap)
 {
 	size_t o = 0;
-	bool ok = true;
+	bool ok = true, cut = false;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
@@ -40,10 +40,15 @@ int monitor_health_text(const struct config *cfg, const struct prom_output *outs
 		int len;
 
 		ok = ok && outs[i].healthy;
+		if (cut)
+			continue;
 		len = snprintf(buf + o, cap - o, "output %u (%s): %s\n", outs[i].index, outs[i].name, how);
-		if (len < 0 || (size_t)len >= cap - o)
-			break;
-		o += (size_t)len;
+		/* whole lines only, up to the first that does not fit; the verdict still counts every output */
+		cut = len < 0 || (size_t)len >= cap - o;
+		if (cut)
+			buf[o] = '\0';
+		else
+			o += (size_t)len;
 	}
 	return ok ? 200 : 503;
 }

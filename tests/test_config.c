@@ -81,6 +81,9 @@ static void assert_defaults_except_input_output(const struct config *c)
 	ck_assert_uint_eq(c->outputs[0].buffer_limit, 64 << 20);
 	ck_assert_uint_eq(c->outputs[0].frame_size, 1 << 20);
 	ck_assert_uint_eq(c->outputs[0].flush_ms, 50);
+	ck_assert(!c->http_server);
+	ck_assert_str_eq(c->http_listen, "127.0.0.1");
+	ck_assert_uint_eq(c->http_port, 8424);
 }
 
 /* ---- shipped files ---- */
@@ -289,6 +292,9 @@ START_TEST(every_key)
 	      "Log_Level = debug\n"
 	      "Stats_Interval = 0\n"
 	      "Metrics_Records = no\n"
+	      "HTTP_Server = on\n"
+	      "HTTP_Listen = ::\n"
+	      "HTTP_Port = 1\n"
 	      "[INPUT]\n"
 	      "Name = ebpf\n"
 	      "Trace = malloc\n"
@@ -318,6 +324,9 @@ START_TEST(every_key)
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
 	ck_assert_uint_eq(cfg.stats_interval_s, 0);
 	ck_assert(!cfg.metrics_records);
+	ck_assert(cfg.http_server);
+	ck_assert_str_eq(cfg.http_listen, "::");
+	ck_assert_uint_eq(cfg.http_port, 1);
 	ck_assert_str_eq(cfg.traces[0], "malloc");
 	ck_assert_uint_eq(cfg.trace.ringbuf_size, 262144);
 	ck_assert_uint_eq(cfg.trace.filter_pid, 4194304);
@@ -454,6 +463,13 @@ static const struct bad_value {
 	{"SERVICE", "User", "", "User: \"\" is not a user name"},
 	{"SERVICE", "User", "a b", "User: \"a b\" is not a user name"},
 	{"SERVICE", "Group", "", "Group: \"\" is not a group name"},
+	{"SERVICE", "HTTP_Server", "maybe", "HTTP_Server: \"maybe\" is not a boolean (on/off, true/false, yes/no, 1/0)"},
+	{"SERVICE", "HTTP_Listen", "localhost", "HTTP_Listen: \"localhost\" is not an IPv4 or IPv6 address (127.0.0.1, ::1, 0.0.0.0 for all)"},
+	{"SERVICE", "HTTP_Listen", "127.0.0.1:8424", "HTTP_Listen: \"127.0.0.1:8424\" is not an IPv4 or IPv6 address (127.0.0.1, ::1, 0.0.0.0 for all)"},
+	{"SERVICE", "HTTP_Listen", "[::1]", "HTTP_Listen: \"[::1]\" is not an IPv4 or IPv6 address (127.0.0.1, ::1, 0.0.0.0 for all)"},
+	{"SERVICE", "HTTP_Listen", "", "HTTP_Listen: \"\" is not an IPv4 or IPv6 address"},
+	{"SERVICE", "HTTP_Port", "0", "HTTP_Port: \"0\" is not a port (1-65535)"},
+	{"SERVICE", "HTTP_Port", "65536", "HTTP_Port: \"65536\" is not a port (1-65535)"},
 	{"INPUT", "Cgroup", "kubepods", "Cgroup: \"kubepods\" is not an absolute path"},
 	{"INPUT", "Comm", "a-command-name-too-long", "Comm: \"a-command-name-too-long\" is not a command name (1-15 bytes, as in /proc/PID/comm)"},
 	{"INPUT", "Mount_Ns", "mnt:[x]", "Mount_Ns: \"mnt:[x]\" is not a mount namespace (its inode number, as readlink /proc/PID/ns/mnt shows)"},
