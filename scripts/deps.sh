@@ -11,6 +11,8 @@ packages=(
 	systemd python3-fluent-logger
 	# the openssl trace's tests: the CLI makes their certificate (and brings libssl3), Python's ssl is a peer
 	openssl python3
+	# the HTTP server's tests: curl is the client, promtool (in prometheus) checks the metrics text
+	curl prometheus
 )
 
 missing=()
