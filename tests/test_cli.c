@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +25,9 @@
 #endif
 #ifndef SRC_DIR
 #error "SRC_DIR must name the source tree"
+#endif
+#ifndef CURL_PATH
+#define CURL_PATH "curl"
 #endif
 
 struct proc {
@@ -348,10 +353,24 @@ static const char *status_field(pid_t pid, const char *field, char *out, size_t 
 	return out;
 }
 
+/* A TCP port on 127.0.0.1 nothing listens on now. */
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
 START_TEST(runs_with_only_the_units_capabilities)
 {
 	/* what systemd would give it: the unit's bounding set, no_new_privs and SystemCallFilter= */
-	char conf[1024] = "[INPUT]\n", names[] = TRACE_NAMES, *save = NULL, want[64];
+	char conf[1024], names[] = TRACE_NAMES, *save = NULL, want[64];
 	char calls[] = "/tmp/ebpf-forward-calls-XXXXXX", cmd[512];
 	const char *path;
 	int ntraces = 0, fd;
@@ -361,10 +380,15 @@ START_TEST(runs_with_only_the_units_capabilities)
 	struct proc d;
 	int status;
 
+	/* the HTTP server too: it accepts and answers under the unit's system calls and the daemon's own filter */
+	unsigned http_port = free_port();
+
+	snprintf(conf, sizeof(conf), "[SERVICE]\nHTTP_Server = on\nHTTP_Port = %u\n[INPUT]\n", http_port);
 	/* every trace of the build */
 	for (char *t = strtok_r(names, " ", &save); t; t = strtok_r(NULL, " ", &save), ntraces++)
 		snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "Trace = %s\n", t);
-	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "[OUTPUT]\nName = stdout\n");
+	/* only the metrics records: nothing reads the pipe until the end, and a full one would stop the loop */
+	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "[OUTPUT]\nName = stdout\nMatch = ebpf.metrics\n");
 	path = write_conf(conf);
 	argv[11] = (char *)path;
 	unit_bounding_set(caps, sizeof(caps));
@@ -390,6 +414,19 @@ START_TEST(runs_with_only_the_units_capabilities)
 		ck_assert_str_eq(status_field(d.pid, "CapBnd", v, sizeof(v)), "0000000000000000");
 		ck_assert_str_eq(status_field(d.pid, "NoNewPrivs", v, sizeof(v)), "1");
 		ck_assert_str_eq(status_field(d.pid, "Seccomp", v, sizeof(v)), "2");
+	}
+	{
+		char code[16] = "";
+		FILE *p;
+
+		snprintf(cmd, sizeof(cmd), "%s -s -m 5 -o /dev/null -w '%%{http_code}' http://127.0.0.1:%u/metrics",
+			 CURL_PATH, http_port);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		if (!fgets(code, sizeof(code), p))
+			code[0] = '\0';
+		pclose(p);
+		ck_assert_msg(strcmp(code, "200") == 0, "GET /metrics under the unit's bounds: %s", code);
 	}
 	kill(d.pid, SIGTERM);
 	out = slurp(d.out);
