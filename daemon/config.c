@@ -361,6 +361,8 @@ static const struct config_key keys[] = {
 	 .help = "TLS to the TCP receivers (Unix sockets stay as they are)"},
 	{CONFIG_OUTPUT, "tls.verify", CONFIG_BOOL, "on", OFIELD(tls_verify), .forward_only = true,
 	 .help = "check the receiver's certificate: signed by a trusted CA, in date, for tls.vhost or the Host"},
+	{CONFIG_OUTPUT, "tls.verify_hostname", CONFIG_BOOL, "on", OFIELD(tls_verify_hostname), .forward_only = true,
+	 .help = "with tls.verify: the name too (off: any name, as Fluent Bit's default; not advised)"},
 	{CONFIG_OUTPUT, "tls.ca_file", CONFIG_PATH, "(system store)", OFIELD(tls_ca_file), .check = tls_input,
 	 .forward_only = true, .help = "PEM file of the CAs to trust instead of the system's"},
 	{CONFIG_OUTPUT, "tls.ca_path", CONFIG_PATH, "(system store)", OFIELD(tls_ca_path), .check = tls_input,

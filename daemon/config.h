@@ -58,6 +58,7 @@ struct config_output {
 	char unix_peer_user[CONFIG_NAME_MAX];/* Unix_Peer_User: a Unix socket's listener must be this account */
 	bool tls;                          /* tls: TLS to the TCP receivers */
 	bool tls_verify;                   /* tls.verify: their certificate chain and name are checked */
+	bool tls_verify_hostname;          /* tls.verify_hostname: the name too (on here; off is Fluent Bit's default) */
 	char tls_ca_file[CONFIG_PATH_MAX]; /* tls.ca_file, tls.ca_path: the CAs to trust; neither: the system's */
 	char tls_ca_path[CONFIG_PATH_MAX];
 	char tls_crt_file[CONFIG_PATH_MAX];/* tls.crt_file, tls.key_file: our certificate, for receivers that ask */

@@ -57,13 +57,13 @@ static int output_start(struct config_parse *p)
 /* tls.* keys mean something only with tls on, a certificate only with its key, and TLS only over TCP. */
 static int tls_rules(struct config_parse *p, const struct config_output *o)
 {
-	static const char *const sub[] = {"tls.verify", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.key_file",
+	static const char *const sub[] = {"tls.verify", "tls.verify_hostname", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.key_file",
 					  "tls.vhost"};
 	int crt = given(p, CONFIG_OUTPUT, "tls.crt_file"), key = given(p, CONFIG_OUTPUT, "tls.key_file");
 
-	/* (tls.verify = on, the default, written out, asks for nothing) */
-	for (size_t i = o->tls_verify; i < sizeof(sub) / sizeof(sub[0]) && !o->tls; i++)
-		if (given(p, CONFIG_OUTPUT, sub[i]))
+	/* (tls.verify and tls.verify_hostname = on, their default, written out, ask for nothing) */
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) && !o->tls; i++)
+		if (given(p, CONFIG_OUTPUT, sub[i]) && !(i == 0 && o->tls_verify) && !(i == 1 && o->tls_verify_hostname))
 			return config_fail(p, given(p, CONFIG_OUTPUT, sub[i]), "%s: tls is off in this [OUTPUT]; "
 					   "add tls = on, or remove it", sub[i]);
 	if (!crt != !key)

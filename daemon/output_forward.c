@@ -278,6 +278,7 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 	if (out->tls) {
 		struct fwd_tls_config tc = {
 			.verify = out->tls_verify,
+			.no_name_check = !out->tls_verify_hostname,
 			.ca_file = out->tls_ca_file[0] ? out->tls_ca_file : NULL,
 			.ca_path = out->tls_ca_path[0] ? out->tls_ca_path : NULL,
 			.crt_file = out->tls_crt_file[0] ? out->tls_crt_file : NULL,
@@ -293,6 +294,9 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 		if (!out->tls_verify)
 			log_warn("forward output %u: tls.verify is off: the receiver's certificate is not checked, so anyone "
 				 "on the path can pose as it and read every record", index + 1);
+		else if (!out->tls_verify_hostname)
+			log_warn("forward output %u: tls.verify_hostname is off: any certificate of a trusted CA is "
+				 "taken, whatever name it is for", index + 1);
 	}
 	o->client = fwd_client_new(loop, &cc);
 	if (!o->client) {

@@ -14,7 +14,7 @@
 
 struct fwd_tls_ctx {
 	SSL_CTX *ctx;
-	bool verify;
+	bool verify, check_name;
 };
 
 struct fwd_tls {
@@ -56,6 +56,7 @@ struct fwd_tls_ctx *fwd_tls_ctx_new(const struct fwd_tls_config *cfg, char *err,
 		return NULL;
 	}
 	c->verify = cfg->verify;
+	c->check_name = cfg->verify && !cfg->no_name_check;
 	/* TLS 1.2 and 1.3 only; renegotiation would let the receiver make us read in the middle of a write */
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
@@ -119,9 +120,9 @@ struct fwd_tls *fwd_tls_new(struct fwd_tls_ctx *ctx, const char *name, char *err
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	/* an address is checked against the certificate's IP names, and is no SNI (RFC 6066 forbids it) */
 	if (is_address(name)) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) != 1)
+		if (ctx->check_name && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) != 1)
 			goto fail;
-	} else if (SSL_set_tlsext_host_name(t->ssl, name) != 1 || SSL_set1_host(t->ssl, name) != 1) {
+	} else if (SSL_set_tlsext_host_name(t->ssl, name) != 1 || (ctx->check_name && SSL_set1_host(t->ssl, name) != 1)) {
 		goto fail;
 	}
 	SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

@@ -9,6 +9,7 @@
 /* Out_forward's tls.* keys. Files are read once, by fwd_tls_ctx_new (as root, before the drop). */
 struct fwd_tls_config {
 	bool verify;               /* tls.verify: the receiver's certificate chain and name are checked (default on) */
+	bool no_name_check;        /* tls.verify_hostname off: the chain is checked, the name is not */
 	const char *ca_file;       /* tls.ca_file: PEM CAs to trust; NULL with ca_path NULL: the system's store */
 	const char *ca_path;       /* tls.ca_path: a directory of hashed CA certificates */
 	const char *crt_file;      /* tls.crt_file: our certificate (chain), for receivers that ask for one */

@@ -14,13 +14,15 @@ static struct tls_certs certs;
 /* What the client is given; unset strings are NULL. */
 struct side {
 	const char *ca, *crt, *key, *vhost;
-	bool no_verify;
+	bool no_verify, no_name_check;
 	const char *shared_key;
+	const char *receiver_crt; /* for delivers(): NULL, the right one */
 };
 
 static struct fwd_tls_ctx *tls_ctx(const struct side *s)
 {
-	struct fwd_tls_config tc = {.verify = !s->no_verify, .ca_file = s->ca, .crt_file = s->crt, .key_file = s->key};
+	struct fwd_tls_config tc = {.verify = !s->no_verify, .no_name_check = s->no_name_check, .ca_file = s->ca,
+				    .crt_file = s->crt, .key_file = s->key};
 	char err[512];
 	struct fwd_tls_ctx *ctx = fwd_tls_ctx_new(&tc, err, sizeof(err));
 
@@ -72,7 +74,7 @@ static void delivers(const char *client_ca, const char *receiver_key, const stru
 	struct fwd_tls_ctx *ctx;
 	struct fwd_client_stats st;
 
-	open_pair(&rv, &r, &ctx, certs.server_crt, client_ca, receiver_key, s);
+	open_pair(&rv, &r, &ctx, s->receiver_crt ? s->receiver_crt : certs.server_crt, client_ca, receiver_key, s);
 	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){5}, 5000), "not all acked: %s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.connects, 1);
@@ -161,6 +163,17 @@ START_TEST(vhost_is_the_name_checked)
 	struct side s = {.ca = certs.ca, .vhost = "fluent.example"};
 
 	refused(certs.server_crt, &s, "the receiver's certificate is not for \"fluent.example\"");
+}
+END_TEST
+
+/* tls.verify_hostname off: the wrong name is taken, the wrong CA still is not. */
+START_TEST(without_the_name_check_only_the_chain_counts)
+{
+	struct side s = {.ca = certs.ca, .vhost = "localhost", .no_name_check = true, .receiver_crt = certs.wrong_name_crt};
+
+	delivers(NULL, NULL, &s, "certificate verified");
+	s.ca = certs.other_ca;
+	refused(certs.wrong_name_crt, &s, "the receiver's certificate is not signed by a CA we trust");
 }
 END_TEST
 
@@ -289,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, expired_certificate_is_refused);
 	tcase_add_test(tc, wrong_name_is_refused);
 	tcase_add_test(tc, vhost_is_the_name_checked);
+	tcase_add_test(tc, without_the_name_check_only_the_chain_counts);
 	tcase_add_test(tc, tls_and_shared_key_together);
 	tcase_add_test(tc, tls_with_a_wrong_shared_key_sends_nothing);
 	tcase_add_test(tc, client_certificate_is_presented);
