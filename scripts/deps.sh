@@ -11,6 +11,8 @@ packages=(
 	systemd python3-fluent-logger
 	# the openssl trace's tests: the CLI makes their certificate (and brings libssl3), Python's ssl is a peer
 	openssl python3
+	# tests/package-test.sh: builds the Debian package (debian/) and checks it
+	debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()
