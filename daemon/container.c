@@ -105,6 +105,10 @@ static void put(uint64_t id, const char *cid, uint8_t len)
 struct walk {
 	uint64_t dirs;
 	bool cut;
+	uint64_t want;               /* the id the walk is for: its answer is kept even if evicted */
+	bool found;
+	bool in_container;
+	char cid[CONTAINER_ID_LEN];
 };
 
 /* Puts every directory below fd (which it closes) with its container: its own name's, else inherited's. */
@@ -143,6 +147,12 @@ static void walk_dir(struct walk *w, int fd, const char *inherited, int depth)
 		if (container_name_id(name, strlen(name), id))
 			mine = id;
 		put(ino, mine, LEN_NONE);
+		if (ino == w->want) {
+			w->found = true;
+			w->in_container = mine != NULL;
+			if (mine)
+				memcpy(w->cid, mine, CONTAINER_ID_LEN);
+		}
 		if (depth + 1 >= WALK_MAX_DEPTH) {
 			w->cut = true;
 			continue;
@@ -162,23 +172,35 @@ static void walk_dir(struct walk *w, int fd, const char *inherited, int depth)
 	closedir(d);
 }
 
-static void walk(void)
+/* Walks the whole tree; want (0: none) is put last, so a tree larger than the cache still answers it. */
+static void walk(uint64_t want)
 {
-	struct walk w = {0};
+	struct walk w = {.want = want};
 	uint64_t start = now_ns(), took;
 	int fd = openat(c.root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
 
 	c.walk_start_ns = start;
 	c.evicted_at_walk = c.st.evictions;
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st)) {
 		w.cut = true;
-	else
+		if (fd >= 0)
+			close(fd);
+	} else {
+		/* the root cgroup is no container's */
+		put(st.st_ino, NULL, LEN_NONE);
+		w.found = st.st_ino == want;
 		walk_dir(&w, fd, NULL, 0);
+	}
+	if (w.found)
+		put(want, w.in_container ? w.cid : NULL, LEN_NONE);
 	took = now_ns() - start;
 	c.walk_whole = !w.cut;
 	c.credit_ns -= (int64_t)took;
 	c.st.walks++;
 	c.st.walk_ns += took;
+	if (took > c.st.max_walk_ns)
+		c.st.max_walk_ns = took;
 	c.st.dirs = w.dirs;
 	log_debug("container_id: walked %llu cgroups under %s in %llu us%s", (unsigned long long)w.dirs, c.root,
 		  (unsigned long long)(took / 1000), w.cut ? " (not all of them: a bound or an error)" : "");
@@ -251,7 +273,7 @@ static const char *miss(uint64_t id, uint64_t ts_ns, size_t *len)
 			c.st.over_budget++;
 			return unknown(len, now);
 		}
-		walk();
+		walk(id);
 		v = lookup(id, len);
 		if (v)
 			return v;
@@ -268,7 +290,14 @@ static const char *miss(uint64_t id, uint64_t ts_ns, size_t *len)
 
 const char *container_of(uint64_t cgroup_id, uint64_t ts_ns, size_t *len)
 {
-	const char *v = lookup(cgroup_id, len);
+	const char *v;
+
+	/* 0 is no cgroup (a free way has id 0): what a faulting read in the kernel gives */
+	if (!cgroup_id) {
+		*len = sizeof(CONTAINER_UNKNOWN) - 1;
+		return CONTAINER_UNKNOWN;
+	}
+	v = lookup(cgroup_id, len);
 
 	return v ? v : miss(cgroup_id, ts_ns, len);
 }
@@ -287,7 +316,6 @@ static const char *find_root(void)
 
 int container_start(const char *root, char *err, size_t errlen)
 {
-	struct stat st;
 	int fd;
 
 	container_stop();
@@ -303,19 +331,15 @@ int container_start(const char *root, char *err, size_t errlen)
 		return -1;
 	}
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
+	if (fd < 0) {
 		snprintf(err, errlen, "container_id: cannot open %s: %s", root, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	strcpy(c.root, root);
 	c.root_fd = fd;
 	c.credit_ns = BUDGET_MAX_NS;
 	c.credit_at_ns = now_ns();
-	/* the root cgroup is no container's */
-	put(st.st_ino, NULL, LEN_NONE);
-	walk();
+	walk(0);
 	return 0;
 }
 

@@ -28,7 +28,7 @@ void container_stop(void);
 /*
  * The container of a task whose event had cgroup_id at ts_ns (CLOCK_BOOTTIME):
  * its 64-hex id, "" when the cgroup is in no container, CONTAINER_UNKNOWN when
- * it cannot be found. Never NULL; *len is its length. A cache hit costs a few
+ * it cannot be found (or cgroup_id is 0). Never NULL; *len is its length. A cache hit costs a few
  * ns; a miss walks the tree, at most 5% of the time.
  */
 const char *container_of(uint64_t cgroup_id, uint64_t ts_ns, size_t *len);
@@ -37,6 +37,7 @@ struct container_stats {
 	uint64_t misses;         /* lookups the cache did not answer */
 	uint64_t walks;          /* walks of the tree, the one at start included */
 	uint64_t walk_ns;        /* time they took */
+	uint64_t max_walk_ns;    /* the longest */
 	uint64_t dirs;           /* cgroups the last walk saw */
 	uint64_t gone;           /* records of a cgroup no walk after the event found */
 	uint64_t over_budget;    /* records that missed while walks were over their time budget */
