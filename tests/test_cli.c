@@ -371,7 +371,9 @@ START_TEST(runs_with_only_the_units_capabilities)
 {
 	/* what systemd would give it: the unit's bounding set, no_new_privs and SystemCallFilter= */
 	char conf[1024], names[] = TRACE_NAMES, *save = NULL, want[64];
-	char calls[] = "/tmp/ebpf-forward-calls-XXXXXX", cmd[512];
+	char calls[] = "/tmp/ebpf-forward-calls-XXXXXX", cmd[512], spool[] = "/tmp/ebpf-forward-spool-XXXXXX";
+	char spool_out[64];
+	struct stat sst;
 	const char *path;
 	int ntraces = 0, fd;
 	char caps[512], *out, *err;
@@ -379,16 +381,20 @@ START_TEST(runs_with_only_the_units_capabilities)
 			"--", UNIT_SANDBOX_PATH, calls, DAEMON_PATH, "-c", NULL, NULL};
 	struct proc d;
 	int status;
-
-	/* the HTTP server too: it accepts and answers under the unit's system calls and the daemon's own filter */
 	unsigned http_port = free_port();
 
-	snprintf(conf, sizeof(conf), "[SERVICE]\nHTTP_Server = on\nHTTP_Port = %u\n[INPUT]\n", http_port);
+	/* a spool too: its directory is given to the account at start (CAP_CHOWN) */
+	ck_assert_ptr_nonnull(mkdtemp(spool));
+	/* and the HTTP server: it accepts and answers under the unit's system calls and the daemon's own filter */
+	snprintf(conf, sizeof(conf), "[SERVICE]\nStorage_Path = %s\nHTTP_Server = on\nHTTP_Port = %u\n[INPUT]\n", spool,
+		 http_port);
 	/* every trace of the build */
 	for (char *t = strtok_r(names, " ", &save); t; t = strtok_r(NULL, " ", &save), ntraces++)
 		snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "Trace = %s\n", t);
-	/* only the metrics records: nothing reads the pipe until the end, and a full one would stop the loop */
-	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "[OUTPUT]\nName = stdout\nMatch = ebpf.metrics\n");
+	/* nothing listens on the discard port: the forward output spools; stdout takes only the metrics records,
+	 * as nothing reads its pipe until the end and a full one would stop the loop */
+	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf),
+		 "[OUTPUT]\nName = stdout\nMatch = ebpf.metrics\n[OUTPUT]\nName = forward\nHost = 127.0.0.1:9\n");
 	path = write_conf(conf);
 	argv[11] = (char *)path;
 	unit_bounding_set(caps, sizeof(caps));
@@ -414,6 +420,9 @@ START_TEST(runs_with_only_the_units_capabilities)
 		ck_assert_str_eq(status_field(d.pid, "CapBnd", v, sizeof(v)), "0000000000000000");
 		ck_assert_str_eq(status_field(d.pid, "NoNewPrivs", v, sizeof(v)), "1");
 		ck_assert_str_eq(status_field(d.pid, "Seccomp", v, sizeof(v)), "2");
+		snprintf(spool_out, sizeof(spool_out), "%s/output2", spool);
+		ck_assert_int_eq(stat(spool_out, &sst), 0);
+		ck_assert_uint_eq(sst.st_uid, strtoul(status_field(d.pid, "Uid", v, sizeof(v)), NULL, 10));
 	}
 	{
 		char code[16] = "";
@@ -439,6 +448,8 @@ START_TEST(runs_with_only_the_units_capabilities)
 	free(out);
 	free(err);
 	unlink(path);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", spool);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
