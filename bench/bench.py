@@ -6,6 +6,7 @@ the strict receiver counts what arrives, the daemon traces, loadgen makes the lo
 Prints one table and writes the same figures as JSON.
 """
 import argparse
+import atexit
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,35 +25,60 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="meson build directory")
     p.add_argument("--trace", default="vfs", choices=["vfs", "exec", "signal"], help="trace under load")
-    p.add_argument("--procs", default="1,2", help="generator processes, comma-separated runs (default 1,2)")
     p.add_argument("--seconds", type=int, default=10, help="seconds of flat-out load per run")
     p.add_argument("--rate", type=int, default=1000, help="events/s of the delay run")
     p.add_argument("--rate-seconds", type=int, default=5)
     p.add_argument("--idle-seconds", type=int, default=5)
     p.add_argument("--extra", action="append", default=[], help="extra daemon config line, e.g. Ringbuf_Size=256K (in --costs: [INPUT] lines, e.g. Vfs_Resolved_Path=on)")
-    p.add_argument("--costs", default="", help="traces whose kernel cost to measure under their own load, "
-                   "comma-separated, or 'all' (then only that section runs)")
+    p.add_argument("--costs", default="", help="only the kernel costs: of these traces, comma-separated, or 'all'")
     p.add_argument("--cost-path", default="/nonexistent/ebpf-forward-bench",
                    help="the file the open load opens in --costs (the default does not exist: failed opens)")
     p.add_argument("--cost-seconds", type=int, default=5, help="seconds of load per trace in --costs")
+    p.add_argument("--runs", type=int, default=3, help="runs of each measurement; the table gives their median")
+    p.add_argument("--only", default="", help="sections to run, comma-separated: costs, flat, sustained, rate, idle, "
+                   "delay (default: all)")
+    p.add_argument("--sustained-seconds", type=int, default=60, help="seconds of the sustained run (2 generators)")
+    p.add_argument("--rate-search-seconds", type=int, default=10, help="seconds of each step of the rate search")
+    p.add_argument("--buffer-limit-mib", type=int, default=64, help="the daemon's Buffer_Limit, for the memory target")
     p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     return p.parse_args()
+
+
+# Every receiver and daemon started: none is left behind when the benchmark stops early.
+CHILDREN = []
+
+
+def kill_children():
+    for c in CHILDREN:
+        if c.poll() is None:
+            c.kill()
+            c.wait()
+
+
+atexit.register(kill_children)
 
 
 class Receiver:
     """The test receiver in counting mode, with its statistics file."""
 
-    def __init__(self, build, workdir, match):
+    def __init__(self, build, workdir, match, transport="tcp"):
         self.ready = os.path.join(workdir, "recv.ready")
         self.stats_path = os.path.join(workdir, "recv.stats")
-        for stale in (self.ready, self.stats_path):
-            if os.path.exists(stale):
+        self.unix_path = os.path.join(workdir, "recv.sock") if transport == "unix" else None
+        for stale in (self.ready, self.stats_path, self.unix_path):
+            if stale and os.path.exists(stale):
                 os.unlink(stale)
+        where = ["--unix", self.unix_path] if self.unix_path else ["--tcp", "127.0.0.1:0"]
         self.proc = subprocess.Popen(
-            [os.path.join(build, "tests", "fwd_receiver"), "--tcp", "127.0.0.1:0", "--ready", self.ready,
+            [os.path.join(build, "tests", "fwd_receiver")] + where + ["--ready", self.ready,
              "--count-only", "--count-match", match, "--stats", self.stats_path],
-            stderr=subprocess.DEVNULL, preexec_fn=pinned("rest"))
-        self.port = int(wait_file(self.ready).strip())
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pinned("rest"))
+        CHILDREN.append(self.proc)
+        self.port = int(wait_file(self.ready).strip() or 0) if not self.unix_path else 0
+        if self.unix_path:
+            wait_file(self.ready)
+            # the daemon drops to nobody before it connects
+            os.chmod(self.unix_path, 0o666)
 
     def stats(self):
         before = os.stat(self.stats_path).st_mtime_ns if os.path.exists(self.stats_path) else 0
@@ -73,19 +100,21 @@ class Receiver:
 class Daemon:
     """ebpf-forward as a child, so its rusage (CPU, peak RSS) is ours to read when it exits."""
 
-    def __init__(self, build, workdir, trace, port, extra, name="daemon"):
+    def __init__(self, build, workdir, trace, recv, extra, name="daemon"):
         self.conf = os.path.join(workdir, name + ".conf")
         self.log_path = os.path.join(workdir, name + ".log")
-        lines = ["[SERVICE]", "User = nobody", "Stats_Interval = 0",
-                 "[INPUT]", "Trace = " + trace]
+        lines = ["[SERVICE]", "User = nobody", "Stats_Interval = 0", "[INPUT]"]
+        lines += ["Trace = " + t for t in trace.split(",")]
         lines += [e.replace("=", " = ", 1) for e in extra if e.split("=")[0].strip().lower() in INPUT_KEYS]
-        lines += ["[OUTPUT]", "Name = forward", "Port = %d" % port, "Tag = ebpf.*"]
+        lines += ["[OUTPUT]", "Name = forward", "Tag = ebpf.*",
+                  "Unix_Path = %s" % recv.unix_path if recv.unix_path else "Port = %d" % recv.port]
         lines += [e.replace("=", " = ", 1) for e in extra if e.split("=")[0].strip().lower() not in INPUT_KEYS]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([os.path.join(build, "daemon", "ebpf-forward"), "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=self.log, preexec_fn=pinned("rest"))
+        CHILDREN.append(self.proc)
         if not wait_text(self.log_path, "connected to", 15):
             self.proc.kill()
             self.proc.wait()
@@ -199,14 +228,63 @@ def settle(recv, key="matched", quiet=1.0, limit=60):
     return last
 
 
-def flat_out_run(args, workdir, marker, procs):
+class RssSampler(threading.Thread):
+    """Samples the daemon's memory every 100 ms: RSS as the kernel counts it, and with each ring counted once.
+
+    A BPF ring's data pages are mapped twice, back to back (so a record that wraps reads whole), and
+    the kernel's RSS counts a resident page once per mapping. The ring is the r--s mapping of
+    anon_inode:bpf-map whose size is one page plus twice the ring: half of its resident data
+    pages are the same pages again, and are taken off.
+    """
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.stop_flag = pid, threading.Event()
+        self.peak_kib = self.peak_once_kib = self.last_once_kib = 0
+
+    def sample(self):
+        total = dup = 0
+        try:
+            with open("/proc/%d/smaps" % self.pid) as f:
+                ring = False
+                for line in f:
+                    if line[0] in "0123456789abcdef" and "-" in line.split()[0]:
+                        ring = line.split()[1] == "r--s" and "anon_inode:bpf-map" in line
+                    elif line.startswith("Rss:"):
+                        kib = int(line.split()[1])
+                        total += kib
+                        if ring:
+                            dup += max(0, kib - 4) // 2
+        except OSError:
+            return
+        self.peak_kib = max(self.peak_kib, total)
+        self.last_once_kib = total - dup
+        self.peak_once_kib = max(self.peak_once_kib, self.last_once_kib)
+
+    def run(self):
+        while not self.stop_flag.wait(0.1):
+            self.sample()
+
+    def stop(self):
+        self.sample()
+        self.stop_flag.set()
+        self.join()
+        return {"peak_rss_mib": self.peak_kib / 1024.0, "peak_rss_rings_once_mib": self.peak_once_kib / 1024.0,
+                "rss_rings_once_mib": self.last_once_kib / 1024.0}
+
+
+def flat_out_run(args, workdir, marker, procs, transport, seconds=None, extra=()):
+    """Flat out from procs generators for seconds: loss, delivery, the daemon's CPU and memory, the syscall's cost."""
+    seconds = seconds or args.seconds
     place(procs)
-    untraced = loadgen(args.build, marker, procs, args.seconds, trace=args.trace)
-    recv = Receiver(args.build, workdir, COMM)
-    d = Daemon(args.build, workdir, args.trace, recv.port, args.extra, "flat%d" % procs)
-    traced = loadgen(args.build, marker, procs, args.seconds, trace=args.trace)
+    untraced = loadgen(args.build, marker, procs, min(seconds, args.seconds), trace=args.trace)
+    recv = Receiver(args.build, workdir, COMM, transport)
+    d = Daemon(args.build, workdir, args.trace, recv, args.extra + list(extra), "flat%d%s" % (procs, transport))
+    mem = RssSampler(d.proc.pid)
+    mem.start()
+    traced = loadgen(args.build, marker, procs, seconds, trace=args.trace)
     got = settle(recv)
-    rss_now = d.status("VmRSS") / 1024.0
+    rss = mem.stop()
     fin = d.stop()
     rstats = recv.stop()
     made = traced["ops"]
@@ -214,18 +292,20 @@ def flat_out_run(args, workdir, marker, procs):
     all_delivered = rstats["entries"]
     return {
         "procs": procs,
-        "seconds": args.seconds,
+        "transport": transport,
+        "seconds": seconds,
         "events_made": made,
         "events_received": delivered,
         "lost_total": made - delivered,
         "lost_kernel_ring": fin["kernel_lost"],
         "lost_daemon_buffer": fin["output_dropped"],
-        "events_per_s": delivered / args.seconds,
+        "rejected_by_receiver": rstats["rejected"],
+        "events_per_s": delivered / seconds,
         "all_entries_received": all_delivered,
         "daemon_cpu_s": fin["cpu_s"],
         "daemon_cpu_ns_per_event": fin["cpu_s"] * 1e9 / all_delivered if all_delivered else None,
-        "daemon_peak_rss_mib": fin["maxrss_kib"] / 1024.0,
-        "daemon_rss_after_mib": rss_now,
+        "daemon_peak_rss_kernel_mib": fin["maxrss_kib"] / 1024.0,
+        "daemon_peak_rss_rings_once_mib": rss["peak_rss_rings_once_mib"],
         "open_close_untraced_ns": untraced["ns_per_op"],
         "open_close_traced_ns": traced["ns_per_op"],
         "added_syscall_ns": traced["ns_per_op"] - untraced["ns_per_op"],
@@ -234,27 +314,75 @@ def flat_out_run(args, workdir, marker, procs):
     }
 
 
+def rate_run(args, workdir, marker, rate, ring):
+    """One generator at rate events/s for rate_seconds with a ring of ring bytes: lost nothing?"""
+    place(1)
+    recv = Receiver(args.build, workdir, COMM, "unix")
+    d = Daemon(args.build, workdir, args.trace, recv, args.extra + ["Ringbuf_Size=%s" % ring], "rate")
+    gen = loadgen(args.build, marker, 1, args.rate_search_seconds, rate, trace=args.trace)
+    settle(recv)
+    fin = d.stop()
+    rs = recv.stop()
+    return {"asked": rate, "achieved": gen["ops"] / args.rate_search_seconds, "made": gen["ops"],
+            "received": rs["matched"], "lost_kernel_ring": fin["kernel_lost"],
+            "lossless": rs["matched"] == gen["ops"] and fin["kernel_lost"] == 0 and fin["output_dropped"] == 0}
+
+
+def rate_search(args, workdir, marker, ring="1M"):
+    """The largest rate the daemon keeps up with, losing nothing, with a small ring: doubling, then halving the gap."""
+    tried, good, bad = [], None, None
+    rate = 50000
+    while bad is None and rate <= 4000000:
+        r = rate_run(args, workdir, marker, rate, ring)
+        tried.append(r)
+        if not r["lossless"]:
+            bad = rate
+        else:
+            good = r
+            if r["achieved"] < 0.95 * rate:
+                break  # the generator's own limit: nothing faster to offer
+            rate *= 2
+    while bad is not None and good is not None and bad - good["asked"] > max(10000, bad // 16):
+        mid = (good["asked"] + bad) // 2
+        r = rate_run(args, workdir, marker, mid, ring)
+        tried.append(r)
+        if r["lossless"]:
+            good = r
+        else:
+            bad = mid
+    return {"ring": ring, "largest_lossless": good["achieved"] if good else 0,
+            "generator_limited": bad is None, "first_lossy_rate": bad, "tried": tried}
+
+
+# Every trace, for the idle run: all of them on, none with anything to see.
+ALL_TRACES = "exec,vfs,signal,bind,malloc,tcp,dns,sched,openssl"
+
+
 def idle_run(args, workdir):
-    """No events at all: the trace is filtered to a process that does nothing."""
+    """No events at all: every trace on, filtered to a process that does nothing."""
     place(len(os.sched_getaffinity(0)))
     sleeper = subprocess.Popen(["sleep", str(args.idle_seconds + 30)])
-    recv = Receiver(args.build, workdir, "idle")
-    d = Daemon(args.build, workdir, args.trace, recv.port, args.extra + ["Pid=%d" % sleeper.pid], "idle")
+    recv = Receiver(args.build, workdir, "idle", "unix")
+    d = Daemon(args.build, workdir, ALL_TRACES, recv, args.extra + ["Pid=%d" % sleeper.pid], "idle")
     time.sleep(1.5)  # past start-up
+    mem = RssSampler(d.proc.pid)
+    mem.start()
     w0, t0 = d.wakeups(), time.time()
     time.sleep(args.idle_seconds)
     w1, t1 = d.wakeups(), time.time()
-    fin = d.stop()
+    rss = mem.stop()
+    d.stop()
     recv.stop()
     sleeper.kill()
     sleeper.wait()
-    return {"idle_wakeups_per_s": (w1 - w0) / (t1 - t0), "idle_rss_mib": fin["maxrss_kib"] / 1024.0}
+    return {"idle_wakeups_per_s": (w1 - w0) / (t1 - t0), "idle_rss_rings_once_mib": rss["rss_rings_once_mib"],
+            "idle_rss_kernel_mib": rss["peak_rss_mib"]}
 
 
 def delay_run(args, workdir, marker):
     place(len(os.sched_getaffinity(0)))
-    recv = Receiver(args.build, workdir, COMM)
-    d = Daemon(args.build, workdir, args.trace, recv.port, args.extra, "delay")
+    recv = Receiver(args.build, workdir, COMM, "unix")
+    d = Daemon(args.build, workdir, args.trace, recv, args.extra, "delay")
     gen = loadgen(args.build, marker, 1, args.rate_seconds, args.rate, trace=args.trace)
     settle(recv)
     d.stop()
@@ -362,59 +490,114 @@ def costs_section(args, workdir):
     listed = subprocess.run([os.path.join(args.build, "daemon", "ebpf-forward"), "--list-traces"],
                             capture_output=True, text=True).stdout
     built = re.findall(r"^(\w+) ", listed, re.M)
-    want = built if args.costs == "all" else args.costs.split(",")
+    want = built if args.costs in ("", "all") else args.costs.split(",")
     was = bpf_stats(True)
     try:
-        out = []
+        out = {}
         for t in want:
             if t not in COST_LOADS:
-                out.append({"trace": t, "error": "no load for it in bench.py"})
+                out[t] = [{"trace": t, "error": "no load for it in bench.py"}]
             elif t not in built:
-                out.append({"trace": t, "error": "not in this build"})
+                out[t] = [{"trace": t, "error": "not in this build"}]
             else:
-                out.append(cost_run(args, workdir, t))
+                out[t] = [cost_run(args, workdir, t) for _ in range(args.runs)]
         return out
     finally:
         bpf_stats(was)
 
 
-def costs_table(costs):
-    rows = [("trace", "load; events/s; BPF ns per event; ns per program run (runs)")]
-    for c in costs:
-        if "error" in c:
-            rows.append((c["trace"], "not measured: %s" % c["error"]))
-        else:
-            rows.append((c["trace"], "%s; %.0f/s; %.0f ns; %.0f ns (%d)" % (
-                c["load"], c["load_events_per_s"], c["bpf_ns_per_event"] or 0, c["bpf_ns_per_run"] or 0,
-                c["bpf_runs"])))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join("%-*s  %s" % (width, k, v) for k, v in rows)
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[len(xs) // 2] if xs else None
 
 
-def table(results):
+def fmt_runs(xs, unit, digits=0):
+    """"218 ns (210, 218, 230)": the median, then every run."""
+    m = median(xs)
+    if m is None:
+        return "not measured"
+    f = "%%.%df" % digits
+    one = (f % m) + unit
+    return one if len(xs) == 1 else "%s (%s)" % (one, ", ".join(f % x for x in xs if x is not None))
+
+
+# Issue 12's targets. exec's is the bound of a fork+exec's two records at the default Exec_Args_Max.
+TARGETS = {"vfs_bpf_ns": 300, "exec_bpf_ns": 3000, "daemon_ns": 150, "rss_base_mib": 32, "idle_wakeups": 10,
+           "delay_p50_ms": 100, "delay_p99_ms": 500}
+
+
+def rows_of(results, args):
+    """The table: (what, target, measured, verdict) with verdict True, False or None (a figure, no target)."""
     rows = []
-    for r in results["flat_out"]:
-        rows += [
-            ("flat out, %d generator(s), %d s%s" % (r["procs"], r["seconds"],
-                                                  ", generators on CPUs of their own" if r["pinned"] else ""), ""),
-            ("  events made / received", "%d / %d" % (r["events_made"], r["events_received"])),
-            ("  lost: kernel ring / daemon buffer / total", "%d / %d / %d" % (
-                r["lost_kernel_ring"], r["lost_daemon_buffer"], r["lost_total"])),
-            ("  events per second delivered", "%.0f" % r["events_per_s"]),
-            ("  daemon CPU per delivered event", "%.0f ns" % (r["daemon_cpu_ns_per_event"] or 0)),
-            ("  daemon RSS: peak / after the run", "%.1f / %.1f MiB" % (
-                r["daemon_peak_rss_mib"], r["daemon_rss_after_mib"])),
-            ("  open+close untraced / traced / added", "%.0f / %.0f / %.0f ns" % (
-                r["open_close_untraced_ns"], r["open_close_traced_ns"], r["added_syscall_ns"])),
-        ]
-    i = results["idle"]
-    rows.append(("idle wake-ups per second", "%.1f" % i["idle_wakeups_per_s"]))
-    rows.append(("idle daemon RSS: peak", "%.1f MiB" % i["idle_rss_mib"]))
-    dl = results["delay"]
-    rows.append(("delay at %d events/s: median / p99" % dl["rate"], "%.1f / %.1f ms (%d of %d received)" % (
-        dl["delay_p50_ms"], dl["delay_p99_ms"], dl["events_received"], dl["events_made"])))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join("%-*s  %s" % (width, k, v) for k, v in rows)
+    costs = results.get("costs", {})
+    for t, runs in costs.items():
+        per = [c.get("bpf_ns_per_event") for c in runs]
+        if any("error" in c for c in runs):
+            rows.append(("kernel cost: %s" % t, "", "not measured: %s" % runs[0].get("error"), False))
+            continue
+        target = TARGETS.get("%s_bpf_ns" % t)
+        rows.append(("kernel cost: %s, BPF ns per event (%s)" % (t, runs[0]["load"]),
+                     "<= %d ns" % target if target else "", fmt_runs(per, " ns"),
+                     median(per) <= target if target else None))
+    for key, label in (("flat_unix", "Unix socket (shipped config)"), ("flat_tcp", "TCP")):
+        runs = results.get(key)
+        if not runs:
+            continue
+        r0 = runs[0]
+        ns = [r["daemon_cpu_ns_per_event"] for r in runs]
+        rows.append(("daemon CPU per delivered event, %s, acks on" % label,
+                     "<= %d ns" % TARGETS["daemon_ns"] if key == "flat_unix" else "",
+                     fmt_runs(ns, " ns"), median(ns) <= TARGETS["daemon_ns"] if key == "flat_unix" else None))
+        rows.append(("  flat out, %d generator, %d s: events lost (made - received)" % (r0["procs"], r0["seconds"]),
+                     "0", fmt_runs([r["lost_total"] for r in runs], ""), all(r["lost_total"] == 0 for r in runs)))
+        rows.append(("  delivered events per second", "", fmt_runs([r["events_per_s"] for r in runs], "/s"), None))
+        rows.append(("  open+close added by the trace (blurred by the other CPU)", "",
+                     fmt_runs([r["added_syscall_ns"] for r in runs], " ns"), None))
+    sus = results.get("sustained")
+    if sus:
+        lost = [r["lost_total"] + r["lost_kernel_ring"] + r["lost_daemon_buffer"] + r["rejected_by_receiver"]
+                for r in sus]
+        rows.append(("sustained: %d s flat out, %d generators: lost in ring + daemon + made-received"
+                     % (sus[0]["seconds"], sus[0]["procs"]), "0",
+                     "%s; %s delivered" % (fmt_runs(lost, ""), fmt_runs([r["events_received"] for r in sus], "")),
+                     all(x == 0 for x in lost)))
+    rs = results.get("rate_search")
+    if rs:
+        rows.append(("largest rate with nothing lost, %s ring (one search)" % rs["ring"], "",
+                     "%.0f/s%s" % (rs["largest_lossless"], " (the generator's limit: nothing was lost)"
+                                   if rs["generator_limited"] else ", lossy at %d/s" % rs["first_lossy_rate"]), None))
+    flat = (results.get("flat_unix") or []) + (results.get("sustained") or [])
+    if flat:
+        limit = TARGETS["rss_base_mib"] + args.buffer_limit_mib
+        once = [r["daemon_peak_rss_rings_once_mib"] for r in flat]
+        rows.append(("peak RSS under load, each ring counted once (kernel's count: rings twice)",
+                     "<= %d MiB (32 + Buffer_Limit)" % limit,
+                     "%s; kernel's %s" % (fmt_runs(once, " MiB", 1),
+                                          fmt_runs([r["daemon_peak_rss_kernel_mib"] for r in flat], " MiB", 1)),
+                     max(once) <= limit))
+    idle = results.get("idle")
+    if idle:
+        w = [i["idle_wakeups_per_s"] for i in idle]
+        rows.append(("idle RSS, every trace on, each ring counted once", "",
+                     fmt_runs([i["idle_rss_rings_once_mib"] for i in idle], " MiB", 1), None))
+        rows.append(("idle wake-ups per second, every trace on", "< %d" % TARGETS["idle_wakeups"],
+                     fmt_runs(w, "", 1), median(w) < TARGETS["idle_wakeups"]))
+    dl = results.get("delay")
+    if dl:
+        p50, p99 = [d["delay_p50_ms"] for d in dl], [d["delay_p99_ms"] for d in dl]
+        rows.append(("delay syscall -> receiver at %d events/s: median / p99" % dl[0]["rate"],
+                     "< %d / %d ms" % (TARGETS["delay_p50_ms"], TARGETS["delay_p99_ms"]),
+                     "%s / %s" % (fmt_runs(p50, " ms", 1), fmt_runs(p99, " ms", 1)),
+                     median(p50) < TARGETS["delay_p50_ms"] and median(p99) < TARGETS["delay_p99_ms"]))
+    return rows
+
+
+def table(rows):
+    head = ("", "target", "measured (median, then each run)", "")
+    out = [head] + [(w, t, m, "" if v is None else "pass" if v else "FAIL") for w, t, m, v in rows]
+    widths = [max(len(r[i]) for r in out) for i in range(3)]
+    return "\n".join("%-*s  %-*s  %-*s  %s" % (widths[0], r[0], widths[1], r[1], widths[2], r[2], r[3])
+                     for r in out)
 
 
 def main():
@@ -428,29 +611,39 @@ def main():
     os.chmod(workdir, 0o755)
     marker = os.path.join(workdir, "marker-%d" % os.getpid())
     open(marker, "w").close()
+    results = {"trace": args.trace, "extra_config": args.extra, "kernel": os.uname().release,
+               "cpus": os.cpu_count(), "runs": args.runs}
+    sections = args.only.split(",") if args.only else ["costs", "flat", "sustained", "rate", "idle", "delay"]
     if args.costs:
-        results = {"kernel": os.uname().release, "cpus": os.cpu_count(), "extra_config": args.extra,
-                   "costs": costs_section(args, workdir)}
-        print(costs_table(results["costs"]))
-        os.makedirs(os.path.dirname(args.json), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print("written: %s" % args.json)
-        return
-    results = {
-        "trace": args.trace,
-        "extra_config": args.extra,
-        "kernel": os.uname().release,
-        "cpus": os.cpu_count(),
-        "flat_out": [flat_out_run(args, workdir, marker, int(n)) for n in args.procs.split(",")],
-        "idle": idle_run(args, workdir),
-        "delay": delay_run(args, workdir, marker),
-    }
-    print(table(results))
+        sections = ["costs"]
+    n = args.runs
+    if "costs" in sections:
+        results["costs"] = costs_section(args, workdir)
+    if "flat" in sections:
+        results["flat_unix"] = [flat_out_run(args, workdir, marker, 1, "unix") for _ in range(n)]
+        results["flat_tcp"] = [flat_out_run(args, workdir, marker, 1, "tcp") for _ in range(n)]
+    if "sustained" in sections:
+        results["sustained"] = [flat_out_run(args, workdir, marker, 2, "unix", args.sustained_seconds)
+                                for _ in range(n)]
+    if "rate" in sections:
+        results["rate_search"] = rate_search(args, workdir, marker)
+    if "idle" in sections:
+        results["idle"] = [idle_run(args, workdir) for _ in range(n)]
+    if "delay" in sections:
+        results["delay"] = [delay_run(args, workdir, marker) for _ in range(n)]
+    rows = rows_of(results, args)
+    results["rows"] = [{"what": w, "target": t, "measured": m, "pass": v} for w, t, m, v in rows]
+    print(table(rows))
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(results, f, indent=2)
     print("written: %s" % args.json)
+    failed = [w for w, _, _, v in rows if v is False]
+    if failed:
+        print("bench: %d of %d targets missed: %s" % (len(failed), sum(v is not None for *_, v in rows),
+                                                      "; ".join(f.strip() for f in failed)))
+        sys.exit(1)
+    print("bench: every target met (%d)" % sum(v is not None for *_, v in rows))
 
 
 if __name__ == "__main__":
