@@ -49,14 +49,14 @@ const char *config_origin(const struct config *cfg, int line, char *buf, size_t 
 	return buf;
 }
 
-const char *config_where(const struct config_parse *p, int line, char *buf, size_t len)
+const char *config_where(const struct config_parse *p, int line, bool preposition, char *buf, size_t len)
 {
 	char arg[1100];
 
 	if (p->cfg->args)
-		snprintf(buf, len, "as %s", config_origin(p->cfg, line, arg, sizeof(arg)));
+		snprintf(buf, len, "%s%s", preposition ? "as " : "", config_origin(p->cfg, line, arg, sizeof(arg)));
 	else
-		snprintf(buf, len, "on line %d", line);
+		snprintf(buf, len, "%sline %d", preposition ? "on " : "", line);
 	return buf;
 }
 
@@ -130,7 +130,7 @@ static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 
 	for (unsigned i = 0; i < cfg->trace_count; i++)
 		if (strcmp(cfg->traces[i], canon) == 0)
-			return bad(p, v, "is listed twice (first %s)", config_where(p, cfg->trace_line[i], where, sizeof(where)));
+			return bad(p, v, "is listed twice (first %s)", config_where(p, cfg->trace_line[i], true, where, sizeof(where)));
 	snprintf(cfg->traces[cfg->trace_count], sizeof(cfg->traces[0]), "%s", canon);
 	cfg->trace_line[cfg->trace_count++] = p->line;
 	return 1;

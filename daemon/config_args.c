@@ -13,7 +13,7 @@ static int set_key(struct config_parse *p, const struct config_key *k, const cha
 
 	if (first && !k->repeats)
 		return config_fail(p, p->line, "%s: given twice (first %s)", k->name,
-				   config_where(p, first, where, sizeof(where)));
+				   config_where(p, first, true, where, sizeof(where)));
 	return config_set(p, k, v);
 }
 

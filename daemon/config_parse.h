@@ -20,8 +20,9 @@ struct config_parse {
 	const struct config_key *key;     /* key being set, for value messages */
 };
 
-/* Where line was given, for "first ..." in messages: "on line 3", or in quick mode "as -t exec". */
-const char *config_where(const struct config_parse *p, int line, char *buf, size_t len);
+/* Where line was given, for messages: "line 3", or in quick mode the argument "-t exec"; with preposition
+ * "on line 3", "as -t exec". */
+const char *config_where(const struct config_parse *p, int line, bool preposition, char *buf, size_t len);
 
 /* Copies s into out with '"', '\\' and non-printable bytes escaped; returns out. */
 const char *config_quote(char *out, size_t outlen, const char *s);

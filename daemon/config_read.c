@@ -83,8 +83,8 @@ int config_output_done(struct config_parse *p)
 	/* a Port with only Unix sockets to go to means nothing: say so rather than ignore it */
 	if (given(p, CONFIG_OUTPUT, "Unix_Path") && given(p, CONFIG_OUTPUT, "Port") && !given(p, CONFIG_OUTPUT, "Host"))
 		return config_fail(p, given(p, CONFIG_OUTPUT, "Unix_Path"),
-				   "Unix_Path: not together with Port (given %s); use one or the other",
-				   config_where(p, given(p, CONFIG_OUTPUT, "Port"), where, sizeof(where)));
+				   "Unix_Path: not together with Port (%s); use one or the other",
+				   config_where(p, given(p, CONFIG_OUTPUT, "Port"), false, where, sizeof(where)));
 	if (o->frame_size > o->buffer_limit)
 		return config_fail(p, frame > limit ? frame : limit,
 				   "Frame_Size (%llu bytes) is larger than Buffer_Limit (%llu bytes)",
