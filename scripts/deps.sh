@@ -11,6 +11,8 @@ packages=(
 	systemd python3-fluent-logger
 	# the openssl trace's tests: the CLI makes their certificate (and brings libssl3), Python's ssl is a peer
 	openssl python3
+	# the manual pages: groff renders them, and their test runs groff -ww and man --warnings
+	groff-base man-db
 )
 
 missing=()
