@@ -32,10 +32,13 @@ const char *config_quote(char *out, size_t outlen, const char *s)
 	return out;
 }
 
-/* "-t exec": a quick-mode argument as the user typed it, its value quoted as messages quote. */
+/*
+ * "-t exec": a quick-mode argument as the user typed it, its value quoted as messages quote; a long one
+ * cut with "...", since a message about its value quotes it again, and the reason must still fit.
+ */
 static const char *arg_str(const struct config_arg *a, char *buf, size_t len)
 {
-	char q[1024];
+	char q[128];
 
 	snprintf(buf, len, "-%c %s", a->opt, config_quote(q, sizeof(q), a->value));
 	return buf;

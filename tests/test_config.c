@@ -1045,6 +1045,20 @@ START_TEST(quick_mode_errors_name_the_argument)
 }
 END_TEST
 
+/* A long value is cut in the argument's name, so the reason still fits (found by fuzz_args). */
+START_TEST(quick_mode_long_value_keeps_the_reason)
+{
+	static char value[3000];
+	struct config_arg args[] = {{'t', value}};
+
+	memset(value, 0xff, sizeof(value) - 1);
+	ck_assert_int_eq(config_load_args(&qcfg, args, 1, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "-t \\xff", 7) == 0, "%s", err);
+	ck_assert_msg(strstr(err, "...: Trace: \"\\xff"), "%s", err);
+	ck_assert_msg(strstr(err, "\" is not a trace (see ebpf-forward --list-traces)"), "%s", err);
+}
+END_TEST
+
 /* Any user can read a command line: a secret there is refused, and the message does not repeat it. */
 START_TEST(quick_mode_refuses_secrets)
 {
@@ -1129,6 +1143,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, quick_mode_values_as_written);
 	tcase_add_loop_test(tc, quick_mode_errors_name_the_argument, 0, (int)(sizeof(bad_args) / sizeof(bad_args[0])));
 	tcase_add_test(tc, quick_mode_refuses_secrets);
+	tcase_add_test(tc, quick_mode_long_value_keeps_the_reason);
 	tcase_add_test(tc, prop_keys_name_one_section);
 	suite_add_tcase(s, tc);
 	return s;
