@@ -93,6 +93,15 @@ static void key_default(FILE *f, const char *def)
 	}
 }
 
+/* A table's text as a sentence: its own final stop, or one added. */
+static void sentence(FILE *f, const char *s)
+{
+	size_t len = strlen(s);
+
+	roff_text(f, s, true);
+	fputs(len && strchr(".!?", s[len - 1]) ? "\n" : ".\n", f);
+}
+
 /* Every row of the key table, by section: name, type with range and note, default, help, restrictions. */
 static void write_keys(FILE *f)
 {
@@ -125,8 +134,7 @@ static void write_keys(FILE *f)
 			fputs("\\fR", f);
 			key_default(f, k->def);
 			fputs("\n", f);
-			roff_text(f, k->help, true);
-			fputs(".\n", f);
+			sentence(f, k->help);
 			if (k->type == CONFIG_LIST && k->choices) {
 				fputs("One of:", f);
 				for (const struct config_choice *c = k->choices; c->name; c++) {
@@ -174,8 +182,7 @@ static void write_traces(FILE *f)
 		fputs(".TP\n\\fB", f);
 		roff_text(f, all[i]->name, false);
 		fputs("\\fR\n", f);
-		roff_text(f, all[i]->description, true);
-		fputs(".\n", f);
+		sentence(f, all[i]->description);
 	}
 }
 

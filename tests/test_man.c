@@ -123,7 +123,8 @@ START_TEST(conf_page_has_every_key)
 			ck_assert_msg(at, "[%s] %s: no line \"%s\" (in the table's order) in:\n%.500s", config_section_names[s],
 				      k[i].name, want, keys);
 			at = strchr(at + 1, '\n');
-			snprintf(want, sizeof(want), "\n%s.", k[i].help);
+			snprintf(want, sizeof(want), "\n%s%s", k[i].help,
+				 *k[i].help && strchr(".!?", k[i].help[strlen(k[i].help) - 1]) ? "" : ".");
 			ck_assert_msg(strncmp(at, want, strlen(want)) == 0, "%s: its help does not follow: %.200s", k[i].name, at);
 			/* up to the next key's line: "Only in an output with Name forward." if it is so */
 			next = strstr(at, " -- ");
