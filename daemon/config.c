@@ -216,6 +216,42 @@ static int secret_inline(struct config_parse *p, const char *v, uint64_t n __att
 	return 1;
 }
 
+/* A file that holds a secret: a regular file of root's that no one else can read, or it is no secret. */
+static int root_only(struct config_parse *p, const char *v, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
+		return bad(p, v, "must be a regular file of root's that no one else can read (mode %04o, uid %u): "
+			   "chown root, chmod 600", (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	return 1;
+}
+
+/* tls.key_file: read by OpenSSL at start, as root; held to the rule of every secret file. */
+static int key_file(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	int fd = open(v, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return bad(p, v, "cannot be opened: %s", strerror(errno));
+	ok = root_only(p, v, fd);
+	close(fd);
+	return ok;
+}
+
+/* tls.ca_file, tls.crt_file (a file) and tls.ca_path (a directory): there now, so the error is the file's line. */
+static int tls_input(struct config_parse *p, const char *v, uint64_t n __attribute__((unused)))
+{
+	bool dir = strcmp(p->key->name, "tls.ca_path") == 0;
+	struct stat st;
+
+	if (stat(v, &st))
+		return bad(p, v, "cannot be read: %s", strerror(errno));
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return bad(p, v, "is not a %s", dir ? "directory" : "regular file");
+	return 1;
+}
+
 /*
  * Shared_Key_File, Password_File: the secret is the file's first line. Read
  * here, as root: it must be a regular file of root's that no one else can
@@ -227,15 +263,13 @@ static int secret_file(struct config_parse *p, const char *v, uint64_t n __attri
 	bool key = strcmp(p->key->name, "Shared_Key_File") == 0;
 	char *dst = key ? o->shared_key : o->password;
 	int fd = open(v, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
 	ssize_t len;
 
 	if (fd < 0)
 		return bad(p, v, "cannot be opened: %s", strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
+	if (!root_only(p, v, fd)) {
 		close(fd);
-		return bad(p, v, "must be a regular file of root's that no one else can read (mode %04o, uid %u): "
-			   "chown root, chmod 600", (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		return 0;
 	}
 	len = read(fd, dst, CONFIG_SECRET_MAX);
 	close(fd);
@@ -358,6 +392,22 @@ static const struct config_key keys[] = {
 	 .forward_only = true, .help = "Username's password"},
 	{CONFIG_OUTPUT, "Password_File", CONFIG_PATH, "(none)", .check = secret_file, .forward_only = true,
 	 .help = "the password as the first line of a file of root's that no one else can read"},
+	{CONFIG_OUTPUT, "tls", CONFIG_BOOL, "off", OFIELD(tls), .forward_only = true,
+	 .help = "TLS to the TCP receivers (Unix sockets stay as they are)"},
+	{CONFIG_OUTPUT, "tls.verify", CONFIG_BOOL, "on", OFIELD(tls_verify), .forward_only = true,
+	 .help = "check the receiver's certificate: signed by a trusted CA, in date, for tls.vhost or the Host"},
+	{CONFIG_OUTPUT, "tls.verify_hostname", CONFIG_BOOL, "on", OFIELD(tls_verify_hostname), .forward_only = true,
+	 .help = "with tls.verify: the name too (off: any name, as Fluent Bit's default; not advised)"},
+	{CONFIG_OUTPUT, "tls.ca_file", CONFIG_PATH, "(system store)", OFIELD(tls_ca_file), .check = tls_input,
+	 .forward_only = true, .help = "PEM file of the CAs to trust instead of the system's"},
+	{CONFIG_OUTPUT, "tls.ca_path", CONFIG_PATH, "(system store)", OFIELD(tls_ca_path), .check = tls_input,
+	 .forward_only = true, .help = "directory of hashed CA certificates (c_rehash) to trust instead of the system's"},
+	{CONFIG_OUTPUT, "tls.crt_file", CONFIG_PATH, "(none)", OFIELD(tls_crt_file), .check = tls_input,
+	 .forward_only = true, .help = "our certificate (PEM, chain after it), for a receiver that asks for one"},
+	{CONFIG_OUTPUT, "tls.key_file", CONFIG_PATH, "(none)", OFIELD(tls_key_file), .check = key_file,
+	 .forward_only = true, .help = "its private key (PEM, unencrypted), a file of root's that no one else can read"},
+	{CONFIG_OUTPUT, "tls.vhost", CONFIG_WORD, "(the Host)", OFIELD(tls_vhost), .what = "a host name",
+	 .forward_only = true, .help = "the name sent (SNI) and required in the receiver's certificate"},
 	{CONFIG_OUTPUT, "Compress", CONFIG_ENUM, "none", OFIELD(compress_gzip), .choices = compressions,
 	 .what = "a compression (gzip or none)", .forward_only = true,
 	 .help = "gzip: CompressedPackedForward, for a receiver across a network"},

@@ -56,6 +56,14 @@ struct config_output {
 	char password[CONFIG_SECRET_MAX];  /* Password or Password_File */
 	int secret_line;                   /* a secret given in the file itself (not a _File): its line */
 	char unix_peer_user[CONFIG_NAME_MAX];/* Unix_Peer_User: a Unix socket's listener must be this account */
+	bool tls;                          /* tls: TLS to the TCP receivers */
+	bool tls_verify;                   /* tls.verify: their certificate chain and name are checked */
+	bool tls_verify_hostname;          /* tls.verify_hostname: the name too (on here; off is Fluent Bit's default) */
+	char tls_ca_file[CONFIG_PATH_MAX]; /* tls.ca_file, tls.ca_path: the CAs to trust; neither: the system's */
+	char tls_ca_path[CONFIG_PATH_MAX];
+	char tls_crt_file[CONFIG_PATH_MAX];/* tls.crt_file, tls.key_file: our certificate, for receivers that ask */
+	char tls_key_file[CONFIG_PATH_MAX];
+	char tls_vhost[CONFIG_NAME_MAX];   /* tls.vhost: the name the certificate must carry; "" = each Host */
 	int line;                          /* of its [OUTPUT] */
 };
 

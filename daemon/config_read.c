@@ -64,6 +64,27 @@ int config_output_start(struct config_parse *p)
 	return 1;
 }
 
+/* tls.* keys mean something only with tls on, a certificate only with its key, and TLS only over TCP. */
+static int tls_rules(struct config_parse *p, const struct config_output *o)
+{
+	static const char *const sub[] = {"tls.verify", "tls.verify_hostname", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.key_file",
+					  "tls.vhost"};
+	int crt = given(p, CONFIG_OUTPUT, "tls.crt_file"), key = given(p, CONFIG_OUTPUT, "tls.key_file");
+
+	/* (tls.verify and tls.verify_hostname = on, their default, written out, ask for nothing) */
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) && !o->tls; i++)
+		if (given(p, CONFIG_OUTPUT, sub[i]) && !(i == 0 && o->tls_verify) && !(i == 1 && o->tls_verify_hostname))
+			return config_fail(p, given(p, CONFIG_OUTPUT, sub[i]), "%s: tls is off in this [OUTPUT]; "
+					   "add tls = on, or remove it", sub[i]);
+	if (!crt != !key)
+		return config_fail(p, crt ? crt : key, "%s without %s: a client certificate needs both",
+				   crt ? "tls.crt_file" : "tls.key_file", crt ? "tls.key_file" : "tls.crt_file");
+	if (o->tls && given(p, CONFIG_OUTPUT, "Unix_Path") && !given(p, CONFIG_OUTPUT, "Host"))
+		return config_fail(p, given(p, CONFIG_OUTPUT, "tls"), "tls: only for TCP receivers (Host), and this "
+				   "[OUTPUT] has only Unix sockets");
+	return 1;
+}
+
 /* The rules of one [OUTPUT] that span its keys, when its section ends. */
 int config_output_done(struct config_parse *p)
 {
@@ -94,6 +115,8 @@ int config_output_done(struct config_parse *p)
 		return config_fail(p, o->line, "[OUTPUT]: a secret and its _File together; give one");
 	if (o->username[0] && !o->shared_key[0])
 		return config_fail(p, given(p, CONFIG_OUTPUT, "Username"), "Username: needs a Shared_Key (users come with the handshake)");
+	if (!tls_rules(p, o))
+		return 0;
 	/* no receiver given: Fluent Bit's default, on this machine */
 	if (!o->receiver_count)
 		snprintf(o->receivers[o->receiver_count++].host, sizeof(o->receivers[0].host), "127.0.0.1");

@@ -13,6 +13,7 @@
 #include "output_forward.h"
 #include "pack.h"
 #include "spool.h"
+#include "tls.h"
 
 /* A frame starts this small and grows: most frames sealed by the timer are small. */
 #define FRAME_INITIAL 16384
@@ -25,6 +26,7 @@ struct tag_frame {
 struct output_forward {
 	struct output base;
 	struct fwd_client *client;
+	struct fwd_tls_ctx *tls;             /* tls on: every TCP connection's settings, made as root */
 	struct fwd_chunk_ids ids;
 	struct tag_frame frames[OUTPUT_MAX_TAGS];
 	size_t frame_size;
@@ -201,6 +203,7 @@ static void fwd_destroy(struct output *base)
 	for (size_t i = 0; i < OUTPUT_MAX_TAGS; i++)
 		fwd_frame_free(&o->frames[i].f);
 	fwd_client_free(o->client);
+	fwd_tls_ctx_free(o->tls);
 	free(o);
 }
 
@@ -271,9 +274,34 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 		free(o);
 		return NULL;
 	}
+	/* the files are read now, as root: the key is not readable by the account the daemon drops to */
+	if (out->tls) {
+		struct fwd_tls_config tc = {
+			.verify = out->tls_verify,
+			.no_name_check = !out->tls_verify_hostname,
+			.ca_file = out->tls_ca_file[0] ? out->tls_ca_file : NULL,
+			.ca_path = out->tls_ca_path[0] ? out->tls_ca_path : NULL,
+			.crt_file = out->tls_crt_file[0] ? out->tls_crt_file : NULL,
+			.key_file = out->tls_key_file[0] ? out->tls_key_file : NULL,
+		};
+
+		if (!(o->tls = fwd_tls_ctx_new(&tc, err, errlen))) {
+			free(o);
+			return NULL;
+		}
+		cc.tls = o->tls;
+		cc.tls_vhost = out->tls_vhost[0] ? out->tls_vhost : NULL;
+		if (!out->tls_verify)
+			log_warn("forward output %u: tls.verify is off: the receiver's certificate is not checked, so anyone "
+				 "on the path can pose as it and read every record", index + 1);
+		else if (!out->tls_verify_hostname)
+			log_warn("forward output %u: tls.verify_hostname is off: any certificate of a trusted CA is "
+				 "taken, whatever name it is for", index + 1);
+	}
 	o->client = fwd_client_new(loop, &cc);
 	if (!o->client) {
 		snprintf(err, errlen, "forward output: out of memory");
+		fwd_tls_ctx_free(o->tls);
 		free(o);
 		return NULL;
 	}
@@ -295,8 +323,9 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 	o->base.close = fwd_close;
 	o->base.stats = fwd_stats;
 	o->base.destroy = fwd_destroy;
-	log_info("forward output %u to %s%s, frames up to %zu bytes or %u ms, acks %s, %s, buffer %zu bytes%s%s",
+	log_info("forward output %u to %s%s%s, frames up to %zu bytes or %u ms, acks %s, %s, buffer %zu bytes%s%s",
 		 index + 1, fwd_client_peer(o->client), out->receiver_count > 1 ? " (and the next receivers in turn)" : "",
+		 !out->tls ? "" : out->tls_verify ? " over TLS" : " over TLS without verification",
 		 o->frame_size, o->flush_ms, o->require_ack ? "on" : "off", o->gzip ? "gzip" : "not compressed",
 		 (size_t)out->buffer_limit, o->spool.dir ? ", spool " : "", o->spool.dir ? o->spool.dir : "");
 	return &o->base;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "container.h"
 #include "dns_wire.h"
 #include "events.h"
 #include "registry.h"
@@ -26,6 +27,9 @@ static const struct schema_field tail[] = {
 	F("gid", SF_U32, struct ev_hdr, gid),
 	F("mntns_id", SF_U64, struct ev_hdr, mntns_id),
 	F("cgroup_id", SF_U64, struct ev_hdr, cgroup_id),
+	/* the container of the task, from its cgroup at the event's time */
+	{.key = "container_id", .kind = SF_CONTAINER, .off = offsetof(struct ev_hdr, cgroup_id),
+	 .aux = offsetof(struct ev_hdr, ts_ns)},
 };
 
 /* A type's whole record, head + own + tail, composed once, with each key already encoded. */
@@ -195,8 +199,9 @@ static enum schema_error check(const struct schema_type *t, const uint8_t *ev, s
 	return SCHEMA_OK;
 }
 
-/* The most one field can add besides its string bytes: key, header, a number, an address. */
-#define FIELD_MAX (KEY_ENC_MAX + 9 + INET6_ADDRSTRLEN)
+/* The most one field can add besides its string bytes: key, header, a number, an address or a container id. */
+#define FIELD_VALUE_MAX (INET6_ADDRSTRLEN > CONTAINER_ID_LEN ? INET6_ADDRSTRLEN : CONTAINER_ID_LEN)
+#define FIELD_MAX (KEY_ENC_MAX + 9 + FIELD_VALUE_MAX)
 
 enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, const char **where)
 {
@@ -263,6 +268,13 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 		case SF_DNS_NUM: {
 			struct ev_str s = ldstr(at);
 			o += mp_put_uint(o, dns_wire_num(ev + s.off, s.len, f->aux));
+			break;
+		}
+		case SF_CONTAINER: {
+			size_t n;
+			const char *id = container_of(ld64(at), ld64(ev + f->aux), &n);
+
+			o += mp_put_str(o, id, n);
 			break;
 		}
 		}

@@ -15,6 +15,7 @@
 #include "queue.h"
 #include "reply.h"
 #include "spool.h"
+#include "tls.h"
 
 /* Frames handed to libuv at once, and frames written but not yet acked. */
 #define MAX_WRITING 8
@@ -23,8 +24,12 @@
 /* Replies are read into this much room (reply.h). */
 #define ACK_BUF FWD_REPLY_MAX
 
-/* CS_HANDSHAKE: connected, HELO and PONG not yet read (with a shared key only); no frame is written in it. */
-enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_HANDSHAKE, CS_CONNECTED, CS_CLOSING };
+/*
+ * CS_TLS: connected over TCP with tls, the TLS handshake under way.
+ * CS_HANDSHAKE: HELO and PONG not yet read (with a shared key only).
+ * No frame is written in either.
+ */
+enum conn_state { CS_IDLE, CS_RESOLVING, CS_CONNECTING, CS_TLS, CS_HANDSHAKE, CS_CONNECTED, CS_CLOSING };
 enum hs_phase { HS_HELO, HS_PONG };
 
 struct endpoint {
@@ -93,6 +98,11 @@ struct fwd_client {
 	size_t writing;
 	size_t unacked;
 
+	/* TLS (TCP receivers, with cfg.tls): the connection's session, and room for the receiver's encrypted bytes */
+	struct fwd_tls *tls;
+	char tls_vhost[256];
+	uint8_t tlsbuf[17 * 1024]; /* a whole TLS record (16 KiB and its overhead) */
+
 	bool closing;
 	bool finished;
 	int open_handles;
@@ -125,6 +135,7 @@ static void maybe_finish(struct fwd_client *c);
 static void on_tick(uv_timer_t *t);
 static void handshake_read(struct fwd_client *c, size_t nread);
 static void handshake_failed(struct fwd_client *c, const char *reason);
+static void became_connected(struct fwd_client *c);
 
 static void endpoint_set(struct endpoint *e, const struct fwd_endpoint *in)
 {
@@ -193,6 +204,9 @@ struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_confi
 	for (size_t i = 0; i < c->nep; i++)
 		endpoint_set(&c->ep[i], cfg->nendpoints ? &cfg->endpoints[i] : &one);
 	c->cfg.endpoints = NULL;
+	if (cfg->tls_vhost)
+		snprintf(c->tls_vhost, sizeof(c->tls_vhost), "%s", cfg->tls_vhost);
+	c->cfg.tls_vhost = NULL;
 	c->cfg.host = c->cfg.unix_path = NULL;
 	if (!c->cfg.ack_timeout_ms)
 		c->cfg.ack_timeout_ms = 30000;
@@ -325,6 +339,8 @@ static void on_conn_closed(uv_handle_t *h)
 	c->unacked = 0;
 	c->acklen = 0;
 	c->hslen = 0;
+	fwd_tls_free(c->tls);
+	c->tls = NULL;
 	if (c->closing && (c->finished || c->q.count == 0)) {
 		free_addresses(c);
 		maybe_finish(c);
@@ -345,7 +361,7 @@ static void on_conn_closed(uv_handle_t *h)
 
 static void close_conn(struct fwd_client *c)
 {
-	if (c->state == CS_CONNECTING || c->state == CS_HANDSHAKE || c->state == CS_CONNECTED) {
+	if (c->state == CS_CONNECTING || c->state == CS_TLS || c->state == CS_HANDSHAKE || c->state == CS_CONNECTED) {
 		c->state = CS_CLOSING;
 		uv_close(&c->conn.handle, on_conn_closed);
 	}
@@ -386,6 +402,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct fwd_client *c = h->data;
 
 	(void)suggested;
+	if (c->tls) {
+		/* encrypted bytes: on_read decrypts them into hsbuf or ackbuf */
+		buf->base = (char *)c->tlsbuf;
+		buf->len = sizeof(c->tlsbuf);
+		return;
+	}
 	if (c->state == CS_HANDSHAKE) {
 		buf->base = (char *)c->hsbuf + c->hslen;
 		buf->len = sizeof(c->hsbuf) - c->hslen;
@@ -442,41 +464,22 @@ static int handle_ack(struct fwd_client *c, const char *id, size_t idlen)
 	return 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Plaintext came: nread bytes at hsbuf + hslen in the handshake, else at ackbuf + acklen. */
+static void got_plain(struct fwd_client *c, size_t nread)
 {
-	struct fwd_client *c = s->data;
 	const char *id;
 	size_t idlen, at = 0;
 	int n;
 
-	(void)buf; /* it is c->ackbuf + c->acklen, or c->hsbuf + c->hslen in the handshake */
-	if (nread < 0 && c->state == CS_HANDSHAKE) {
-		if (nread != UV_EOF)
-			handshake_failed(c, uv_strerror((int)nread));
-		else if (c->hs_phase == HS_HELO)
-			handshake_failed(c, c->hslen ? "closed by the receiver in the middle of its HELO" :
-					 "closed by the receiver before its HELO");
-		else
-			/* Fluent Bit's in_forward does this when the digest of our PING is wrong */
-			handshake_failed(c, "closed by the receiver after our PING, without a PONG "
-					 "(a Shared_Key that does not match?)");
-		return;
-	}
-	if (nread < 0) {
-		conn_lost(c, nread == UV_EOF ? "closed by the receiver" : uv_strerror((int)nread));
-		return;
-	}
-	if (nread == 0)
-		return;
 	if (c->state == CS_HANDSHAKE) {
-		handshake_read(c, (size_t)nread);
+		handshake_read(c, nread);
 		return;
 	}
 	if (!c->cfg.require_ack) {
 		conn_lost(c, "receiver sent data though no ack was asked");
 		return;
 	}
-	c->acklen += (size_t)nread;
+	c->acklen += nread;
 	while (at < c->acklen && (n = fwd_reply_ack(c->ackbuf + at, c->acklen - at, &id, &idlen)) != 0) {
 		if (n < 0) {
 			conn_lost(c, "receiver's reply is not {\"ack\": str}");
@@ -496,6 +499,209 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		pump(c);
 		maybe_finish(c);
 	}
+}
+
+/* The link failed before frames could go (a failed attempt, counted as a handshake failure), or after. */
+static void link_failed(struct fwd_client *c, const char *why)
+{
+	if (c->state == CS_TLS || c->state == CS_HANDSHAKE)
+		handshake_failed(c, why);
+	else if (c->state == CS_CONNECTED)
+		conn_lost(c, why);
+}
+
+/* ---- TLS: the session between the socket and the code above ---- */
+
+/* Bytes on their way to the socket, encrypted: a frame's or the PING's (user told when written), or TLS's own. */
+struct wire {
+	uv_write_t req;
+	uv_write_t *user;
+	uv_write_cb cb;
+	uint8_t data[];
+};
+
+static void on_wire_written(uv_write_t *req, int status)
+{
+	struct wire *w = (struct wire *)req;
+	struct fwd_client *c = req->handle->data;
+
+	if (w->user) {
+		/* the caller's callback sees its own request, as if it had been written as it was */
+		w->user->handle = req->handle;
+		w->cb(w->user, status);
+	} else if (status < 0 && status != UV_ECANCELED) {
+		link_failed(c, uv_strerror(status));
+	}
+	free(w);
+}
+
+/* Everything the session has to send, in one write; 0 or a libuv error. */
+static int tls_send(struct fwd_client *c, uv_write_t *user, uv_write_cb cb)
+{
+	size_t n = fwd_tls_pending(c->tls);
+	struct wire *w;
+	uv_buf_t b;
+	int rc;
+
+	if (!n && !user)
+		return 0;
+	if (!(w = malloc(sizeof(*w) + n)))
+		return UV_ENOMEM;
+	w->user = user;
+	w->cb = cb;
+	n = fwd_tls_take(c->tls, w->data, n);
+	b = uv_buf_init((char *)w->data, (unsigned)n);
+	if ((rc = uv_write(&w->req, &c->conn.stream, &b, 1, on_wire_written)) != 0)
+		free(w);
+	return rc;
+}
+
+/* Writes a frame or the PING, as uv_write would (req and cb), through the session when there is one. */
+static int conn_write(struct fwd_client *c, uv_write_t *req, const void *p, size_t n, uv_write_cb cb)
+{
+	char err[320];
+	uv_buf_t b;
+
+	if (!c->tls) {
+		b = uv_buf_init((char *)p, (unsigned)n);
+		return uv_write(req, &c->conn.stream, &b, 1, cb);
+	}
+	if (fwd_tls_write(c->tls, p, n, err, sizeof(err)) != 0) {
+		logf_(c, FWD_LOG_WARN, "forward: %s: %s", peer(c), err);
+		return UV_EPROTO;
+	}
+	return tls_send(c, req, cb);
+}
+
+/* TLS's own bytes (handshake, alerts) after it read; false when the link is gone. */
+static bool tls_flush(struct fwd_client *c)
+{
+	int rc = tls_send(c, NULL, NULL);
+
+	if (rc == 0)
+		return true;
+	link_failed(c, uv_strerror(rc));
+	return false;
+}
+
+/* The receiver's certificate is accepted: the shared-key handshake, if any, then frames. */
+static void tls_established(struct fwd_client *c)
+{
+	char how[128];
+
+	fwd_tls_describe(c->tls, how, sizeof(how));
+	logf_(c, FWD_LOG_DEBUG, "forward: %s: TLS session up (%s)", peer(c), how);
+	if (c->creds.shared_key) {
+		c->state = CS_HANDSHAKE;
+		c->hs_phase = HS_HELO;
+		c->hslen = 0;
+		c->hs_started_ms = uv_now(c->loop);
+		return;
+	}
+	became_connected(c);
+}
+
+/* Where decrypted bytes go next, and the room there. */
+static size_t plain_room(struct fwd_client *c, uint8_t **at)
+{
+	if (c->state == CS_HANDSHAKE) {
+		*at = c->hsbuf + c->hslen;
+		return sizeof(c->hsbuf) - c->hslen;
+	}
+	*at = c->ackbuf + c->acklen;
+	return sizeof(c->ackbuf) - c->acklen;
+}
+
+/* Encrypted bytes came (in tlsbuf): the TLS handshake goes on, or the plaintext goes where clear bytes would. */
+static void tls_read(struct fwd_client *c, size_t nread)
+{
+	char err[320];
+	uint8_t *at;
+	size_t room;
+	ssize_t n;
+
+	if (fwd_tls_feed(c->tls, c->tlsbuf, nread) != 0) {
+		link_failed(c, "out of memory for TLS");
+		return;
+	}
+	if (c->state == CS_TLS) {
+		int r = fwd_tls_handshake(c->tls, err, sizeof(err));
+
+		if (!tls_flush(c))
+			return;
+		if (r < 0)
+			handshake_failed(c, err);
+		if (r <= 0)
+			return;
+		tls_established(c);
+	}
+	/* the state is checked each time round: a reply may have ended the connection */
+	while (c->state == CS_HANDSHAKE || c->state == CS_CONNECTED) {
+		if (!(room = plain_room(c, &at))) {
+			link_failed(c, "receiver's reply is too long");
+			return;
+		}
+		n = fwd_tls_read(c->tls, at, room, err, sizeof(err));
+		if (!tls_flush(c))
+			return;
+		if (n < 0)
+			link_failed(c, err);
+		if (n <= 0)
+			return;
+		got_plain(c, (size_t)n);
+	}
+}
+
+/* Connected over TCP with tls: the session starts with our ClientHello. */
+static void start_tls(struct fwd_client *c)
+{
+	const char *name = c->tls_vhost[0] ? c->tls_vhost : c->ep[c->cur].host;
+	char err[320];
+	int r;
+
+	c->state = CS_TLS;
+	c->hs_started_ms = uv_now(c->loop);
+	if (!(c->tls = fwd_tls_new(c->cfg.tls, name, err, sizeof(err)))) {
+		handshake_failed(c, err);
+		return;
+	}
+	r = fwd_tls_handshake(c->tls, err, sizeof(err));
+	if (tls_flush(c) && r < 0)
+		handshake_failed(c, err);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct fwd_client *c = s->data;
+
+	(void)buf; /* tlsbuf with TLS; else c->ackbuf + c->acklen, or c->hsbuf + c->hslen in the handshake */
+	if (nread < 0 && c->state == CS_TLS) {
+		handshake_failed(c, nread != UV_EOF ? uv_strerror((int)nread) :
+				 "closed by the receiver in the TLS handshake (does it speak TLS? does it want a client certificate?)");
+		return;
+	}
+	if (nread < 0 && c->state == CS_HANDSHAKE) {
+		if (nread != UV_EOF)
+			handshake_failed(c, uv_strerror((int)nread));
+		else if (c->hs_phase == HS_HELO)
+			handshake_failed(c, c->hslen ? "closed by the receiver in the middle of its HELO" :
+					 "closed by the receiver before its HELO");
+		else
+			/* Fluent Bit's in_forward does this when the digest of our PING is wrong */
+			handshake_failed(c, "closed by the receiver after our PING, without a PONG "
+					 "(a Shared_Key that does not match?)");
+		return;
+	}
+	if (nread < 0) {
+		conn_lost(c, nread == UV_EOF ? "closed by the receiver" : uv_strerror((int)nread));
+		return;
+	}
+	if (nread == 0)
+		return;
+	if (c->tls)
+		tls_read(c, (size_t)nread);
+	else
+		got_plain(c, (size_t)nread);
 }
 
 /* Acks later than stall_ms: the receiver is not taking frames now, so new ones go to the spool. */
@@ -526,7 +732,16 @@ static void tune_tcp(struct fwd_client *c)
 /* Connected, and with a shared key the handshake done: frames may go. */
 static void became_connected(struct fwd_client *c)
 {
-	const char *hs = c->creds.shared_key ? " (shared key verified)" : "";
+	char hs[200] = "", how[128];
+
+	if (c->tls) {
+		fwd_tls_describe(c->tls, how, sizeof(how));
+		snprintf(hs, sizeof(hs), " (%s, %s%s)", how,
+			 fwd_tls_verifies(c->cfg.tls) ? "certificate verified" : "certificate NOT verified: tls.verify off",
+			 c->creds.shared_key ? ", shared key verified" : "");
+	} else if (c->creds.shared_key) {
+		snprintf(hs, sizeof(hs), " (shared key verified)");
+	}
 
 	c->state = CS_CONNECTED;
 	c->st.connects++;
@@ -591,8 +806,6 @@ static void handshake_read(struct fwd_client *c, size_t nread)
 
 	c->hslen += nread;
 	if (c->hs_phase == HS_HELO) {
-		uv_buf_t b;
-
 		n = fwd_auth_parse_helo(c->hsbuf, c->hslen, &c->helo, err, sizeof(err));
 		if (n == 0)
 			return; /* more to come: the parser refuses one that cannot fit in hsbuf */
@@ -617,8 +830,7 @@ static void handshake_read(struct fwd_client *c, size_t nread)
 		c->hs_phase = HS_PONG;
 		c->hs_started_ms = uv_now(c->loop);
 		c->ping_req.data = c;
-		b = uv_buf_init((char *)c->ping, (unsigned)n);
-		if ((n = uv_write(&c->ping_req, &c->conn.stream, &b, 1, on_ping_written)) != 0) {
+		if ((n = conn_write(c, &c->ping_req, c->ping, (size_t)n, on_ping_written)) != 0) {
 			snprintf(err, sizeof(err), "cannot send the PING: %s", uv_strerror(n));
 			handshake_failed(c, err);
 		}
@@ -683,6 +895,10 @@ static void on_connect(uv_connect_t *req, int status)
 	else if (c->cfg.unix_peer_check && !peer_is_expected(c))
 		return;
 	uv_read_start(&c->conn.stream, on_alloc, on_read);
+	if (c->cfg.tls && !c->ep[c->cur].unix_path[0]) {
+		start_tls(c);
+		return;
+	}
 	if (c->creds.shared_key) {
 		/* the receiver speaks first: its HELO, within the ack timeout */
 		c->state = CS_HANDSHAKE;
@@ -858,11 +1074,15 @@ static void on_tick(uv_timer_t *t)
 
 	if (c->spool)
 		fwd_spool_sync(c->spool);
-	if (c->state == CS_HANDSHAKE && uv_now(c->loop) - c->hs_started_ms > c->cfg.ack_timeout_ms) {
+	if ((c->state == CS_HANDSHAKE || c->state == CS_TLS) && uv_now(c->loop) - c->hs_started_ms > c->cfg.ack_timeout_ms) {
 		char why[160];
 
-		snprintf(why, sizeof(why), "no %s within %u ms%s", c->hs_phase == HS_HELO ? "HELO" : "PONG",
-			 c->cfg.ack_timeout_ms, c->hs_phase == HS_HELO ? " (is a shared key set on the receiver?)" : "");
+		if (c->state == CS_TLS)
+			snprintf(why, sizeof(why), "no TLS handshake within %u ms (does the receiver speak TLS?)",
+				 c->cfg.ack_timeout_ms);
+		else
+			snprintf(why, sizeof(why), "no %s within %u ms%s", c->hs_phase == HS_HELO ? "HELO" : "PONG",
+				 c->cfg.ack_timeout_ms, c->hs_phase == HS_HELO ? " (is a shared key set on the receiver?)" : "");
 		handshake_failed(c, why);
 		return;
 	}
@@ -955,11 +1175,10 @@ static void pump(struct fwd_client *c)
 
 	while (c->state == CS_CONNECTED && !c->returning && c->writing < MAX_WRITING && c->unacked < MAX_UNACKED &&
 	       ((ch = fwd_queue_first(&c->q, FWD_CHUNK_QUEUED)) || (ch = from_spool(c)))) {
-		uv_buf_t b = uv_buf_init((char *)ch->buf + ch->start, (unsigned)ch->size);
 		int rc;
 
 		ch->req.data = ch;
-		rc = uv_write(&ch->req, &c->conn.stream, &b, 1, on_write);
+		rc = conn_write(c, &ch->req, ch->buf + ch->start, ch->size, on_write);
 		if (rc) {
 			conn_lost(c, uv_strerror(rc));
 			return;

@@ -8,6 +8,8 @@
 
 #include <uv.h>
 
+struct fwd_tls_ctx; /* tls.h */
+
 enum fwd_log_level { FWD_LOG_ERROR = 0, FWD_LOG_WARN, FWD_LOG_INFO, FWD_LOG_DEBUG };
 
 /* Where the client's messages go; the library writes no log of its own. */
@@ -52,6 +54,13 @@ struct fwd_client_config {
 	const char *self_hostname; /* NULL or "": "localhost", as Fluent Bit */
 	const char *username;      /* sent, with password's digest, when the HELO asks for user auth */
 	const char *password;
+	/*
+	 * TLS for the TCP receivers (Unix sockets stay clear: the kernel carries
+	 * them); NULL: none. The caller's, kept until after fwd_client_free. The
+	 * certificate must name tls_vhost, or each receiver's host when NULL.
+	 */
+	struct fwd_tls_ctx *tls;
+	const char *tls_vhost;
 	/* Unix sockets: when set, the listener must be this uid (SO_PEERCRED), or nothing is sent to it */
 	bool unix_peer_check;
 	uint32_t unix_peer_uid;

@@ -19,7 +19,9 @@
 #include <msgpack.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 #include <zlib.h>
 
@@ -45,6 +47,8 @@ static struct {
 	/* the shared-key handshake */
 	const char *shared_key, *self_hostname, *username, *password;
 	bool wrong_pong, refuse_auth, pong_on_mismatch, helo_bin;
+	/* TLS: our certificate and key, and the CA a sender's certificate must come from (then one is required) */
+	const char *tls_cert, *tls_key, *tls_client_ca;
 } opt = { .max_frame = DEFAULT_MAX_FRAME, .self_hostname = "fwd-receiver" };
 
 /* ---------------------------------------------------------------- state */
@@ -53,6 +57,7 @@ static struct {
 	uint64_t frames, entries, rejected, connections, bytes, acks, truncated, refused;
 	uint64_t delay_samples, delay_negative, max_delay_ns;
 	uint64_t auth_ok, auth_failed;
+	uint64_t tls_ok, tls_failed;
 } st;
 
 struct conn {
@@ -76,6 +81,9 @@ struct conn {
 	uint64_t frames_seen;   /* frames handed out by the unpacker, a rejected one included */
 	uint64_t frames_ok;
 	struct dack *dacks;     /* acks waiting for --ack-delay */
+	SSL *ssl;               /* with --tls-cert: the session; the bytes read are decrypted before anything else */
+	bool tls_up;
+	char tlsbuf[17 * 1024];
 	struct conn *prev, *next;
 };
 
@@ -91,6 +99,7 @@ struct dack {
 struct wreq { uv_write_t req; size_t len; char data[]; };
 
 static uv_loop_t *loop;
+static SSL_CTX *g_tls;
 static union { uv_handle_t handle; uv_stream_t stream; uv_tcp_t tcp; uv_pipe_t pipe; } lst;
 static uv_signal_t sig_usr1, sig_usr2, sig_term, sig_int;
 static uv_timer_t force_timer;
@@ -694,11 +703,12 @@ static void write_stats(void)
 			   ",\"paused\":%s,\"delay_samples\":%" PRIu64 ",\"delay_negative\":%" PRIu64
 			   ",\"max_delay_ns\":%" PRIu64 ",\"delay_p50_ns\":%" PRIu64 ",\"delay_p90_ns\":%" PRIu64
 			   ",\"delay_p99_ns\":%" PRIu64 ",\"delay_p999_ns\":%" PRIu64 ",\"auth_ok\":%" PRIu64
-			   ",\"auth_failed\":%" PRIu64 ",\"last_reject\":",
+			   ",\"auth_failed\":%" PRIu64 ",\"tls_ok\":%" PRIu64 ",\"tls_failed\":%" PRIu64
+			   ",\"last_reject\":",
 			   st.frames, st.entries, st.rejected, st.connections, active_conns, st.bytes, st.acks,
 			   st.truncated, st.refused, paused ? "true" : "false", st.delay_samples, st.delay_negative,
 			   st.max_delay_ns, hist_quantile(0.50), hist_quantile(0.90), hist_quantile(0.99),
-			   hist_quantile(0.999), st.auth_ok, st.auth_failed);
+			   hist_quantile(0.999), st.auth_ok, st.auth_failed, st.tls_ok, st.tls_failed);
 	j_str(&b, last_reject, strlen(last_reject));
 	buf_printf(&b, ",\"matched\":%" PRIu64, g_matched);
 	buf_lit(&b, ",\"entries_by_tag\":{");
@@ -1123,6 +1133,7 @@ static void on_conn_closed(uv_handle_t *h)
 		msgpack_unpacker_destroy(&c->up);
 	for (struct dack *d = c->dacks; d; d = d->next)
 		d->c = NULL;
+	SSL_free(c->ssl);
 	active_conns--;
 	if (opt.verbose)
 		fprintf(stderr, "conn %" PRIu64 ": closed\n", c->id);
@@ -1164,6 +1175,8 @@ static void on_write(uv_write_t *req, int status)
 	free(w);
 }
 
+static bool conn_send(struct conn *c, const void *data, size_t len);
+
 static void send_ack(struct conn *c, const msgpack_object *chunk)
 {
 	size_t n = chunk->via.str.size, hl = n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
@@ -1197,24 +1210,7 @@ static void send_ack(struct conn *c, const msgpack_object *chunk)
 		else
 			p[5] = (char)0xa1, p[6] = 'x', total = 7;
 	}
-	uv_stream_t *s = &c->h.stream;
-	uv_buf_t ub = uv_buf_init(p, (unsigned)total);
-	int w = uv_try_write(s, &ub, 1);
-	if (w == UV_EAGAIN || (w >= 0 && (size_t)w < total)) {
-		size_t done = w > 0 ? (size_t)w : 0, rest = total - done;
-		struct wreq *r = malloc(sizeof *r + rest);
-		if (!r)
-			die_oom();
-		memcpy(r->data, p + done, rest);
-		r->len = rest;
-		ub = uv_buf_init(r->data, (unsigned)rest);
-		if (uv_write(&r->req, s, &ub, 1, on_write) != 0) {
-			free(r);
-			w = UV_EPIPE;
-		} else {
-			w = (int)total;
-		}
-	}
+	int w = conn_send(c, p, total) ? (int)total : UV_EPIPE;
 	if (p != small)
 		free(p);
 	if (w < 0) {
@@ -1303,9 +1299,8 @@ static void handle_frame(struct conn *c, const msgpack_object *root)
 	}
 	if (opt.garbage) {
 		/* 0xc1 is never used by msgpack: no reading of it can be an ack */
-		static char junk[] = "\xc1\xc1\xc1\xc1garbage\xc1";
-		uv_buf_t jb = uv_buf_init(junk, sizeof(junk) - 1);
-		uv_try_write(&c->h.stream, &jb, 1);
+		static const char junk[] = "\xc1\xc1\xc1\xc1garbage\xc1";
+		conn_send(c, junk, sizeof(junk) - 1);
 	}
 	if (closing_now) {
 		if (opt.verbose)
@@ -1346,8 +1341,12 @@ static void conn_process(struct conn *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	(void)suggested;
 	struct conn *c = h->data;
+	if (c->ssl && suggested) {
+		/* libuv asks: the encrypted bytes go to tlsbuf; tls_in asks again (suggested 0) for the clear ones */
+		*buf = uv_buf_init(c->tlsbuf, sizeof c->tlsbuf);
+		return;
+	}
 	if (c->hs_wait) {
 		*buf = uv_buf_init((char *)c->hs + c->hslen, (unsigned)(sizeof c->hs - c->hslen));
 		return;
@@ -1361,7 +1360,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(msgpack_unpacker_buffer(&c->up), cap > (1u << 30) ? 1u << 30 : (unsigned)cap);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Bytes in the clear (read, or decrypted): the handshake's, or frames. */
+static void on_plain(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
 	if (nread == 0)
@@ -1392,6 +1392,89 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	conn_process(c);
 }
 
+static bool send_helo(struct conn *c);
+static void hs_fail(struct conn *c, const char *why);
+
+static void tls_fail(struct conn *c, const char *during, int ret)
+{
+	char e[256] = "";
+	unsigned long err = ERR_get_error();
+	long v = SSL_get_verify_result(c->ssl);
+
+	if (err)
+		ERR_error_string_n(err, e, sizeof e);
+	fprintf(stderr, "conn %" PRIu64 ": TLS %s failed: %s%s%s (SSL error %d)\n", c->id, during, e[0] ? e : "no reason",
+		v != X509_V_OK ? "; client certificate: " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "",
+		SSL_get_error(c->ssl, ret));
+	ERR_clear_error();
+	if (!c->tls_up)
+		st.tls_failed++;
+	conn_close(c);
+}
+
+/* Encrypted bytes came (in tlsbuf): the handshake goes on, then what they decrypt to goes to on_plain. */
+static void tls_in(struct conn *c, size_t n)
+{
+	uv_buf_t b;
+	int r;
+
+	if (BIO_write(SSL_get_rbio(c->ssl), c->tlsbuf, (int)n) != (int)n)
+		die_oom();
+	if (!c->tls_up) {
+		r = SSL_do_handshake(c->ssl);
+		if (!conn_send(c, NULL, 0))
+			return;
+		if (r != 1) {
+			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+				tls_fail(c, "handshake", r);
+			return;
+		}
+		c->tls_up = true;
+		st.tls_ok++;
+		if (opt.verbose)
+			fprintf(stderr, "conn %" PRIu64 ": TLS up (%s)\n", c->id, SSL_get_version(c->ssl));
+		if (opt.shared_key && !send_helo(c)) {
+			hs_fail(c, "cannot send the HELO");
+			return;
+		}
+	}
+	while (!c->closing) {
+		on_alloc(&c->h.handle, 0, &b);
+		if (!b.len) {
+			on_plain(&c->h.stream, UV_ENOBUFS, &b);
+			return;
+		}
+		r = SSL_read(c->ssl, b.base, (int)b.len);
+		if (!conn_send(c, NULL, 0))
+			return;
+		if (r > 0) {
+			on_plain(&c->h.stream, r, &b);
+			continue;
+		}
+		if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ)
+			return;
+		if (SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN)
+			on_plain(&c->h.stream, UV_EOF, &b);
+		else
+			tls_fail(c, "read", r);
+		return;
+	}
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+
+	if (c->ssl && nread > 0)
+		tls_in(c, (size_t)nread);
+	else if (c->ssl && nread < 0 && !c->tls_up) {
+		fprintf(stderr, "conn %" PRIu64 ": closed in the TLS handshake: %s\n", c->id, uv_strerror((int)nread));
+		st.tls_failed++;
+		conn_close(c);
+	} else
+		on_plain(s, nread, buf);
+}
+
 static void start_reading(struct conn *c)
 {
 	if (c->closing || c->reading)
@@ -1408,7 +1491,7 @@ static void start_reading(struct conn *c)
 /* ---------------------------------------------------------------- the shared-key handshake */
 
 /* Writes bytes to the peer (what the kernel does not take at once goes through uv_write); false if it failed. */
-static bool conn_send(struct conn *c, const void *data, size_t len)
+static bool raw_send(struct conn *c, const void *data, size_t len)
 {
 	uv_stream_t *s = &c->h.stream;
 	uv_buf_t ub = uv_buf_init((char *)data, (unsigned)len);
@@ -1429,6 +1512,26 @@ static bool conn_send(struct conn *c, const void *data, size_t len)
 		return true;
 	}
 	return w >= 0;
+}
+
+/* Bytes to the peer: encrypted first with TLS, then whatever the session has to send (len 0: only that). */
+static bool conn_send(struct conn *c, const void *data, size_t len)
+{
+	BIO *wb;
+	char chunk[16 * 1024];
+	int n;
+
+	if (!c->ssl)
+		return raw_send(c, data, len);
+	if (len && SSL_write(c->ssl, data, (int)len) != (int)len) {
+		tls_fail(c, "write", 0);
+		return false;
+	}
+	wb = SSL_get_wbio(c->ssl);
+	while ((n = BIO_read(wb, chunk, sizeof chunk)) > 0)
+		if (!raw_send(c, chunk, (size_t)n))
+			return false;
+	return true;
 }
 
 static void hex_sha512(const void *const parts[], const size_t lens[], size_t n, char out[129])
@@ -1674,15 +1777,40 @@ static void on_connection(uv_stream_t *server, int status)
 	c->up_init = true;
 	if (!opt.unix_path)
 		uv_tcp_nodelay(&c->h.tcp, 1);   /* acks are tiny: do not let Nagle hold them */
+	if (g_tls) {
+		if (!(c->ssl = SSL_new(g_tls)))
+			die_oom();
+		SSL_set_bio(c->ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+		SSL_set_accept_state(c->ssl);
+	}
 	if (opt.shared_key) {
 		c->hs_wait = true;
-		if (!send_helo(c)) {
+		/* over TLS the HELO waits for the session */
+		if (!g_tls && !send_helo(c)) {
 			hs_fail(c, "cannot send the HELO");
 			return;
 		}
 	}
 	if (!paused)
 		start_reading(c);
+}
+
+/* --tls-cert: the server side of TLS, with a client certificate required when --tls-client-ca names its CA. */
+static void tls_setup(void)
+{
+	char e[256];
+
+	if (!(g_tls = SSL_CTX_new(TLS_server_method())))
+		die_oom();
+	if (SSL_CTX_use_certificate_chain_file(g_tls, opt.tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(g_tls, opt.tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    (opt.tls_client_ca && SSL_CTX_load_verify_locations(g_tls, opt.tls_client_ca, NULL) != 1)) {
+		ERR_error_string_n(ERR_get_error(), e, sizeof e);
+		fprintf(stderr, "fwd_receiver: TLS set-up: %s\n", e);
+		exit(2);
+	}
+	if (opt.tls_client_ca)
+		SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 }
 
 /* ---------------------------------------------------------------- exit and signals */
@@ -1757,6 +1885,8 @@ static void usage(FILE *f)
 		  "  --refuse-auth            answer PONG false with a reason, then close\n"
 		  "  --pong-on-mismatch       on a wrong shared key, PONG false \"shared key mismatch\" (as Fluentd)\n"
 		  "  --helo-bin               nonce and auth salt as bin, and keepalive true (as Fluentd may)\n"
+		  "  --tls-cert F --tls-key F TLS over --tcp with this certificate (PEM) and key\n"
+		  "  --tls-client-ca F        and require a client certificate signed by this CA\n"
 		  "  --verbose                log connections opening and closing\n"
 		  "signals: SIGUSR1 writes statistics, SIGUSR2 resumes reading, SIGTERM/SIGINT exit 0\n", f);
 }
@@ -1855,7 +1985,8 @@ int main(int argc, char **argv)
 {
 	enum { O_TCP = 256, O_UNIX, O_READY, O_OUT, O_COUNT, O_MATCH, O_STATS, O_MAXF, O_CLOSE, O_STOP, O_REFUSE,
 		   O_WRONG, O_NOACK, O_EXIT, O_VERBOSE, O_HELP, O_ACKDELAY, O_GARBAGE,
-		   O_KEY, O_SELFHOST, O_USER, O_PASS, O_WRONGPONG, O_REFUSEAUTH, O_PONGMISMATCH, O_HELOBIN };
+		   O_KEY, O_SELFHOST, O_USER, O_PASS, O_WRONGPONG, O_REFUSEAUTH, O_PONGMISMATCH, O_HELOBIN,
+		   O_TLSCERT, O_TLSKEY, O_TLSCA };
 	static const struct option lo[] = {
 		{ "tcp", required_argument, NULL, O_TCP },
 		{ "unix", required_argument, NULL, O_UNIX },
@@ -1880,6 +2011,9 @@ int main(int argc, char **argv)
 		{ "refuse-auth", no_argument, NULL, O_REFUSEAUTH },
 		{ "pong-on-mismatch", no_argument, NULL, O_PONGMISMATCH },
 		{ "helo-bin", no_argument, NULL, O_HELOBIN },
+		{ "tls-cert", required_argument, NULL, O_TLSCERT },
+		{ "tls-key", required_argument, NULL, O_TLSKEY },
+		{ "tls-client-ca", required_argument, NULL, O_TLSCA },
 		{ "exit-after-frames", required_argument, NULL, O_EXIT },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, O_HELP },
@@ -1911,6 +2045,9 @@ int main(int argc, char **argv)
 		case O_REFUSEAUTH: opt.refuse_auth = true; break;
 		case O_PONGMISMATCH: opt.pong_on_mismatch = true; break;
 		case O_HELOBIN: opt.helo_bin = true; break;
+		case O_TLSCERT: opt.tls_cert = optarg; break;
+		case O_TLSKEY: opt.tls_key = optarg; break;
+		case O_TLSCA: opt.tls_client_ca = optarg; break;
 		case O_EXIT: opt.exit_after_frames = parse_u64(optarg, "--exit-after-frames"); break;
 		case 'v': case O_VERBOSE: opt.verbose = true; break;
 		case 'h': case O_HELP: usage(stdout); return 0;
@@ -1930,6 +2067,12 @@ int main(int argc, char **argv)
 		fputs("fwd_receiver: --shared-key must not be empty, --self-hostname at most 255 bytes\n", stderr);
 		return 2;
 	}
+	if (!opt.tls_cert != !opt.tls_key || (opt.tls_client_ca && !opt.tls_cert) || (opt.tls_cert && opt.unix_path)) {
+		fputs("fwd_receiver: --tls-cert and --tls-key go together, over --tcp; --tls-client-ca needs them\n", stderr);
+		return 2;
+	}
+	if (opt.tls_cert)
+		tls_setup();
 	/* a gzip payload's length is handed to zlib as a uInt */
 	if (opt.max_frame < 16 || opt.max_frame > (1u << 30)) {
 		fputs("fwd_receiver: --max-frame must be between 16 and 1073741824\n", stderr);
@@ -1982,5 +2125,6 @@ int main(int argc, char **argv)
 	free(g_tagjson.p);
 	free(g_framejson.p);
 	free(g_delays);
+	SSL_CTX_free(g_tls);
 	return 0;
 }

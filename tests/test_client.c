@@ -16,220 +16,24 @@
 #include <uv.h>
 
 #include "client.h"
+#include "crig.h"
 #include "pack.h"
 #include "receiver_proc.h"
 #include "spool.h"
 #include "suite_run.h"
 
-#define ENTRIES_PER_FRAME 10
-
-struct rig {
-	uv_loop_t loop;
-	struct fwd_client *c;
-	struct fwd_chunk_ids ids;
-	char logs[8192];
-	size_t loglen;
-	bool closed;
-};
-
-static void collect_log(void *ctx, enum fwd_log_level level, const char *msg)
-{
-	struct rig *r = ctx;
-	int n;
-
-	(void)level;
-	n = snprintf(r->logs + r->loglen, sizeof(r->logs) - r->loglen, "%s\n", msg);
-	if (n > 0 && r->loglen + (size_t)n < sizeof(r->logs))
-		r->loglen += (size_t)n;
-}
-
-/* The tests' settings: short backoffs and timeouts. */
-static struct fwd_client_config rig_config(const struct receiver *rv, bool ack, size_t limit)
-{
-	struct fwd_client_config cfg = {
-		.host = "127.0.0.1",
-		.port = rv ? rv->port : 0,
-		.unix_path = rv && rv->unix_socket ? rv->path : NULL,
-		.require_ack = ack,
-		.ack_timeout_ms = 2000,
-		.buffer_limit = limit,
-		.backoff_min_ms = 50,
-		.backoff_max_ms = 400,
-	};
-
-	return cfg;
-}
-
-/* Opens the client with cfg and, when spool_dir is not NULL, a spool there; starts it. */
-static void rig_open_with(struct rig *r, struct fwd_client_config *cfg, const char *spool_dir)
-{
-	memset(r, 0, sizeof(*r));
-	cfg->log = collect_log;
-	cfg->log_ctx = r;
-	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
-	ck_assert_int_eq(fwd_chunk_ids_init(&r->ids), 0);
-	r->c = fwd_client_new(&r->loop, cfg);
-	ck_assert_ptr_nonnull(r->c);
-	if (spool_dir) {
-		struct fwd_spool_config sc = {.dir = spool_dir, .limit = 64 << 20};
-		char err[512];
-		struct fwd_spool *sp = fwd_spool_open(&sc, err, sizeof(err));
-
-		ck_assert_msg(sp, "%s", err);
-		fwd_client_set_spool(r->c, sp);
-	}
-	fwd_client_start(r->c);
-}
-
-static void rig_open(struct rig *r, const struct receiver *rv, bool ack, size_t limit)
-{
-	struct fwd_client_config cfg = rig_config(rv, ack, limit);
-
-	rig_open_with(r, &cfg, NULL);
-}
-
-/* A frame of ENTRIES_PER_FRAME records {"n": i} with its own chunk id. */
-static void send_frame(struct rig *r, bool ack, uint32_t base)
-{
-	struct fwd_frame f;
-	char id[FWD_CHUNK_ID_LEN + 1];
-	uint8_t rec[16];
-	size_t start, size;
-	uint8_t *buf;
-
-	ck_assert_int_eq(fwd_frame_init(&f, "test.client", 11, 256), 0);
-	for (uint32_t i = 0; i < ENTRIES_PER_FRAME; i++) {
-		uint32_t n = base + i;
-
-		/* {"n": uint32} */
-		rec[0] = 0x81;
-		rec[1] = 0xa1;
-		rec[2] = 'n';
-		rec[3] = 0xce;
-		rec[4] = (uint8_t)(n >> 24);
-		rec[5] = (uint8_t)(n >> 16);
-		rec[6] = (uint8_t)(n >> 8);
-		rec[7] = (uint8_t)n;
-		ck_assert_int_eq(fwd_frame_add(&f, 1700000000u + n, n, rec, 8), 0);
-	}
-	fwd_chunk_id_next(&r->ids, id);
-	ck_assert_int_eq(fwd_frame_seal(&f, ack ? id : NULL), 0);
-	buf = fwd_frame_take(&f, &start, &size);
-	fwd_client_send(r->c, buf, start, size, ENTRIES_PER_FRAME, ack ? id : NULL);
-}
-
-/* A frame of 16 records of about 64 KiB each: too big for one write to take it whole. */
-static void send_big_frame(struct rig *r)
-{
-	static uint8_t rec[65536 + 16];
-	struct fwd_frame f;
-	char id[FWD_CHUNK_ID_LEN + 1];
-	size_t start, size;
-	uint8_t *buf;
-
-	/* {"p": str32 of 65536 'x'} */
-	rec[0] = 0x81;
-	rec[1] = 0xa1;
-	rec[2] = 'p';
-	rec[3] = 0xdb;
-	rec[4] = 0x00;
-	rec[5] = 0x01;
-	rec[6] = 0x00;
-	rec[7] = 0x00;
-	memset(rec + 8, 'x', 65536);
-	ck_assert_int_eq(fwd_frame_init(&f, "test.big", 8, 1 << 20), 0);
-	for (int i = 0; i < 16; i++)
-		ck_assert_int_eq(fwd_frame_add(&f, 1700000000u, (uint32_t)i, rec, 8 + 65536), 0);
-	fwd_chunk_id_next(&r->ids, id);
-	ck_assert_int_eq(fwd_frame_seal(&f, id), 0);
-	buf = fwd_frame_take(&f, &start, &size);
-	fwd_client_send(r->c, buf, start, size, 16, id);
-}
-
-typedef bool (*until_fn)(struct rig *r, void *arg);
-
-static void on_tick(uv_timer_t *t)
-{
-	(void)t;
-}
-
-/* Runs the loop until cond holds or ms pass; returns whether it held. */
-static bool run_until(struct rig *r, until_fn cond, void *arg, unsigned ms)
-{
-	uv_timer_t tick;
-	uint64_t end = uv_now(&r->loop) + ms;
-	bool ok = false;
-
-	uv_timer_init(&r->loop, &tick);
-	uv_timer_start(&tick, on_tick, 10, 10);
-	while (uv_now(&r->loop) < end) {
-		if (cond(r, arg)) {
-			ok = true;
-			break;
-		}
-		uv_run(&r->loop, UV_RUN_ONCE);
-	}
-	uv_close((uv_handle_t *)&tick, NULL);
-	uv_run(&r->loop, UV_RUN_NOWAIT);
-	return ok;
-}
-
-static bool acked_at_least(struct rig *r, void *arg)
-{
-	struct fwd_client_stats st;
-
-	fwd_client_stats(r->c, &st);
-	return st.frames_acked >= *(uint64_t *)arg;
-}
-
-static bool sent_at_least(struct rig *r, void *arg)
-{
-	struct fwd_client_stats st;
-
-	fwd_client_stats(r->c, &st);
-	return st.frames_sent >= *(uint64_t *)arg;
-}
-
-static bool connects_at_least(struct rig *r, void *arg)
-{
-	struct fwd_client_stats st;
-
-	fwd_client_stats(r->c, &st);
-	return st.connects >= *(uint64_t *)arg;
-}
-
-static void on_closed(void *arg)
-{
-	((struct rig *)arg)->closed = true;
-}
-
-static bool is_closed(struct rig *r, void *arg)
-{
-	(void)arg;
-	return r->closed;
-}
-
-static void rig_close(struct rig *r, unsigned deadline_ms)
-{
-	fwd_client_close(r->c, deadline_ms, on_closed, r);
-	ck_assert_msg(run_until(r, is_closed, NULL, deadline_ms + 3000), "client did not close");
-	uv_run(&r->loop, UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(&r->loop), 0);
-	fwd_client_free(r->c);
-}
-
 static void delivers_with_acks(int unix_socket)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t frames = 50;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, unix_socket, 0, NULL);
-	rig_open(&r, &rv, true, 1 << 20);
+	crig_open(&r, &rv, true, 1 << 20);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "not all acked: %s", r.logs);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "not all acked: %s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.entries_acked, frames * ENTRIES_PER_FRAME);
 	ck_assert_uint_eq(st.entries_dropped, 0);
@@ -237,7 +41,7 @@ static void delivers_with_acks(int unix_socket)
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
 	ck_assert_uint_eq(receiver_stat(&rv, "rejected"), 0);
 	ck_assert_uint_eq(receiver_stat(&rv, "acks"), frames);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
 }
 
@@ -256,7 +60,7 @@ END_TEST
 START_TEST(fast_acks_for_frames_still_in_a_write)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t frames = 200;
 	struct fwd_client_stats st;
 
@@ -266,13 +70,13 @@ START_TEST(fast_acks_for_frames_still_in_a_write)
 	 * reason to drop the connection and send everything again.
 	 */
 	receiver_start(&rv, 0, 0, NULL);
-	rig_open(&r, &rv, true, 512 << 20);
+	crig_open(&r, &rv, true, 512 << 20);
 	/* big frames: the write finishes over several loop turns, the ack can come first */
 	for (uint32_t i = 0; i < frames; i++) {
-		send_big_frame(&r);
+		crig_send_big_frame(&r);
 		uv_run(&r.loop, UV_RUN_NOWAIT);
 	}
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 30000), "not all acked: %s", r.logs);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 30000), "not all acked: %s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_msg(st.connects == 1, "reconnected %llu times: %s", (unsigned long long)st.connects, r.logs);
 	ck_assert_uint_eq(st.frames_resent, 0);
@@ -280,7 +84,7 @@ START_TEST(fast_acks_for_frames_still_in_a_write)
 	ck_assert_ptr_null(strstr(r.logs, "wrong ack"));
 	/* exactly once here: nothing was sent twice */
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * 16);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -288,19 +92,19 @@ END_TEST
 START_TEST(without_acks_frames_are_freed_once_written)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t frames = 20;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, 0, 0, NULL);
-	rig_open(&r, &rv, false, 1 << 20);
+	crig_open(&r, &rv, false, 1 << 20);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, false, i * ENTRIES_PER_FRAME);
-	ck_assert(run_until(&r, sent_at_least, &frames, 5000));
+		crig_send_frame(&r, false, i * ENTRIES_PER_FRAME);
+	ck_assert(crig_run_until(&r, crig_sent_at_least, &frames, 5000));
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.buffered_frames, 0);
 	ck_assert_uint_eq(st.frames_acked, 0);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
 	ck_assert_uint_eq(receiver_stat(&rv, "acks"), 0);
 	receiver_cleanup(&rv);
@@ -310,26 +114,26 @@ END_TEST
 START_TEST(receiver_absent_then_present)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t frames = 10, one = 1;
 	struct fwd_client_stats st;
 
 	/* learn a free port, then let it go: nothing listens there */
 	receiver_start(&rv, 0, 0, NULL);
 	receiver_stop(&rv);
-	rig_open(&r, &rv, true, 1 << 20);
+	crig_open(&r, &rv, true, 1 << 20);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert(!run_until(&r, connects_at_least, &one, 600));
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(!crig_run_until(&r, crig_connects_at_least, &one, 600));
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_ge(st.connect_failures, 2); /* it kept trying */
 	ck_assert_uint_eq(st.buffered_frames, frames);
 	ck_assert_ptr_nonnull(strstr(r.logs, "cannot connect"));
 	receiver_restart(&rv, NULL);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "%s", r.logs);
 	ck_assert_ptr_nonnull(strstr(r.logs, "connected to"));
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -337,25 +141,25 @@ END_TEST
 START_TEST(receiver_restart_midstream_loses_nothing)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t first = 10, all = 20;
 
 	receiver_start(&rv, 0, 0, NULL);
-	rig_open(&r, &rv, true, 1 << 20);
+	crig_open(&r, &rv, true, 1 << 20);
 	for (uint32_t i = 0; i < first; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert(run_until(&r, acked_at_least, &first, 5000));
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(crig_run_until(&r, crig_acked_at_least, &first, 5000));
 	receiver_stop(&rv);
 	/* sent while it is away: kept, and delivered when it is back */
 	for (uint32_t i = (uint32_t)first; i < all; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	run_until(&r, acked_at_least, &all, 300);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	crig_run_until(&r, crig_acked_at_least, &all, 300);
 	receiver_restart(&rv, NULL);
-	ck_assert_msg(run_until(&r, acked_at_least, &all, 5000), "%s", r.logs);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &all, 5000), "%s", r.logs);
 	ck_assert_ptr_nonnull(strstr(r.logs, "lost"));
 	/* the new receiver process got the second half */
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), (all - first) * ENTRIES_PER_FRAME);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -364,21 +168,21 @@ START_TEST(closed_before_ack_is_resent)
 {
 	static const char *const extra[] = {"--close-after", "3", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t frames = 10;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, 0, 0, extra);
-	rig_open(&r, &rv, true, 1 << 20);
+	crig_open(&r, &rv, true, 1 << 20);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 10000), "%s", r.logs);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 10000), "%s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_ge(st.connects, 2);
 	ck_assert_uint_ge(st.frames_resent, 1);
 	/* at least once: everything arrived, some frames twice */
 	ck_assert_uint_ge(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -387,20 +191,20 @@ START_TEST(wrong_ack_is_not_taken)
 {
 	static const char *const extra[] = {"--wrong-ack", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t two = 2;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, 0, 0, extra);
-	rig_open(&r, &rv, true, 1 << 20);
-	send_frame(&r, true, 0);
+	crig_open(&r, &rv, true, 1 << 20);
+	crig_send_frame(&r, true, 0);
 	/* each wrong ack ends the connection; the frame stays and goes again */
-	ck_assert(run_until(&r, connects_at_least, &two, 5000));
+	ck_assert(crig_run_until(&r, crig_connects_at_least, &two, 5000));
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.frames_acked, 0);
 	ck_assert_uint_eq(st.buffered_frames, 1);
 	ck_assert_ptr_nonnull(strstr(r.logs, "acked"));
-	rig_close(&r, 200);
+	crig_close(&r, 200);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -409,16 +213,16 @@ START_TEST(refused_connections_keep_everything)
 {
 	static const char *const extra[] = {"--refuse", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	uint64_t three = 3, frames = 5;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, 0, 0, extra);
-	rig_open(&r, &rv, true, 1 << 20);
+	crig_open(&r, &rv, true, 1 << 20);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
 	/* accepted and closed at once, again and again: nothing is taken as delivered */
-	ck_assert(run_until(&r, connects_at_least, &three, 5000));
+	ck_assert(crig_run_until(&r, crig_connects_at_least, &three, 5000));
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.frames_acked, 0);
 	ck_assert_uint_eq(st.buffered_frames, frames);
@@ -426,9 +230,9 @@ START_TEST(refused_connections_keep_everything)
 	/* a receiver that behaves, on the same port, gets all of it */
 	receiver_stop(&rv);
 	receiver_restart(&rv, NULL);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "%s", r.logs);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
-	rig_close(&r, 200);
+	crig_close(&r, 200);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -483,19 +287,19 @@ START_TEST(replies_that_are_not_acks_end_the_connection)
 
 	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
 		struct receiver fake = {0};
-		struct rig r;
+		struct crig r;
 		uint64_t two = 2;
 		struct fwd_client_stats st;
 		pid_t srv = garbage_server(&fake.port, replies[i].bytes, replies[i].len);
 
-		rig_open(&r, &fake, true, 1 << 20);
-		send_frame(&r, true, 0);
-		ck_assert_msg(run_until(&r, connects_at_least, &two, 5000), "reply %zu: %s", i, r.logs);
+		crig_open(&r, &fake, true, 1 << 20);
+		crig_send_frame(&r, true, 0);
+		ck_assert_msg(crig_run_until(&r, crig_connects_at_least, &two, 5000), "reply %zu: %s", i, r.logs);
 		ck_assert_msg(strstr(r.logs, replies[i].says), "reply %zu: %s", i, r.logs);
 		fwd_client_stats(r.c, &st);
 		ck_assert_uint_eq(st.frames_acked, 0);
 		ck_assert_uint_eq(st.buffered_frames, 1); /* kept, to go again */
-		rig_close(&r, 100);
+		crig_close(&r, 100);
 		kill(srv, SIGKILL);
 		waitpid(srv, NULL, 0);
 	}
@@ -506,15 +310,15 @@ START_TEST(stalled_receiver_fills_buffer_then_oldest_dropped)
 {
 	static const char *const extra[] = {"--stop-reading-after", "1", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_stats st;
 	size_t limit = 1 << 20;
 
 	receiver_start(&rv, 0, 0, extra);
-	rig_open(&r, &rv, true, limit);
+	crig_open(&r, &rv, true, limit);
 	/* 20000 frames of about 220 bytes: over 4 MB against a 1 MB limit */
 	for (uint32_t i = 0; i < 20000; i++) {
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
 		if (i % 100 == 0)
 			uv_run(&r.loop, UV_RUN_NOWAIT);
 	}
@@ -523,7 +327,7 @@ START_TEST(stalled_receiver_fills_buffer_then_oldest_dropped)
 	ck_assert_uint_le(st.buffered_bytes, limit + 4096);
 	ck_assert_uint_gt(st.entries_dropped, 0);
 	ck_assert_uint_eq(st.entries_dropped % ENTRIES_PER_FRAME, 0);
-	rig_close(&r, 200);
+	crig_close(&r, 200);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -531,14 +335,14 @@ END_TEST
 START_TEST(shutdown_counts_what_was_not_delivered)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 
 	receiver_start(&rv, 0, 0, NULL);
 	receiver_stop(&rv);
-	rig_open(&r, &rv, true, 1 << 20);
+	crig_open(&r, &rv, true, 1 << 20);
 	for (uint32_t i = 0; i < 5; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	rig_close(&r, 300);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	crig_close(&r, 300);
 	ck_assert_ptr_nonnull(strstr(r.logs, "50 records not delivered"));
 	receiver_cleanup(&rv);
 }
@@ -578,7 +382,7 @@ static size_t count_seen(const uint8_t *seen, size_t max)
 }
 
 struct pacer {
-	struct rig *r;
+	struct crig *r;
 	uv_timer_t t;
 	uint32_t sent, total, per_tick;
 };
@@ -588,13 +392,13 @@ static void on_pace(uv_timer_t *t)
 	struct pacer *p = t->data;
 
 	for (uint32_t i = 0; i < p->per_tick && p->sent < p->total; i++, p->sent++)
-		send_frame(p->r, true, p->sent * ENTRIES_PER_FRAME);
+		crig_send_frame(p->r, true, p->sent * ENTRIES_PER_FRAME);
 	if (p->sent == p->total)
 		uv_timer_stop(t);
 }
 
 /* Sends total frames, per_tick every 10 ms, while the loop runs. */
-static void pace_start(struct pacer *p, struct rig *r, uint32_t total, uint32_t per_tick)
+static void pace_start(struct pacer *p, struct crig *r, uint32_t total, uint32_t per_tick)
 {
 	p->r = r;
 	p->sent = 0;
@@ -610,7 +414,7 @@ static void pace_stop(struct pacer *p)
 	uv_close((uv_handle_t *)&p->t, NULL);
 }
 
-static bool pace_done(struct rig *r, void *arg)
+static bool pace_done(struct crig *r, void *arg)
 {
 	(void)r;
 	return ((struct pacer *)arg)->sent == ((struct pacer *)arg)->total;
@@ -625,20 +429,20 @@ START_TEST(late_acks_with_a_small_buffer)
 {
 	static const char *const extra[] = {"--ack-delay", "1000", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct pacer p;
 	struct fwd_client_stats st;
 	uint64_t all;
 	static uint8_t seen[100000];
 
 	receiver_start(&rv, 0, 0, extra);
-	rig_open(&r, &rv, true, 32 << 10);
+	crig_open(&r, &rv, true, 32 << 10);
 	pace_start(&p, &r, 600, 1); /* 100 frames a second for 6 s */
-	ck_assert(run_until(&r, pace_done, &p, 20000));
+	ck_assert(crig_run_until(&r, pace_done, &p, 20000));
 	fwd_client_stats(r.c, &st);
 	all = st.frames_acked + (st.entries_dropped / ENTRIES_PER_FRAME) + st.buffered_frames;
 	ck_assert_uint_eq(all, 600);
-	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){600 - st.entries_dropped / ENTRIES_PER_FRAME}, 5000),
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){600 - st.entries_dropped / ENTRIES_PER_FRAME}, 5000),
 		      "%s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_msg(st.connects == 1, "%llu connections: %s", (unsigned long long)st.connects, r.logs);
@@ -647,7 +451,7 @@ START_TEST(late_acks_with_a_small_buffer)
 	/* the buffer was too small: newcomers were dropped, and counted */
 	ck_assert_uint_gt(st.entries_dropped, 0);
 	pace_stop(&p);
-	rig_close(&r, 3000);
+	crig_close(&r, 3000);
 	receiver_stop(&rv);
 	/* no duplicate: every line the receiver wrote is a different record */
 	memset(seen, 0, sizeof(seen));
@@ -657,7 +461,7 @@ START_TEST(late_acks_with_a_small_buffer)
 }
 END_TEST
 
-static bool on_endpoint(struct rig *r, void *arg)
+static bool on_endpoint(struct crig *r, void *arg)
 {
 	struct fwd_client_stats st;
 
@@ -669,7 +473,7 @@ static bool on_endpoint(struct rig *r, void *arg)
 START_TEST(second_receiver_takes_over_and_first_comes_back)
 {
 	struct receiver a, b;
-	struct rig r;
+	struct crig r;
 	struct pacer p;
 	struct fwd_endpoint eps[2];
 	struct fwd_client_config cfg;
@@ -682,27 +486,27 @@ START_TEST(second_receiver_takes_over_and_first_comes_back)
 	receiver_start(&b, 1, 0, NULL);
 	eps[0] = (struct fwd_endpoint){.host = "127.0.0.1", .port = a.port};
 	eps[1] = (struct fwd_endpoint){.unix_path = b.path};
-	cfg = rig_config(NULL, true, 8 << 20);
+	cfg = crig_config(NULL, true, 8 << 20);
 	cfg.endpoints = eps;
 	cfg.nendpoints = 2;
 	cfg.primary_retry_ms = 300;
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	pace_start(&p, &r, 1500, 1);
-	ck_assert(run_until(&r, on_endpoint, &zero, 3000));
-	ck_assert(run_until(&r, acked_at_least, &(uint64_t){100}, 5000));
+	ck_assert(crig_run_until(&r, on_endpoint, &zero, 3000));
+	ck_assert(crig_run_until(&r, crig_acked_at_least, &(uint64_t){100}, 5000));
 	receiver_stop(&a);
-	ck_assert_msg(run_until(&r, on_endpoint, &one, 5000), "never went to the second: %s", r.logs);
-	ck_assert(run_until(&r, acked_at_least, &(uint64_t){700}, 10000));
+	ck_assert_msg(crig_run_until(&r, on_endpoint, &one, 5000), "never went to the second: %s", r.logs);
+	ck_assert(crig_run_until(&r, crig_acked_at_least, &(uint64_t){700}, 10000));
 	receiver_restart(&a, NULL);
 	a_before = 0;
-	ck_assert_msg(run_until(&r, on_endpoint, &zero, 5000), "never came back to the first: %s", r.logs);
-	ck_assert(run_until(&r, pace_done, &p, 20000));
-	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){1500}, 10000), "%s", r.logs);
+	ck_assert_msg(crig_run_until(&r, on_endpoint, &zero, 5000), "never came back to the first: %s", r.logs);
+	ck_assert(crig_run_until(&r, pace_done, &p, 20000));
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){1500}, 10000), "%s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.entries_dropped, 0);
 	ck_assert_ptr_nonnull(strstr(r.logs, "is back"));
 	pace_stop(&p);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_stop(&a);
 	receiver_stop(&b);
 	/* every record arrived somewhere; the first had some after its return */
@@ -722,7 +526,7 @@ START_TEST(spooled_frames_survive_a_restart)
 {
 	char dir[] = "/tmp/test_client_spool.XXXXXX", cmd[128];
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 	struct fwd_client_stats st;
 	struct fwd_spool_config sc;
@@ -732,14 +536,14 @@ START_TEST(spooled_frames_survive_a_restart)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	receiver_start(&rv, 0, 0, NULL);
 	receiver_stop(&rv); /* its port is known and nothing listens there */
-	cfg = rig_config(&rv, true, 1 << 20);
-	rig_open_with(&r, &cfg, dir);
+	cfg = crig_config(&rv, true, 1 << 20);
+	crig_open_with(&r, &cfg, dir);
 	for (uint32_t i = 0; i < 50; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.frames_spooled, 50);
 	ck_assert_uint_eq(st.buffered_frames, 0);
-	rig_close(&r, 300);
+	crig_close(&r, 300);
 	ck_assert_ptr_null(strstr(r.logs, "not delivered"));
 	sc = (struct fwd_spool_config){.dir = dir, .limit = 1 << 30};
 	sp = fwd_spool_open(&sc, err, sizeof(err));
@@ -747,12 +551,12 @@ START_TEST(spooled_frames_survive_a_restart)
 	fwd_spool_close(sp);
 	/* the next run: the receiver is back */
 	receiver_restart(&rv, NULL);
-	cfg = rig_config(&rv, true, 1 << 20);
-	rig_open_with(&r, &cfg, dir);
-	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){50}, 10000), "%s", r.logs);
+	cfg = crig_config(&rv, true, 1 << 20);
+	crig_open_with(&r, &cfg, dir);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){50}, 10000), "%s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.spool_frames, 0);
-	rig_close(&r, 300);
+	crig_close(&r, 300);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 50 * ENTRIES_PER_FRAME);
 	receiver_stop(&rv);
 	receiver_cleanup(&rv);
@@ -766,18 +570,18 @@ START_TEST(backoff_grows_until_an_ack)
 {
 	static const char *const extra[] = {"--refuse", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, 0, 0, extra);
-	rig_open(&r, &rv, true, 1 << 20);
-	send_frame(&r, true, 0);
-	ck_assert(!run_until(&r, connects_at_least, &(uint64_t){1000}, 3000));
+	crig_open(&r, &rv, true, 1 << 20);
+	crig_send_frame(&r, true, 0);
+	ck_assert(!crig_run_until(&r, crig_connects_at_least, &(uint64_t){1000}, 3000));
 	fwd_client_stats(r.c, &st);
 	/* 50 ms doubling to 400 ms (jittered down to half): about a dozen in 3 s, not one per 50 ms */
 	ck_assert_msg(st.connects >= 4 && st.connects <= 20, "%llu connections in 3 s",
 		      (unsigned long long)st.connects);
-	rig_close(&r, 100);
+	crig_close(&r, 100);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -788,7 +592,7 @@ START_TEST(every_address_of_a_name_is_tried)
 	char hosts[] = "/tmp/test_client_hosts.XXXXXX";
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 	struct fwd_client_stats st;
 	char second[INET_ADDRSTRLEN];
@@ -809,15 +613,15 @@ START_TEST(every_address_of_a_name_is_tried)
 	freeaddrinfo(res);
 
 	receiver_start_at(&rv, second, NULL); /* nothing answers at the first address */
-	cfg = rig_config(&rv, true, 1 << 20);
+	cfg = crig_config(&rv, true, 1 << 20);
 	cfg.host = "fwd-two-addresses";
 	cfg.backoff_min_ms = 5000; /* a failed attempt would show as a 5 s wait */
-	rig_open_with(&r, &cfg, NULL);
-	send_frame(&r, true, 0);
-	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){1}, 3000), "%s", r.logs);
+	crig_open_with(&r, &cfg, NULL);
+	crig_send_frame(&r, true, 0);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){1}, 3000), "%s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.connect_failures, 0);
-	rig_close(&r, 100);
+	crig_close(&r, 100);
 	receiver_stop(&rv);
 	receiver_cleanup(&rv);
 	umount("/etc/hosts");
@@ -829,19 +633,19 @@ END_TEST
 START_TEST(close_during_backoff_tries_at_once)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 
 	receiver_start(&rv, 0, 0, NULL);
 	receiver_stop(&rv);
-	cfg = rig_config(&rv, true, 1 << 20);
+	cfg = crig_config(&rv, true, 1 << 20);
 	cfg.backoff_min_ms = 20000;
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < 5; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert(run_until(&r, connects_at_least, &(uint64_t){1}, 300) == false);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(crig_run_until(&r, crig_connects_at_least, &(uint64_t){1}, 300) == false);
 	receiver_restart(&rv, NULL);
-	rig_close(&r, 3000);
+	crig_close(&r, 3000);
 	ck_assert_msg(strstr(r.logs, "not delivered") == NULL, "%s", r.logs);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 5 * ENTRIES_PER_FRAME);
 	receiver_stop(&rv);
@@ -854,7 +658,7 @@ END_TEST
 static struct fwd_client_config auth_config(const struct receiver *rv, const char *key, const char *user,
 					    const char *password)
 {
-	struct fwd_client_config cfg = rig_config(rv, true, 1 << 20);
+	struct fwd_client_config cfg = crig_config(rv, true, 1 << 20);
 
 	cfg.shared_key = key;
 	cfg.self_hostname = "ebpf-test";
@@ -863,7 +667,7 @@ static struct fwd_client_config auth_config(const struct receiver *rv, const cha
 	return cfg;
 }
 
-static bool handshake_failures_at_least(struct rig *r, void *arg)
+static bool handshake_failures_at_least(struct crig *r, void *arg)
 {
 	struct fwd_client_stats st;
 
@@ -884,17 +688,17 @@ static size_t count_of(const char *hay, const char *needle)
 static void handshake_delivers(int unix_socket, const char *const extra[], const char *user, const char *password)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 	struct fwd_client_stats st;
 	uint64_t frames = 20;
 
 	receiver_start(&rv, unix_socket, 0, extra);
 	cfg = auth_config(&rv, "s3cret", user, password);
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "not all acked: %s", r.logs);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "not all acked: %s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.handshake_failures, 0);
 	ck_assert_uint_eq(st.connects, 1);
@@ -904,7 +708,7 @@ static void handshake_delivers(int unix_socket, const char *const extra[], const
 	ck_assert_uint_eq(receiver_stat(&rv, "auth_failed"), 0);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
 	ck_assert_uint_eq(receiver_stat(&rv, "acks"), frames);
-	rig_close(&r, 1000);
+	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
 }
 
@@ -951,19 +755,19 @@ static void handshake_refused(const char *const extra[], const char *key, const 
 			      const char *says, unsigned run_ms)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 	struct fwd_client_stats st;
 	char warning[200];
 
 	receiver_start(&rv, 0, 0, extra);
 	cfg = auth_config(&rv, key, user, password);
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < 5; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert_msg(run_until(&r, handshake_failures_at_least, &(uint64_t){1}, run_ms), "%s", r.logs);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(crig_run_until(&r, handshake_failures_at_least, &(uint64_t){1}, run_ms), "%s", r.logs);
 	/* more attempts meanwhile (one that waits out the ack timeout takes about that long); none may connect */
-	run_until(&r, connects_at_least, &(uint64_t){1}, run_ms > 3000 ? 2 * run_ms : 3000);
+	crig_run_until(&r, crig_connects_at_least, &(uint64_t){1}, run_ms > 3000 ? 2 * run_ms : 3000);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.connects, 0);
 	ck_assert_uint_eq(st.frames_sent, 0);
@@ -979,7 +783,7 @@ static void handshake_refused(const char *const extra[], const char *key, const 
 	ck_assert_uint_eq(receiver_stat(&rv, "frames"), 0);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 0);
 	/* (with --wrong-pong the receiver itself took the PING: it counts auth_ok, and would take frames) */
-	rig_close(&r, 100);
+	crig_close(&r, 100);
 	receiver_cleanup(&rv);
 }
 
@@ -1060,23 +864,23 @@ START_TEST(handshake_recovers_when_the_key_is_right)
 	static const char *const wrong[] = {"--shared-key", "another", NULL};
 	static const char *const right[] = {"--shared-key", "s3cret", NULL};
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 	uint64_t frames = 5;
 
 	receiver_start(&rv, 0, 0, wrong);
 	cfg = auth_config(&rv, "s3cret", NULL, NULL);
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert(run_until(&r, handshake_failures_at_least, &(uint64_t){2}, 3000));
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(crig_run_until(&r, handshake_failures_at_least, &(uint64_t){2}, 3000));
 	receiver_stop(&rv);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 0);
 	receiver_restart(&rv, right);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "%s", r.logs);
 	ck_assert_ptr_nonnull(strstr(r.logs, "(shared key verified) again after"));
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
-	rig_close(&r, 200);
+	crig_close(&r, 200);
 	receiver_cleanup(&rv);
 }
 END_TEST
@@ -1087,7 +891,7 @@ START_TEST(handshake_failure_moves_to_the_next_receiver)
 	static const char *const wrong[] = {"--shared-key", "another", NULL};
 	static const char *const right[] = {"--shared-key", "s3cret", NULL};
 	struct receiver a, b;
-	struct rig r;
+	struct crig r;
 	struct fwd_endpoint eps[2];
 	struct fwd_client_config cfg;
 	uint64_t frames = 5;
@@ -1099,14 +903,14 @@ START_TEST(handshake_failure_moves_to_the_next_receiver)
 	cfg = auth_config(NULL, "s3cret", NULL, NULL);
 	cfg.endpoints = eps;
 	cfg.nendpoints = 2;
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < frames; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert_msg(run_until(&r, acked_at_least, &frames, 5000), "%s", r.logs);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "%s", r.logs);
 	ck_assert_ptr_nonnull(strstr(r.logs, "trying the next receiver"));
 	ck_assert_uint_eq(receiver_stat(&a, "entries"), 0);
 	ck_assert_uint_eq(receiver_stat(&b, "entries"), frames * ENTRIES_PER_FRAME);
-	rig_close(&r, 200);
+	crig_close(&r, 200);
 	receiver_stop(&a);
 	receiver_stop(&b);
 	receiver_cleanup(&a);
@@ -1118,34 +922,34 @@ END_TEST
 START_TEST(unix_socket_of_someone_else_gets_nothing)
 {
 	struct receiver rv;
-	struct rig r;
+	struct crig r;
 	struct fwd_client_config cfg;
 	struct fwd_client_stats st;
 
 	receiver_start(&rv, 1, 0, NULL); /* the test's receiver runs as root */
-	cfg = rig_config(&rv, true, 1 << 20);
+	cfg = crig_config(&rv, true, 1 << 20);
 	cfg.unix_peer_check = true;
 	cfg.unix_peer_uid = 65534;
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < 3; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert(!run_until(&r, connects_at_least, &(uint64_t){1}, 1500));
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert(!crig_run_until(&r, crig_connects_at_least, &(uint64_t){1}, 1500));
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.frames_sent, 0);
 	ck_assert_uint_ge(st.handshake_failures, 1);
 	ck_assert_msg(strstr(r.logs, "the socket's listener is uid 0"), "%s", r.logs);
 	ck_assert_msg(strstr(r.logs, "not uid 65534 (Unix_Peer_User)"), "%s", r.logs);
 	ck_assert_uint_eq(receiver_stat(&rv, "frames"), 0);
-	rig_close(&r, 100);
+	crig_close(&r, 100);
 	/* and root's own socket, when root is the one asked for, takes everything */
-	cfg = rig_config(&rv, true, 1 << 20);
+	cfg = crig_config(&rv, true, 1 << 20);
 	cfg.unix_peer_check = true;
 	cfg.unix_peer_uid = 0;
-	rig_open_with(&r, &cfg, NULL);
+	crig_open_with(&r, &cfg, NULL);
 	for (uint32_t i = 0; i < 3; i++)
-		send_frame(&r, true, i * ENTRIES_PER_FRAME);
-	ck_assert_msg(run_until(&r, acked_at_least, &(uint64_t){3}, 5000), "%s", r.logs);
-	rig_close(&r, 300);
+		crig_send_frame(&r, true, i * ENTRIES_PER_FRAME);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){3}, 5000), "%s", r.logs);
+	crig_close(&r, 300);
 	receiver_stop(&rv);
 	receiver_cleanup(&rv);
 }

@@ -871,6 +871,49 @@ START_TEST(secrets_stay_secret)
 }
 END_TEST
 
+/* tls and its keys: files there and kept as they must be, a certificate with its key, TCP only, tls on. */
+START_TEST(tls_keys_and_rules)
+{
+	char text[1024], want[768], key[] = "/tmp/test_config_tls.XXXXXX";
+	int fd = mkstemp(key);
+	const char *fw = "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = fb.example\n";
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(text, sizeof(text), "%stls = on\ntls.verify = off\ntls.ca_file = %s\ntls.crt_file = %s\n"
+		 "tls.key_file = %s\ntls.vhost = fluent.example\n", fw, key, key, key);
+	ck_ok(text);
+	ck_assert(cfg.outputs[0].tls);
+	ck_assert(!cfg.outputs[0].tls_verify);
+	ck_assert_str_eq(cfg.outputs[0].tls_key_file, key);
+	ck_assert_str_eq(cfg.outputs[0].tls_vhost, "fluent.example");
+	snprintf(text, sizeof(text), "%stls = on\n", fw);
+	ck_ok(text);
+	ck_assert(cfg.outputs[0].tls_verify); /* on unless said otherwise */
+	ck_assert_str_eq(cfg.outputs[0].tls_ca_file, "");
+	/* the key is a secret file */
+	ck_assert_int_eq(chmod(key, 0644), 0);
+	snprintf(text, sizeof(text), "%stls = on\ntls.crt_file = %s\ntls.key_file = %s\n", fw, key, key);
+	snprintf(want, sizeof(want), "t.conf:8: tls.key_file: \"%s\" must be a regular file of root's that no one "
+		 "else can read (mode 0644, uid 0): chown root, chmod 600", key);
+	ck_error(text, want);
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	snprintf(text, sizeof(text), "%stls = on\ntls.crt_file = %s\n", fw, key);
+	ck_error(text, "t.conf:7: tls.crt_file without tls.key_file: a client certificate needs both");
+	snprintf(text, sizeof(text), "%stls.ca_file = %s\n", fw, key);
+	ck_error(text, "t.conf:6: tls.ca_file: tls is off in this [OUTPUT]; add tls = on, or remove it");
+	snprintf(text, sizeof(text), "%stls = on\ntls.ca_path = %s\n", fw, key);
+	snprintf(want, sizeof(want), "t.conf:7: tls.ca_path: \"%s\" is not a directory", key);
+	ck_error(text, want);
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nHost = h\ntls = on\ntls.ca_file = /nonexistent\n",
+		 "t.conf:7: tls.ca_file: \"/nonexistent\" cannot be read: No such file or directory");
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nUnix_Path = /run/fb.sock\ntls = on\n",
+		 "t.conf:6: tls: only for TCP receivers (Host), and this [OUTPUT] has only Unix sockets");
+	ck_error("[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\ntls = on\n", "t.conf:5: tls: only for Name forward");
+	unlink(key);
+}
+END_TEST
+
 /* ---- robustness ---- */
 
 START_TEST(small_or_no_error_buffer)
@@ -1132,6 +1175,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, file_errors_name_the_file);
 	tcase_add_test(tc, file_only_root_may_change);
 	tcase_add_test(tc, secrets_stay_secret);
+	tcase_add_test(tc, tls_keys_and_rules);
 	tcase_add_test(tc, small_or_no_error_buffer);
 	tcase_add_test(tc, junk_never_crashes);
 	/* The fuzz loop is slow under the sanitizers. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "receiver_proc.h"
+#include "tls_certs.h"
 #include "suite_run.h"
 
 #ifndef DAEMON_PATH
@@ -253,6 +254,45 @@ START_TEST(records_gzip_compressed)
 }
 END_TEST
 
+/*
+ * TLS with a client certificate and the shared key inside it, set by the
+ * file's keys: the files are read as root before the drop, the records
+ * arrive whole, and the log says what was verified.
+ */
+START_TEST(records_over_tls_with_a_client_certificate_and_shared_key)
+{
+	struct tls_certs certs;
+	struct receiver rv;
+	struct daemon_proc d;
+	static char extra[1024];
+	const char *args[11];
+	pid_t pid;
+	time_t when;
+
+	tls_certs_make(&certs);
+	args[0] = "--tls-cert", args[1] = certs.server_crt, args[2] = "--tls-key", args[3] = certs.server_key;
+	args[4] = "--tls-client-ca", args[5] = certs.ca, args[6] = "--shared-key", args[7] = "e2e-key", args[8] = NULL;
+	snprintf(extra, sizeof(extra), "tls = on\ntls.ca_file = %s\ntls.vhost = localhost\ntls.crt_file = %s\n"
+		 "tls.key_file = %s\nShared_Key = e2e-key\n", certs.ca, certs.client_crt, certs.client_key);
+	output_extra = extra;
+	receiver_start(&rv, 0, 0, args);
+	daemon_start(&d, &rv, NULL);
+	ck_assert_msg(log_has(&d, "certificate verified, shared key verified)", 10000), "daemon did not connect over TLS");
+	ck_assert_msg(log_has(&d, " over TLS, frames up to", 100), "the output's line does not say TLS");
+	new_marker("tls");
+	when = time(NULL);
+	pid = act();
+	expect_records(&rv, pid, when);
+	ck_assert_uint_eq(receiver_stat(&rv, "rejected"), 0);
+	daemon_stop(&d);
+	ck_assert_uint_eq(receiver_stat(&rv, "tls_ok"), 1);
+	ck_assert_uint_eq(receiver_stat(&rv, "auth_ok"), 1);
+	receiver_cleanup(&rv);
+	tls_certs_cleanup(&certs);
+	output_extra = "";
+}
+END_TEST
+
 START_TEST(receiver_restart_midstream)
 {
 	struct receiver rv;
@@ -332,6 +372,7 @@ int main(void)
 	tcase_add_test(tc, records_over_tcp);
 	tcase_add_test(tc, records_over_unix_socket);
 	tcase_add_test(tc, records_gzip_compressed);
+	tcase_add_test(tc, records_over_tls_with_a_client_certificate_and_shared_key);
 	tcase_add_test(tc, receiver_restart_midstream);
 	tcase_add_test(tc, metrics_records_arrive);
 	suite_add_tcase(s, tc);

@@ -31,8 +31,8 @@ static char *output_of(const char *cmd, int *status)
 }
 
 /*
- * The page as plain ASCII with lines long enough that a key's line is one line; each line without its
- * indent and with runs of blanks squeezed to one, so justification does not decide what matches.
+ * The page as plain ASCII with lines long enough that a key's line is one line, runs of blanks squeezed
+ * to one so justification does not decide what matches: a heading starts its line, any other text a blank.
  */
 static char *render(const char *page)
 {
@@ -44,7 +44,7 @@ static char *render(const char *page)
 	text = output_of(cmd, &status);
 	ck_assert_int_eq(status, 0);
 	for (size_t c = 0; text[c]; c++) {
-		if (text[c] == ' ' && (!len || text[len - 1] == ' ' || text[len - 1] == '\n'))
+		if (text[c] == ' ' && len && text[len - 1] == ' ')
 			continue;
 		text[len++] = text[c];
 	}
@@ -52,7 +52,7 @@ static char *render(const char *page)
 	return text;
 }
 
-/* The lines after the heading "HEADING", up to the next heading (a line in capitals at the margin). */
+/* The lines after the heading "HEADING", up to the next heading (a line at the margin). */
 static char *section(const char *text, const char *heading)
 {
 	char want[64];
@@ -62,18 +62,18 @@ static char *section(const char *text, const char *heading)
 	at = strstr(text, want);
 	ck_assert_msg(at, "no %s section", heading);
 	at += strlen(want) - 1;
-	for (end = at; (end = strchr(end + 1, '\n')) && !(end[1] >= 'A' && end[1] <= 'Z' && end[2] >= 'A' && end[2] <= 'Z');)
+	for (end = at; (end = strchr(end + 1, '\n')) && (end[1] == ' ' || end[1] == '\n');)
 		;
 	return strndup(at, end ? (size_t)(end - at + 1) : strlen(at));
 }
 
-/* The line after from that is exactly line ("\n" around it), or NULL. */
+/* The first text line after from that is exactly line (indented, "\n" around it), or NULL. */
 static const char *find_line(const char *from, const char *line)
 {
 	char want[2100];
 
 	ck_assert_uint_lt(strlen(line), 2048);
-	snprintf(want, sizeof(want), "\n%s\n", line);
+	snprintf(want, sizeof(want), "\n %s\n", line);
 	return strstr(from, want);
 }
 
@@ -123,7 +123,7 @@ START_TEST(conf_page_has_every_key)
 			ck_assert_msg(at, "[%s] %s: no line \"%s\" (in the table's order) in:\n%.500s", config_section_names[s],
 				      k[i].name, want, keys);
 			at = strchr(at + 1, '\n');
-			snprintf(want, sizeof(want), "\n%s%s", k[i].help,
+			snprintf(want, sizeof(want), "\n %s%s", k[i].help,
 				 *k[i].help && strchr(".!?", k[i].help[strlen(k[i].help) - 1]) ? "" : ".");
 			ck_assert_msg(strncmp(at, want, strlen(want)) == 0, "%s: its help does not follow: %.200s", k[i].name, at);
 			/* up to the next key's line: "Only in an output with Name forward." if it is so */
@@ -162,24 +162,26 @@ START_TEST(daemon_page_has_every_option_and_trace)
 			 o[i].arg ? o[i].arg : "");
 		at = find_line(at, want);
 		ck_assert_msg(at, "option %s not in OPTIONS (in order):\n%.500s", want, opts);
-		at = strchr(at + 1, '\n') + 1;
+		at = strchr(at + 1, '\n') + 2;
 		len = (int)strlen(o[i].man) < 30 ? (int)strlen(o[i].man) : 30;
 		ck_assert_msg(strncmp(at, o[i].man, (size_t)len) == 0, "--%s: its paragraph does not follow: %.80s", o[i].name, at);
 	}
 	for (size_t i = 0; all[i]; i++) {
 		size_t len = strlen(all[i]->name);
 
-		snprintf(want, sizeof(want), "\n%s", all[i]->name);
+		snprintf(want, sizeof(want), "\n %s", all[i]->name);
 		at = strstr(traces, want);
-		ck_assert_msg(at && (at[len + 1] == ' ' || at[len + 1] == '\n'), "trace %s not in TRACES:\n%.500s", all[i]->name,
+		ck_assert_msg(at && (at[len + 2] == ' ' || at[len + 2] == '\n'), "trace %s not in TRACES:\n%.500s", all[i]->name,
 			      traces);
-		ck_assert_msg(strncmp(at + len + 2, all[i]->description, strlen(all[i]->description)) == 0,
-			      "trace %s: its description does not follow", all[i]->name);
+		/* on the tag's line when the tag is short, else on the next */
+		at += len + 2 + strspn(at + len + 2, " \n");
+		ck_assert_msg(strncmp(at, all[i]->description, strlen(all[i]->description)) == 0,
+			      "trace %s: its description does not follow: %.80s", all[i]->name, at);
 	}
 	/* the default configuration the binary reads, and the exit code of a bad command line */
 	ck_assert_ptr_nonnull(strstr(text, CLI_DEFAULT_CONFIG));
 	exits = section(text, "EXIT STATUS");
-	snprintf(want, sizeof(want), "\n%d The command line is wrong", CLI_EXIT_USAGE);
+	snprintf(want, sizeof(want), "\n %d The command line is wrong", CLI_EXIT_USAGE);
 	ck_assert_msg(strstr(exits, want), "no \"%s\" in:\n%s", want + 1, exits);
 	free(exits);
 	free(traces);
@@ -249,6 +251,8 @@ int main(void)
 	Suite *s = suite_create("man");
 	TCase *tc = tcase_create("pages");
 
+	/* a dozen groff runs: seconds on a loaded machine */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pages_render_without_warnings);
 	tcase_add_test(tc, conf_page_has_every_key);
 	tcase_add_test(tc, daemon_page_has_every_option_and_trace);
