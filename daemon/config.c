@@ -33,9 +33,40 @@ const char *config_quote(char *out, size_t outlen, const char *s)
 	return out;
 }
 
+/*
+ * "-t exec": a quick-mode argument as the user typed it, its value quoted as messages quote; a long one
+ * cut with "...", since a message about its value quotes it again, and the reason must still fit.
+ */
+static const char *arg_str(const struct config_arg *a, char *buf, size_t len)
+{
+	char q[128];
+
+	snprintf(buf, len, "-%c %s", a->opt, config_quote(q, sizeof(q), a->value));
+	return buf;
+}
+
+const char *config_origin(const struct config *cfg, int line, char *buf, size_t len)
+{
+	if (cfg->args && line > 0 && (size_t)line <= cfg->arg_count)
+		return arg_str(&cfg->args[line - 1], buf, len);
+	snprintf(buf, len, "%s:%d", cfg->path ? cfg->path : "(config)", line);
+	return buf;
+}
+
+const char *config_where(const struct config_parse *p, int line, bool preposition, char *buf, size_t len)
+{
+	char arg[1100];
+
+	if (p->cfg->args)
+		snprintf(buf, len, "%s%s", preposition ? "as " : "", config_origin(p->cfg, line, arg, sizeof(arg)));
+	else
+		snprintf(buf, len, "%sline %d", preposition ? "on " : "", line);
+	return buf;
+}
+
 int config_fail(struct config_parse *p, int line, const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[2048], where[1100];
 	va_list ap;
 
 	if (p->failed)
@@ -44,7 +75,10 @@ int config_fail(struct config_parse *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->err && p->errlen && line > 0)
+	/* quick mode: a "line" is an argument, named as the user typed it */
+	if (p->err && p->errlen && line > 0 && p->cfg && p->cfg->args)
+		snprintf(p->err, p->errlen, "%s: %s", config_origin(p->cfg, line, where, sizeof(where)), msg);
+	else if (p->err && p->errlen && line > 0)
 		snprintf(p->err, p->errlen, "%s:%d: %s", p->name, line, msg);
 	else if (p->err && p->errlen)
 		snprintf(p->err, p->errlen, "%s: %s", p->name, msg);
@@ -96,10 +130,11 @@ static int trace_add(struct config_parse *p, const char *v, uint64_t n)
 {
 	struct config *cfg = p->cfg;
 	const char *canon = trace_names[2 * n].name;
+	char where[1200];
 
 	for (unsigned i = 0; i < cfg->trace_count; i++)
 		if (strcmp(cfg->traces[i], canon) == 0)
-			return bad(p, v, "is listed twice (first on line %d)", cfg->trace_line[i]);
+			return bad(p, v, "is listed twice (first %s)", config_where(p, cfg->trace_line[i], true, where, sizeof(where)));
 	snprintf(cfg->traces[cfg->trace_count], sizeof(cfg->traces[0]), "%s", canon);
 	cfg->trace_line[cfg->trace_count++] = p->line;
 	return 1;
@@ -560,30 +595,45 @@ void config_defaults(struct config *cfg)
 	cfg->trace.filter_uid = -1;
 }
 
+/* "size 4K-1G", "error|warn|info|debug", "absolute path, at most 107 bytes, repeated": a row's type as
+ * --help-config and the man page say it. */
+const char *config_key_type(const struct config_key *k, char *buf, size_t len)
+{
+	/* By enum config_type; a range or the choices follow. */
+	static const char *const names[] = {"on/off", "number", "size", "duration", "", "name", "word",
+					    "absolute path", "text"};
+	size_t o = (size_t)snprintf(buf, len, "%s", names[k->type]);
+
+	if (o < len && k->max && !k->no_range) {
+		/* a string's length from 0 is a bound, not a range */
+		if (k->type >= CONFIG_WORD && !k->min)
+			o += (size_t)snprintf(buf + o, len - o, ", at most %llu bytes", (unsigned long long)k->max);
+		else {
+			o += (size_t)snprintf(buf + o, len - o, " ");
+			if (o < len)
+				range_str(buf + o, len - o, k);
+			o += strlen(buf + o);
+		}
+	}
+	for (const struct config_choice *c = k->type == CONFIG_ENUM ? k->choices : NULL; c && c->name && o < len; c++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "|" : "", c->name);
+	if (k->repeats && o < len)
+		snprintf(buf + o, len - o, ", repeated");
+	return buf;
+}
+
 /* --help-config: each key's name, type with its range or choices, default, and help line. */
 int config_help(FILE *f)
 {
-	/* By enum config_type; a range or the choices follow. */
-	static const char *const names[] = {"on/off", "number ", "size ", "duration", "", "name, repeated", "word",
-					    "absolute path ", "text "};
-	char type[128];
+	char type[256];
 
 	for (int s = 0; s < CONFIG_SECTIONS; s++) {
 		fprintf(f, "%s[%s]\n", s ? "\n" : "", config_section_names[s]);
 		for (const struct config_key *k = keys; k < keys + KEY_COUNT; k++) {
-			size_t o = (size_t)snprintf(type, sizeof(type), "%s", names[k->type]);
-
 			if ((int)k->section != s)
 				continue;
-			if (k->max && !k->no_range)
-				range_str(type + o, sizeof(type) - o, k);
-			for (const struct config_choice *c = k->type == CONFIG_ENUM ? k->choices : NULL;
-			     c && c->name && o < sizeof(type); c++)
-				o += (size_t)snprintf(type + o, sizeof(type) - o, "%s%s", o ? "|" : "", c->name);
-			if (k->repeats && k->type != CONFIG_LIST)
-				snprintf(type + o, sizeof(type) - o, ", repeated");
-			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, type, k->def, "", k->help,
-				k->forward_only ? " (only for Name forward)" : "");
+			fprintf(f, "  %-22s %-26s default: %s\n  %-22s %s%s\n", k->name, config_key_type(k, type, sizeof(type)),
+				k->def, "", k->help, k->forward_only ? " (only for Name forward)" : "");
 		}
 	}
 	return ferror(f) ? -1 : 0;

@@ -69,6 +69,12 @@ struct config_output {
 	int line;                          /* of its [OUTPUT] */
 };
 
+/* One argument of the quick mode: -t TRACE, -o OUTPUT or -p KEY=VALUE. */
+struct config_arg {
+	char opt;                          /* 't', 'o' or 'p' */
+	const char *value;
+};
+
 struct config {
 	/* [SERVICE] */
 	char user[CONFIG_NAME_MAX];        /* User: account to drop to */
@@ -94,8 +100,11 @@ struct config {
 	struct config_output outputs[CONFIG_MAX_OUTPUTS];
 	unsigned output_count;
 
-	const char *path;                  /* file it came from (not owned) */
+	const char *path;                  /* file it came from (not owned); quick mode: "command line" */
+	const struct config_arg *args;     /* quick mode: line N is args[N - 1] (not owned); NULL for a file */
+	size_t arg_count;
 };
+
 
 /* Fills cfg with defaults: the key table's, read by the same code as the file's values. */
 void config_defaults(struct config *cfg);
@@ -108,6 +117,19 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Same as config_load, from a string (for tests); name stands for the path in messages. */
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err, size_t errlen);
+
+/*
+ * The quick mode (config_args.c): builds cfg from -t, -o and -p arguments, in
+ * their order, through the same rows and rules as a file. -t TRACE is a Trace;
+ * -o starts an output (stdout, forward, HOST:PORT or [IPV6]:PORT, /PATH of a Unix
+ * socket); -p KEY=VALUE sets the key of the section that has it, an [OUTPUT]
+ * key on the last -o before it. No -o: stdout. args must outlive cfg. On error
+ * returns -1 and writes "-p KEY=VALUE: message" (the argument) into err.
+ */
+int config_load_args(struct config *cfg, const struct config_arg *args, size_t n, char *err, size_t errlen);
+
+/* Where line of cfg was given: "FILE:LINE", or in quick mode the argument ("-t exec"). */
+const char *config_origin(const struct config *cfg, int line, char *buf, size_t len);
 
 enum config_section { CONFIG_SERVICE, CONFIG_INPUT, CONFIG_OUTPUT, CONFIG_SECTIONS };
 
@@ -157,6 +179,9 @@ const struct config_key *config_keys(size_t *n);
 
 /* By enum config_section: "SERVICE", "INPUT", "OUTPUT". */
 extern const char *const config_section_names[CONFIG_SECTIONS];
+
+/* A row's type with its range or choices, "size 4K-1G", "error|warn|info|debug", into buf; returns buf. */
+const char *config_key_type(const struct config_key *k, char *buf, size_t len);
 
 /* Prints every key, by section, with its type, default and help line (--help-config). */
 int config_help(FILE *f);

@@ -20,6 +20,10 @@ struct config_parse {
 	const struct config_key *key;     /* key being set, for value messages */
 };
 
+/* Where line was given, for messages: "line 3", or in quick mode the argument "-t exec"; with preposition
+ * "on line 3", "as -t exec". */
+const char *config_where(const struct config_parse *p, int line, bool preposition, char *buf, size_t len);
+
 /* Copies s into out with '"', '\\' and non-printable bytes escaped; returns out. */
 const char *config_quote(char *out, size_t outlen, const char *s);
 
@@ -35,5 +39,14 @@ void config_section_defaults(struct config_parse *p, int section);
 
 /* The table row of section s's key name (case-insensitive), or NULL. */
 const struct config_key *config_key_find(int s, const char *name);
+
+/* Marks row k given at the parse's line (the first time); returns the line it was first given at, 0 if new. */
+int config_mark_given(struct config_parse *p, const struct config_key *k);
+
+/* A new [OUTPUT] with its defaults (config_read.c); 0 with the error in p. */
+int config_output_start(struct config_parse *p);
+
+/* The rules of the current [OUTPUT] that span its keys, when it ends; 0 with the error in p. */
+int config_output_done(struct config_parse *p);
 
 #endif

@@ -36,8 +36,18 @@ static int given(const struct config_parse *p, int s, const char *name)
 	return p->key_line[config_key_find(s, name) - config_keys(&n)];
 }
 
+int config_mark_given(struct config_parse *p, const struct config_key *k)
+{
+	size_t n, row = (size_t)(k - config_keys(&n));
+	int first = p->key_line[row];
+
+	if (!first)
+		p->key_line[row] = p->line;
+	return first;
+}
+
 /* A new [OUTPUT]: the next output, with the defaults of the section's keys, none of them given yet. */
-static int output_start(struct config_parse *p)
+int config_output_start(struct config_parse *p)
 {
 	struct config *cfg = p->cfg;
 	size_t n;
@@ -76,12 +86,13 @@ static int tls_rules(struct config_parse *p, const struct config_output *o)
 }
 
 /* The rules of one [OUTPUT] that span its keys, when its section ends. */
-static int output_done(struct config_parse *p)
+int config_output_done(struct config_parse *p)
 {
 	struct config_output *o = &p->cfg->outputs[p->cfg->output_count - 1];
 	int frame = given(p, CONFIG_OUTPUT, "Frame_Size"), limit = given(p, CONFIG_OUTPUT, "Buffer_Limit");
 	size_t n;
 	const struct config_key *keys = config_keys(&n), *first = NULL;
+	char where[1200];
 
 	if (!given(p, CONFIG_OUTPUT, "Name"))
 		return config_fail(p, o->line, "no Name= in [OUTPUT] (stdout or forward)");
@@ -93,8 +104,8 @@ static int output_done(struct config_parse *p)
 	/* a Port with only Unix sockets to go to means nothing: say so rather than ignore it */
 	if (given(p, CONFIG_OUTPUT, "Unix_Path") && given(p, CONFIG_OUTPUT, "Port") && !given(p, CONFIG_OUTPUT, "Host"))
 		return config_fail(p, given(p, CONFIG_OUTPUT, "Unix_Path"),
-				   "Unix_Path: not together with Port (line %d); use one or the other",
-				   given(p, CONFIG_OUTPUT, "Port"));
+				   "Unix_Path: not together with Port (%s); use one or the other",
+				   config_where(p, given(p, CONFIG_OUTPUT, "Port"), false, where, sizeof(where)));
 	if (o->frame_size > o->buffer_limit)
 		return config_fail(p, frame > limit ? frame : limit,
 				   "Frame_Size (%llu bytes) is larger than Buffer_Limit (%llu bytes)",
@@ -135,12 +146,12 @@ static int section_start(struct config_parse *p, char *line)
 		if (p->section_line[i] && i != CONFIG_OUTPUT)
 			return config_fail(p, p->line, "[%s] given twice (first on line %d); %s", sec, p->section_line[i],
 					   i == CONFIG_INPUT ? "put every Trace= in one [INPUT]" : "merge them");
-		if (p->section == CONFIG_OUTPUT && !output_done(p))
+		if (p->section == CONFIG_OUTPUT && !config_output_done(p))
 			return 0;
 		p->section = i;
 		if (!p->section_line[i])
 			p->section_line[i] = p->line;
-		return i != CONFIG_OUTPUT || output_start(p);
+		return i != CONFIG_OUTPUT || config_output_start(p);
 	}
 	return config_fail(p, p->line, "unknown section [%s] (expected [SERVICE], [INPUT] or [OUTPUT])",
 			   config_quote(q, sizeof(q), name));
@@ -166,7 +177,7 @@ static int key_value(struct config_parse *p, char *line)
 {
 	char *sep = find_or_comment(line, "=:"), *name, *value, q[1024];
 	const struct config_key *k;
-	size_t row, n;
+	int first;
 
 	if (*sep != '=' && *sep != ':')
 		return config_fail(p, p->line, "\"%s\" is neither [SECTION] nor Key = Value", config_quote(q, sizeof(q), line));
@@ -182,11 +193,9 @@ static int key_value(struct config_parse *p, char *line)
 	k = config_key_find(p->section, name);
 	if (!k)
 		return config_fail(p, p->line, "unknown key \"%s\" in [%s]", q, config_section_names[p->section]);
-	row = (size_t)(k - config_keys(&n));
-	if (p->key_line[row] && !k->repeats)
-		return config_fail(p, p->line, "%s: given twice (first on line %d)", k->name, p->key_line[row]);
-	if (!p->key_line[row])
-		p->key_line[row] = p->line;
+	first = config_mark_given(p, k);
+	if (first && !k->repeats)
+		return config_fail(p, p->line, "%s: given twice (first on line %d)", k->name, first);
 	return config_set(p, k, value);
 }
 
@@ -214,7 +223,7 @@ static int check(struct config_parse *p)
 
 	/* Only an explicit User= must exist; the default one may fall back to nobody. */
 	cfg->user_set = given(p, CONFIG_SERVICE, "User") != 0;
-	if (p->section == CONFIG_OUTPUT && !output_done(p))
+	if (p->section == CONFIG_OUTPUT && !config_output_done(p))
 		return 0;
 	if (!p->section_line[CONFIG_INPUT])
 		return config_fail(p, 0, "no [INPUT] section");

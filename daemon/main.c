@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <uv.h>
 
+#include "cli.h"
 #include "config.h"
 #include "container.h"
 #include "log.h"
@@ -26,24 +27,8 @@
 #include "registry.h"
 #include "traces.h"
 
-#define DEFAULT_CONFIG "/etc/ebpf-forward/ebpf-forward.conf"
 /* SIGTERM to exit: what is buffered gets this long to reach the receiver (systemd waits 15 s). */
 #define SHUTDOWN_DEADLINE_MS 10000
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ebpf-forward [-c FILE] [--check-config] [--list-traces] [--help-config] [--version] [--help]\n"
-		"Loads eBPF traces and sends their events, as Fluent Bit in_ebpf records, to stdout\n"
-		"or to a Fluent Bit forward input.\n\n"
-		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
-		"      --check-config  validate the configuration and exit\n"
-		"      --list-traces   list the traces, their attach points, and whether they\n"
-		"                      can attach on this kernel (needs root), then exit\n"
-		"      --help-config   list every configuration key: its type, default and meaning\n"
-		"  -V, --version       print the version and exit\n"
-		"  -h, --help          this text\n");
-}
 
 /* libbpf's own messages: warnings to our log, the rest only when debugging. */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -88,7 +73,7 @@ static int list_traces(void)
 		}
 		printf("         attaches here: %s\n", verdict);
 	}
-	return 0;
+	return CLI_EXIT_OK;
 }
 
 struct daemon {
@@ -191,20 +176,20 @@ static int run(const struct config *cfg)
 	struct trace *traces[CONFIG_MAX_TRACES] = {0};
 	struct daemon d = {0};
 	char err[1024];
-	int rc = 1, m;
+	int rc = CLI_EXIT_FAIL, m;
 	size_t n = 0;
 
 	clock_gettime(CLOCK_REALTIME, &started);
 	if (geteuid() != 0) {
 		log_error("must start as root to load eBPF programs (it drops to User= afterwards)");
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	if (notify_open(err, sizeof(err)) < 0)
 		log_warn("%s: systemd will not hear that the daemon is ready", err);
 	m = tracefs_ensure(err, sizeof(err));
 	if (m < 0) {
 		log_error("%s", err);
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	if (m > 0)
 		log_info("tracefs was not mounted: mounted it at /sys/kernel/tracing");
@@ -213,7 +198,9 @@ static int run(const struct config *cfg)
 
 		traces[n] = desc ? trace_start(desc, &cfg->trace, err, sizeof(err)) : NULL;
 		if (!traces[n]) {
-			log_error("%s:%d: trace %s cannot start: %s", cfg->path, cfg->trace_line[n],
+			char where[1200];
+
+			log_error("%s: trace %s cannot start: %s", config_origin(cfg, cfg->trace_line[n], where, sizeof(where)),
 				  cfg->traces[n], desc ? err : "unknown trace");
 			goto out;
 		}
@@ -285,7 +272,7 @@ static int run(const struct config *cfg)
 		log_info("systemd watchdog: pinged from the event loop");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	pipeline_log_totals(d.pipeline);
-	rc = 0;
+	rc = CLI_EXIT_OK;
 out:
 	if (d.loop)
 		uv_loop_close(d.loop);
@@ -295,59 +282,70 @@ out:
 	for (size_t i = 0; i < n; i++)
 		trace_stop(traces[i]);
 	container_stop();
-	if (rc == 0)
+	if (rc == CLI_EXIT_OK)
 		log_info("stopped");
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"list-traces", no_argument, NULL, 'L'},
-		{"help-config", no_argument, NULL, 'K'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	const char *path = DEFAULT_CONFIG;
+	/* the quick mode's -t, -o and -p, in their order: at most one per argument */
+	struct config_arg *quick = calloc((size_t)argc + 1, sizeof(*quick));
+	const char *path = NULL, *arg;
 	bool check_only = false, list = false;
+	size_t nquick = 0;
 	struct config cfg;
-	char err[1024];
-	int c;
+	char err[2048];
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+	if (!quick) {
+		fprintf(stderr, "ebpf-forward: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	while ((c = cli_next(argc, argv, &arg)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 'C': check_only = true; break;
-		case 'L': list = true; break;
-		case 'K': return config_help(stdout) ? 1 : 0;
-		case 'V': printf("ebpf-forward %s\n", EBPF_FORWARD_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case CLI_CONFIG: path = arg; break;
+		case CLI_TRACE: case CLI_OUTPUT: case CLI_PROP: quick[nquick++] = (struct config_arg){(char)c, arg}; break;
+		case CLI_CHECK_CONFIG: check_only = true; break;
+		case CLI_LIST_TRACES: list = true; break;
+		case CLI_HELP_CONFIG: free(quick); return config_help(stdout) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+		case CLI_VERSION: free(quick); printf("ebpf-forward %s\n", EBPF_FORWARD_VERSION); return CLI_EXIT_OK;
+		case CLI_HELP: free(quick); cli_usage(stdout); return CLI_EXIT_OK;
+		default: free(quick); cli_usage(stderr); return CLI_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "ebpf-forward: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
-		return 2;
+	if (optind < argc || (path && nquick)) {
+		if (optind < argc)
+			fprintf(stderr, "ebpf-forward: unexpected argument: %s\n", argv[optind]);
+		else
+			fprintf(stderr, "ebpf-forward: -c FILE and -t/-o/-p do not go together: the configuration is the "
+					"file or the command line\n");
+		free(quick);
+		cli_usage(stderr);
+		return CLI_EXIT_USAGE;
 	}
 	libbpf_set_print(libbpf_log);
 	/* a receiver that goes away must cost a reconnect, not the process */
 	signal(SIGPIPE, SIG_IGN);
-	if (list)
+	if (list) {
+		free(quick);
 		return list_traces();
-	if (config_load(&cfg, path, err, sizeof(err))) {
+	}
+	if (nquick ? config_load_args(&cfg, quick, nquick, err, sizeof(err))
+		   : config_load(&cfg, path ? path : CLI_DEFAULT_CONFIG, err, sizeof(err))) {
 		fprintf(stderr, "ebpf-forward: %s\n", err);
-		return 1;
+		free(quick);
+		return CLI_EXIT_FAIL;
 	}
 	if (check_only) {
-		printf("%s: configuration is valid (%u trace(s), output %s%s)\n", path, cfg.trace_count,
+		printf("%s: configuration is valid (%u trace(s), output %s%s)\n", cfg.path, cfg.trace_count,
 		       cfg.outputs[0].output == OUTPUT_FORWARD ? "forward" : "stdout",
 		       cfg.output_count > 1 ? " and more" : "");
-		return 0;
+		free(quick);
+		return CLI_EXIT_OK;
 	}
 	log_set_level(cfg.log_level);
-	return run(&cfg);
+	rc = run(&cfg);
+	free(quick);
+	return rc;
 }

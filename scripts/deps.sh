@@ -13,6 +13,8 @@ packages=(
 	python3-yaml
 	# the openssl trace's tests: the CLI makes their certificate (and brings libssl3), Python's ssl is a peer
 	openssl python3
+	# the manual pages: groff renders them, and their test runs groff -ww and man --warnings
+	groff-base man-db
 	# tests/package-test.sh: builds the Debian package (debian/) and checks it
 	debhelper dpkg-dev fakeroot lintian
 	# the HTTP server's tests: curl is the client, promtool (in prometheus) checks the metrics text

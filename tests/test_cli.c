@@ -2,10 +2,12 @@
 #include <check.h>
 
 #include "config.h"
+#include "receiver_proc.h"
 #include "suite_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,6 +90,8 @@ static int run(char *const argv[], char **out, char **err)
 	ck_assert(WIFEXITED(status));
 	return WEXITSTATUS(status);
 }
+
+#define MINIMAL_CONF "[INPUT]\nTrace = exec\n[OUTPUT]\nName = stdout\n"
 
 static const char *write_conf(const char *text)
 {
@@ -225,6 +229,42 @@ static char *wait_line(int fd, const char *want, char *buf, size_t cap, size_t *
 	return NULL;
 }
 
+/*
+ * Execs /bin/true with marker as its argument in a child, again while the daemon attaches, until
+ * the daemon's stdout has a record with marker; returns that line (NULL after 50 tries), *child the last pid.
+ */
+static char *exec_until_record(struct proc *d, const char *marker, char *buf, size_t cap, size_t *len, pid_t *child)
+{
+	char *line = NULL;
+	int status;
+
+	for (int tries = 0; tries < 50 && !line; tries++) {
+		*child = fork();
+		if (*child == 0) {
+			execl("/bin/true", "/bin/true", marker, NULL);
+			_exit(127);
+		}
+		waitpid(*child, &status, 0);
+		line = wait_line(d->out, marker, buf, cap, len);
+	}
+	return line;
+}
+
+/* SIGTERM, the rest of its output read, and its exit status 0; returns its log. */
+static char *stop_cleanly(struct proc *d)
+{
+	int status;
+	char *err;
+
+	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
+	/* keep reading: a daemon blocked on a full stdout pipe cannot finish */
+	free(slurp(d->out));
+	err = slurp(d->err);
+	ck_assert_int_eq(waitpid(d->pid, &status, 0), d->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d: %s", status, err);
+	return err;
+}
+
 START_TEST(daemon_prints_records_and_stops_on_sigterm)
 {
 	const char *path = write_conf("[SERVICE]\nUser = nobody\n[INPUT]\nTrace = exec\nTrace = vfs\n"
@@ -239,18 +279,7 @@ START_TEST(daemon_prints_records_and_stops_on_sigterm)
 
 	snprintf(marker, sizeof(marker), "cli-marker-%d-%ld", getpid(), (long)time(NULL));
 	spawn(&d, argv);
-	/* give it time to attach, then act until a record shows up */
-	for (int tries = 0; tries < 50; tries++) {
-		child = fork();
-		if (child == 0) {
-			execl("/bin/true", "/bin/true", marker, NULL);
-			_exit(127);
-		}
-		waitpid(child, &status, 0);
-		line = wait_line(d.out, marker, buf, sizeof(buf), &len);
-		if (line)
-			break;
-	}
+	line = exec_until_record(&d, marker, buf, sizeof(buf), &len, &child);
 	ck_assert_msg(line, "no record with %s on the daemon's stdout", marker);
 	ck_assert_ptr_nonnull(strstr(line, "\"tag\": \"ebpf.execve\""));
 	ck_assert_ptr_nonnull(strstr(line, "\"event_type\": \"execve\""));
@@ -265,6 +294,129 @@ START_TEST(daemon_prints_records_and_stops_on_sigterm)
 	ck_assert_ptr_nonnull(strstr(err, "running as nobody"));
 	ck_assert_ptr_nonnull(strstr(err, "stopping"));
 	free(err);
+	unlink(path);
+}
+END_TEST
+
+/* The quick mode: no file, -t and -o; the exec record of a child with its fields, as a file would give it. */
+START_TEST(quick_mode_prints_exec_records)
+{
+	char *argv[] = {DAEMON_PATH, "-t", "exec", "-o", "stdout", NULL};
+	static char buf[1 << 20];
+	char marker[96], want[128], *line, *err;
+	struct proc d;
+	size_t len = 0;
+	pid_t child;
+
+	snprintf(marker, sizeof(marker), "cli-quick-%d-%ld", getpid(), (long)time(NULL));
+	spawn(&d, argv);
+	line = exec_until_record(&d, marker, buf, sizeof(buf), &len, &child);
+	ck_assert_msg(line, "no record with %s on the daemon's stdout", marker);
+	ck_assert_msg(strstr(line, "\"tag\": \"ebpf\","), "line: %s", line);
+	ck_assert_ptr_nonnull(strstr(line, "\"event_type\": \"execve\""));
+	ck_assert_msg(strstr(line, "\"filename\": \"/bin/true\""), "line: %s", line);
+	snprintf(want, sizeof(want), "\"argv_last\": \"%s\"", marker);
+	ck_assert_msg(strstr(line, want), "line: %s", line);
+	ck_assert_ptr_nonnull(strstr(line, "\"argc\": 2"));
+	/* one of this test's children (an earlier try's record may be the first to show) */
+	snprintf(want, sizeof(want), "\"ppid\": %d,", getpid());
+	ck_assert_msg(strstr(line, want), "line: %s", line);
+	ck_assert_ptr_nonnull(strstr(line, "\"date\": "));
+	err = stop_cleanly(&d);
+	/* it dropped root as a file's daemon does: to the default account, or nobody without it */
+	ck_assert_msg(strstr(err, getpwnam("ebpf-forward") ? "running as ebpf-forward (" : "running as nobody ("), "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, "running with 1 trace(s) and 1 output(s)"));
+	ck_assert_ptr_nonnull(strstr(err, "stopping"));
+	free(err);
+}
+END_TEST
+
+/* -o HOST:PORT (IPv6, bracketed) and -o /PATH of a Unix socket reach the strict receiver, -p keys applied. */
+START_TEST(quick_mode_forwards_to_a_receiver)
+{
+	struct receiver rv;
+	char target[160], marker[96], tagkv[64], argkv[140];
+	char *argv[] = {DAEMON_PATH, "-t", "exec", "-p", "User=nobody", "-o", target, "-p", "Tag=quick.*",
+			"-p", "Flush_Ms=20", NULL};
+	const char *want[] = {tagkv, argkv, NULL};
+	struct proc d;
+	char *out = NULL, *err;
+	bool found = false;
+	int status;
+
+	if (_i == 0) {
+		receiver_start_at(&rv, "::1", NULL);
+		snprintf(target, sizeof(target), "[::1]:%u", rv.port);
+	} else {
+		receiver_start(&rv, 1, 0, NULL);
+		snprintf(target, sizeof(target), "%s", rv.path);
+	}
+	snprintf(marker, sizeof(marker), "cli-fwd-%d-%d-%ld", _i, getpid(), (long)time(NULL));
+	snprintf(tagkv, sizeof(tagkv), "\"tag\":\"quick.execve\"");
+	snprintf(argkv, sizeof(argkv), "\"argv_last\":\"%s\"", marker);
+	spawn(&d, argv);
+	for (int tries = 0; tries < 100 && !found; tries++) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			execl("/bin/true", "/bin/true", marker, NULL);
+			_exit(127);
+		}
+		waitpid(child, &status, 0);
+		usleep(100000);
+		free(out);
+		out = receiver_slurp(rv.out);
+		found = strstr(out, want[0]) && strstr(out, want[1]);
+	}
+	ck_assert_msg(found, "no %s record with %s at the receiver (%s)", want[0], marker, target);
+	ck_assert_ptr_nonnull(strstr(out, "\"filename\":\"/bin/true\""));
+	free(out);
+	ck_assert_uint_eq(receiver_stat(&rv, "rejected"), 0);
+	err = stop_cleanly(&d);
+	ck_assert_msg(strstr(err, "running as nobody ("), "%s", err);
+	free(err);
+	receiver_stop(&rv);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+/* Bad quick-mode arguments: the argument named, exit 1; -c with them, or no argument to -t: usage, exit 2. */
+START_TEST(quick_mode_bad_arguments)
+{
+	const char *path = write_conf(MINIMAL_CONF);
+	char *bad_p[] = {DAEMON_PATH, "-t", "exec", "-p", "Bad_Key=1", NULL};
+	char *bad_t[] = {DAEMON_PATH, "-t", "exec", "--trace", "nosuch", NULL};
+	char *bad_o[] = {DAEMON_PATH, "-t", "exec", "-o", "nowhere", NULL};
+	char *both[] = {DAEMON_PATH, "-c", (char *)path, "-t", "exec", NULL};
+	char *no_arg[] = {DAEMON_PATH, "-t", NULL};
+	char *check[] = {DAEMON_PATH, "-t", "exec", "-o", "[::1]:24224", "-p", "Tag=ebpf.*", "--check-config", NULL};
+	char *help[] = {DAEMON_PATH, "--help", NULL};
+	char *out, *err;
+
+	ck_assert_int_eq(run(bad_p, &out, &err), 1);
+	ck_assert_msg(strstr(err, "ebpf-forward: -p Bad_Key=1: unknown key"), "%s", err);
+	ck_assert_str_eq(out, "");
+	free(out), free(err);
+	ck_assert_int_eq(run(bad_t, &out, &err), 1);
+	ck_assert_msg(strstr(err, "ebpf-forward: -t nosuch: Trace: \"nosuch\" is not a trace"), "%s", err);
+	free(out), free(err);
+	ck_assert_int_eq(run(bad_o, &out, &err), 1);
+	ck_assert_msg(strstr(err, "ebpf-forward: -o nowhere: not an output"), "%s", err);
+	free(out), free(err);
+	ck_assert_int_eq(run(both, &out, &err), 2);
+	ck_assert_msg(strstr(err, "-c FILE and -t/-o/-p do not go together") && strstr(err, "usage:"), "%s", err);
+	free(out), free(err);
+	ck_assert_int_eq(run(no_arg, &out, &err), 2);
+	ck_assert_msg(strstr(err, "usage:"), "%s", err);
+	free(out), free(err);
+	ck_assert_int_eq(run(check, &out, &err), 0);
+	ck_assert_msg(strstr(out, "command line: configuration is valid (1 trace(s), output forward)"), "%s", out);
+	free(out), free(err);
+	/* --help says how, with an example */
+	ck_assert_int_eq(run(help, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "-t, --trace TRACE"));
+	ck_assert_ptr_nonnull(strstr(out, "ebpf-forward -t exec -t vfs -o stdout"));
+	free(out), free(err);
 	unlink(path);
 }
 END_TEST
@@ -527,10 +679,13 @@ int main(void)
 	tcase_add_test(tc, version_and_help);
 	tcase_add_test(tc, check_config_good_and_bad);
 	tcase_add_test(tc, help_config_lists_every_key);
+	tcase_add_test(tc, quick_mode_bad_arguments);
 	if (geteuid() == 0) {
 		tcase_add_test(tc, list_traces_says_what_attaches);
 		tcase_add_test(tc, daemon_prints_records_and_stops_on_sigterm);
 		tcase_add_test(tc, trace_that_cannot_start_stops_startup);
+		tcase_add_test(tc, quick_mode_prints_exec_records);
+		tcase_add_loop_test(tc, quick_mode_forwards_to_a_receiver, 0, 2);
 		tcase_add_test(tc, runs_with_only_the_units_capabilities);
 	tcase_add_test(tc, tells_systemd_ready_alive_and_stopping);
 	} else {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -990,6 +991,159 @@ START_TEST(junk_never_crashes)
 }
 END_TEST
 
+/* ---- the quick mode: -t, -o and -p through the same rows ---- */
+
+static struct config qcfg;
+
+/* Loads the quick-mode arguments of spec, "t:exec o:stdout p:Tag=x" (no spaces inside a value). */
+static int load_args(const char *spec)
+{
+	static struct config_arg args[32];
+	static char buf[1024];
+	size_t n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && n < 32; tok = strtok_r(NULL, " ", &save))
+		args[n++] = (struct config_arg){tok[0], tok + 2};
+	err[0] = '\0';
+	return config_load_args(&qcfg, args, n, err, sizeof(err));
+}
+
+/* What differs between a file and the command line by nature: where each value was given. */
+static void forget_origins(struct config *c)
+{
+	c->path = NULL;
+	c->args = NULL;
+	c->arg_count = 0;
+	memset(c->trace_line, 0, sizeof(c->trace_line));
+	for (unsigned i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+		c->outputs[i].line = 0;
+		c->outputs[i].secret_line = 0;
+		for (unsigned r = 0; r < CONFIG_MAX_RECEIVERS; r++)
+			c->outputs[i].receivers[r].line = 0;
+	}
+}
+
+/* The arguments and the file that says the same give the same struct, byte for byte. */
+static void ck_same(const char *spec, const char *file)
+{
+	ck_assert_msg(load_args(spec) == 0, "%s: %s", spec, err);
+	ck_assert_msg(load(file) == 0, "%s", err);
+	forget_origins(&qcfg);
+	forget_origins(&cfg);
+	ck_assert_msg(memcmp(&qcfg, &cfg, sizeof(cfg)) == 0, "%s differs from its file", spec);
+}
+
+START_TEST(quick_mode_is_the_file)
+{
+	ck_same("t:exec t:vfs o:stdout", "[INPUT]\nTrace = exec\nTrace = vfs\n[OUTPUT]\nName = stdout\n");
+	/* no -o: stdout */
+	ck_same("t:exec", MINIMAL);
+	/* keys of every section, wherever they are, an [OUTPUT] key in the output before it */
+	ck_same("t:trace_exec p:Pid=7 o:[::1]:24224 p:Tag=ebpf.* p:log_level=debug o:/run/fb.sock p:Require_Ack_Response=off "
+		"p:Host=10.0.0.1:1 t:dns o:stdout p:Match=ebpf.dns",
+		"[SERVICE]\nLog_Level = debug\n[INPUT]\nTrace = exec\nPid = 7\nTrace = dns\n"
+		"[OUTPUT]\nName = forward\nHost = [::1]:24224\nTag = ebpf.*\n"
+		"[OUTPUT]\nName = forward\nUnix_Path = /run/fb.sock\nRequire_Ack_Response = off\nHost = 10.0.0.1:1\n"
+		"[OUTPUT]\nName = stdout\nMatch = ebpf.dns\n");
+	ck_same("t:exec o:forward p:Port=24225", "[INPUT]\nTrace = exec\n[OUTPUT]\nName = forward\nPort = 24225\n");
+	ck_assert_uint_eq(qcfg.outputs[0].receivers[0].port, 24225);
+	ck_assert_str_eq(qcfg.outputs[0].receivers[0].host, "127.0.0.1");
+	/* the default account may fall back to nobody; one given may not */
+	ck_assert_int_eq(load_args("t:exec"), 0);
+	ck_assert(!qcfg.user_set);
+	ck_assert_int_eq(load_args("t:exec p:User=daemon"), 0);
+	ck_assert(qcfg.user_set);
+	ck_assert_str_eq(qcfg.path, "command line");
+}
+END_TEST
+
+/* A value is what the shell passed: no comment, no trimming. */
+START_TEST(quick_mode_values_as_written)
+{
+	static const struct config_arg args[] = {{'t', "exec"}, {'o', "stdout"}, {'p', "Tag=a ;b"}, {'p', "Comm= x y"}};
+
+	ck_assert_msg(config_load_args(&qcfg, args, 4, err, sizeof(err)) == -1, "a blank in a Tag");
+	ck_assert_str_eq(err, "-p Tag=a ;b: Tag: \"a ;b\" is not printable ASCII without spaces");
+	ck_assert_msg(config_load_args(&qcfg, (const struct config_arg[]){{'t', "exec"}, {'p', "Comm= x y"}}, 2, err,
+				       sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(qcfg.trace.filter_comm, " x y");
+}
+END_TEST
+
+static const struct {
+	const char *spec, *message;
+} bad_args[] = {
+	{"t:exec p:Bad_Key=1", "-p Bad_Key=1: unknown key (see ebpf-forward --help-config)"},
+	{"t:nosuch", "-t nosuch: Trace: \"nosuch\" is not a trace (see ebpf-forward --list-traces)"},
+	{"t:exec t:trace_exec", "-t trace_exec: Trace: \"trace_exec\" is listed twice (first as -t exec)"},
+	{"t:exec p:Tag=x o:stdout", "-p Tag=x: Tag is an [OUTPUT] key: give it after the -o it is for"},
+	{"t:exec o:localhost", "-o localhost: not an output: stdout, forward, HOST:PORT, [IPV6]:PORT or the /PATH of a "
+			       "Unix socket"},
+	{"t:exec o:foo:bar", "-o foo:bar: Host: \"foo:bar\" has no port (1-65535) after its ':'"},
+	{"t:exec o:stdout p:Port=1", "-p Port=1: Port: only for Name forward"},
+	{"t:exec o:/s p:Port=5", "-o /s: Unix_Path: not together with Port (-p Port=5); use one or the other"},
+	{"t:exec p:Pid", "-p Pid: not KEY=VALUE"},
+	{"t:exec p:=1", "-p =1: not KEY=VALUE"},
+	{"t:exec o:stdout p:Name=forward", "-p Name=forward: Name is not a -p key: the input is ebpf, and -o names "
+					   "each output"},
+	{"t:exec p:Pid=1 p:pid=2", "-p pid=2: Pid: given twice (first as -p Pid=1)"},
+	{"t:exec p:Ringbuf_Size=12K", "-p Ringbuf_Size=12K: Ringbuf_Size: \"12K\" is not a power of two"},
+	{"t:exec o:forward p:Frame_Size=4M p:Buffer_Limit=1M",
+	 "-p Buffer_Limit=1M: Frame_Size (4194304 bytes) is larger than Buffer_Limit (1048576 bytes)"},
+	{"t:exec o:forward p:Username=u", "-p Username=u: Username: needs a Shared_Key (users come with the handshake)"},
+	{"o:stdout", "command line: no -t TRACE: name the traces to load (ebpf-forward --list-traces shows them)"},
+	{"t:exec o:stdout o:stdout o:stdout o:stdout o:stdout o:stdout o:stdout o:stdout o:stdout",
+	 "-o stdout: [OUTPUT]: one output too many (at most 8)"},
+};
+
+START_TEST(quick_mode_errors_name_the_argument)
+{
+	ck_assert_int_eq(load_args(bad_args[_i].spec), -1);
+	ck_assert_str_eq(err, bad_args[_i].message);
+}
+END_TEST
+
+/* A long value is cut in the argument's name, so the reason still fits (found by fuzz_args). */
+START_TEST(quick_mode_long_value_keeps_the_reason)
+{
+	static char value[3000];
+	struct config_arg args[] = {{'t', value}};
+
+	memset(value, 0xff, sizeof(value) - 1);
+	ck_assert_int_eq(config_load_args(&qcfg, args, 1, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "-t \\xff", 7) == 0, "%s", err);
+	ck_assert_msg(strstr(err, "...: Trace: \"\\xff"), "%s", err);
+	ck_assert_msg(strstr(err, "\" is not a trace (see ebpf-forward --list-traces)"), "%s", err);
+}
+END_TEST
+
+/* Any user can read a command line: a secret there is refused, and the message does not repeat it. */
+START_TEST(quick_mode_refuses_secrets)
+{
+	ck_assert_int_eq(load_args("t:exec o:forward p:Shared_Key=s3cret"), -1);
+	ck_assert_str_eq(err, "command line: -p Shared_Key=(not shown): a secret on the command line is visible to "
+			      "every user; give its file (Shared_Key_File) instead");
+	ck_assert_int_eq(load_args("t:exec o:forward p:Shared_Key_File=/nonexistent p:Username=u p:Password=pw"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "-p Shared_Key_File=/nonexistent: Shared_Key_File: \"/nonexistent\" cannot be "
+					  "opened"));
+}
+END_TEST
+
+/* -p finds a key's section by its name: that holds while no name but Name is in two sections. */
+START_TEST(prop_keys_name_one_section)
+{
+	size_t n;
+	const struct config_key *k = config_keys(&n);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			ck_assert_msg(strcasecmp(k[i].name, k[j].name) != 0 || strcasecmp(k[i].name, "Name") == 0,
+				      "%s is in [%s] and [%s]: -p cannot tell which", k[i].name,
+				      config_section_names[k[i].section], config_section_names[k[j].section]);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1042,6 +1196,15 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, junk_never_crashes);
 	/* The fuzz loop is slow under the sanitizers. */
 	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("quick mode");
+	tcase_add_test(tc, quick_mode_is_the_file);
+	tcase_add_test(tc, quick_mode_values_as_written);
+	tcase_add_loop_test(tc, quick_mode_errors_name_the_argument, 0, (int)(sizeof(bad_args) / sizeof(bad_args[0])));
+	tcase_add_test(tc, quick_mode_refuses_secrets);
+	tcase_add_test(tc, quick_mode_long_value_keeps_the_reason);
+	tcase_add_test(tc, prop_keys_name_one_section);
 	suite_add_tcase(s, tc);
 	return s;
 }
