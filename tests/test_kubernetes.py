@@ -288,6 +288,27 @@ def main():
     peer = first(conf, "OUTPUT", "unix_peer_user")
     check(peer == str(fbsc.get("runAsUser")), f"Unix_Peer_User {peer} is not Fluent Bit's runAsUser {fbsc.get('runAsUser')}")
 
+    # probes: on a port the container's config serves, and not at a host (the kubelet would probe the node's)
+    def probe_ports(c):
+        named = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+        out = []
+        for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+            g = c.get(kind, {}).get("httpGet")
+            if g:
+                check("host" not in g, f"{c.get('name')}: {kind} names a host: the kubelet would probe the node's")
+                out.append(named.get(g.get("port"), g.get("port")))
+        return out
+    http_on = (first(conf, "SERVICE", "http_server") or "off").lower() in ("on", "true", "yes", "1")
+    ef_ports = probe_ports(ef)
+    check(ef_ports, "ebpf-forward has no probe")
+    for port in ef_ports:
+        check(http_on and str(port) == first(conf, "SERVICE", "http_port")
+              and first(conf, "SERVICE", "http_listen") in ("0.0.0.0", "::"),
+              f"ebpf-forward's probe port {port}: not the HTTP_Port it serves on the pod's address")
+    for port in probe_ports(fb):
+        check(str(port) == first(fbconf, "SERVICE", "http_port") and first(fbconf, "SERVICE", "http_listen") == "0.0.0.0",
+              f"Fluent Bit's probe port {port}: not the HTTP_Port it serves on the pod's address")
+
     # the spool is on a writable volume of ebpf-forward's; Fluent Bit's storage on one of its own
     spool = first(conf, "SERVICE", "storage_path")
     if spool:
