@@ -32,5 +32,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	apt-get update -qq
+	# Packages are installed, not started: prometheus is here for promtool only, and its server
+	# must not come up on a developer's machine (policy-rc.d 101: no service starts in this install).
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' > "$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
