@@ -30,6 +30,8 @@ int main(int argc, char **argv)
 	memcpy(e.h.comm, "benchgen12345", 13);
 	e.path.off = sizeof(e);
 	e.path.len = (uint16_t)plen;
+	e.resolved_path.off = (uint16_t)(sizeof(e) + plen + 1);
+	e.resolved_path.len = 0;
 	e.fd = -1;
 	e.error_raw = 2;
 	memcpy(buf, &e, sizeof(e));
@@ -37,8 +39,13 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (long i = 0; i < rounds; i++) {
 		out.len = 0;
-		if (schema_pack(&out, buf, e.h.size, &where) != SCHEMA_OK)
+		enum schema_error err = schema_pack(&out, buf, e.h.size, &where);
+
+		if (err != SCHEMA_OK) {
+			fprintf(stderr, "pack_bench: %s%s%s\n", schema_strerror(err), where ? ", field " : "",
+				where ? where : "");
 			return 1;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	printf("{\"ns_per_record\": %.1f, \"record_bytes\": %zu, \"rounds\": %ld}\n",
