@@ -24,8 +24,9 @@ static size_t put_word(uint8_t *o, const uint8_t *w, size_t n)
 	o[k++] = '\'';
 	for (i = 0; i < n; i++) {
 		if (w[i] == '\'') {
-			memcpy(o + k, "'\\''", 4);
-			k += 4;
+			/* close, a quote in double quotes, reopen: no backslash for the escape to double */
+			memcpy(o + k, "'\"'\"'", 5);
+			k += 5;
 		} else {
 			o[k++] = w[i];
 		}
