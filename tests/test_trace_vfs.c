@@ -308,6 +308,44 @@ START_TEST(vfs_long_path_of_a_real_file)
 }
 END_TEST
 
+/*
+ * A file name that is not UTF-8 (Linux takes any bytes but / and NUL), one
+ * with a backslash, and one of UTF-8: the record's path is valid UTF-8,
+ * each bad byte \xHH and the backslash \\, and un-escaped it is the name.
+ */
+START_TEST(vfs_names_that_are_not_utf8)
+{
+	static const struct {
+		const char *name, *want;
+	} cases[] = {
+		{"report-\xff\xfe.txt", "report-\\xff\\xfe.txt"},
+		{"back\\slash-\x80", "back\\\\slash-\\x80"},
+		{"\xe2\x82\xac-\xe6\x97\xa5\xe6\x9c\xac-\xf0\x9f\x98\x80", "\xe2\x82\xac-\xe6\x97\xa5\xe6\x9c\xac-\xf0\x9f\x98\x80"},
+	};
+	char path[PATH_MAX], want[PATH_MAX];
+	struct rig r;
+
+	rig_start(&r, "vfs");
+	rig_make_unique("names");
+	ck_assert_int_eq(mkdir(rig_unique, 0755), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const msgpack_object *rec;
+
+		snprintf(path, sizeof(path), "%s/%s", rig_unique, cases[i].name);
+		snprintf(want, sizeof(want), "%s/%s", rig_unique, cases[i].want);
+		rig_child(child_creat_path, path);
+		ck_assert_int_eq(access(path, F_OK), 0);
+		rec = rig_wait(&r, match_path, want);
+		ck_assert_msg(rec, "no vfs record with path %s", want);
+		ck_assert_int_ge(rec_int(rec, "fd"), 0);
+		ck_assert(!rec_bool(rec, "path_truncated"));
+		unlink(path);
+	}
+	rmdir(rig_unique);
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- exec's marks ---- */
 
 struct exec_want {
@@ -784,6 +822,7 @@ int main(void)
 	tcase_add_test(tc, vfs_filtered_process_gives_none);
 	tcase_add_test(tc, vfs_long_paths_are_marked);
 	tcase_add_test(tc, vfs_long_path_of_a_real_file);
+	tcase_add_test(tc, vfs_names_that_are_not_utf8);
 	tcase_add_test(tc, vfs_resolved_path_of_dirfd_symlink_and_bind_mount);
 	tcase_add_test(tc, vfs_resolved_path_deep_or_long_is_cut);
 	tcase_add_test(tc, vfs_resolved_path_is_off_by_default);
