@@ -7,8 +7,14 @@
 /* Bytes a word may have unquoted: shlex.quote's safe set, ASCII only. */
 static bool plain(uint8_t c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("@%+=:,./_-", c));
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '@': case '%': case '+': case '=': case ':': case ',': case '.': case '/': case '_': case '-':
+		return true;
+	default:
+		return false;
+	}
 }
 
 static size_t put_word(uint8_t *o, const uint8_t *w, size_t n)

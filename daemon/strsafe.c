@@ -1,12 +1,7 @@
 /* strsafe.c: the lossless escape that makes a record's strings valid UTF-8 (\xHH for bad bytes, \\). */
 #include <string.h>
 
-#include "mpbuf.h"
 #include "strsafe.h"
-
-#define HIGHS 0x8080808080808080ull
-#define ONES 0x0101010101010101ull
-#define BACKSLASHES 0x5c5c5c5c5c5c5c5cull
 
 /*
  * Bytes at the start of s that need nothing: ASCII but the backslash. Eight
@@ -18,11 +13,10 @@ static size_t clean_prefix(const uint8_t *s, size_t n)
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w, x;
+		uint64_t w;
 
 		memcpy(&w, s + i, 8);
-		x = w ^ BACKSLASHES;
-		if ((w | ((x - ONES) & ~x)) & HIGHS)
+		if (!strsafe_word_clean(w))
 			break;
 	}
 	for (; i < n; i++)
@@ -109,14 +103,9 @@ size_t strsafe_write(uint8_t *o, const uint8_t *s, size_t n)
 	return escape(o, s, n);
 }
 
-size_t strsafe_put(uint8_t *o, const uint8_t *s, size_t n)
+size_t strsafe_put_escaped(uint8_t *o, const uint8_t *s, size_t n)
 {
-	size_t h, len;
+	size_t len = strsafe_len(s, n), h = mp_put_str_hdr(o, len);
 
-	/* the common case, checked once: nothing to escape */
-	if (clean_prefix(s, n) == n)
-		return mp_put_str(o, s, n);
-	len = strsafe_len(s, n);
-	h = mp_put_str_hdr(o, len);
 	return h + strsafe_write(o + h, s, n);
 }

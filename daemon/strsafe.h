@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "mpbuf.h"
 
 /*
  * The escape: a byte that is not part of a valid UTF-8 sequence (RFC 3629:
@@ -25,7 +28,45 @@ size_t strsafe_len(const uint8_t *s, size_t n);
 /* Writes s (n bytes) escaped to o, without a header; returns the bytes written (strsafe_len). */
 size_t strsafe_write(uint8_t *o, const uint8_t *s, size_t n);
 
-/* Writes s as a msgpack str of its escaped form to o (room: STRSAFE_MAX(n)); returns the bytes written. */
-size_t strsafe_put(uint8_t *o, const uint8_t *s, size_t n);
+/* strsafe_put's way for a string that needs an escape. */
+size_t strsafe_put_escaped(uint8_t *o, const uint8_t *s, size_t n);
+
+#define STRSAFE_HIGHS 0x8080808080808080ull
+#define STRSAFE_ONES 0x0101010101010101ull
+#define STRSAFE_BACKSLASHES 0x5c5c5c5c5c5c5c5cull
+
+/* True when none of the 8 bytes of w has its high bit or is a backslash (the zero-byte test on w ^ '\\'s). */
+static inline int strsafe_word_clean(uint64_t w)
+{
+	uint64_t x = w ^ STRSAFE_BACKSLASHES;
+
+	return !((w | ((x - STRSAFE_ONES) & ~x)) & STRSAFE_HIGHS);
+}
+
+/*
+ * Writes s as a msgpack str of its escaped form to o (room: STRSAFE_MAX(n));
+ * returns the bytes written. Inline for the common case, ASCII without a
+ * backslash: copied 8 bytes at a time as each word is checked, one pass.
+ */
+static inline size_t strsafe_put(uint8_t *o, const uint8_t *s, size_t n)
+{
+	size_t h = mp_put_str_hdr(o, n), i = 0;
+	uint8_t *d = o + h;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (!strsafe_word_clean(w))
+			return strsafe_put_escaped(o, s, n);
+		memcpy(d + i, &w, 8);
+	}
+	for (; i < n; i++) {
+		if (s[i] >= 0x80 || s[i] == '\\')
+			return strsafe_put_escaped(o, s, n);
+		d[i] = s[i];
+	}
+	return h + n;
+}
 
 #endif
