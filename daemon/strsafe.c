@@ -54,18 +54,27 @@ size_t strsafe_utf8_len(const uint8_t *s, size_t n)
 	return 0;
 }
 
-/* Walks s from its first byte that needs a look; out NULL only counts. */
+/*
+ * Writes (out NULL: counts) the escaped form of s. Runs that need nothing
+ * are skipped 8 bytes at a time, also after a byte that needed a look, so
+ * a name with one accented letter is not walked byte by byte.
+ */
 static size_t escape(uint8_t *out, const uint8_t *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i = clean_prefix(s, n), o = i;
+	size_t i = 0, o = 0;
 
-	if (out)
-		memcpy(out, s, i);
 	while (i < n) {
-		uint8_t c = s[i];
-		size_t l;
+		size_t run = i + clean_prefix(s + i, n - i) - i, l;
+		uint8_t c;
 
+		if (out)
+			memcpy(out + o, s + i, run);
+		i += run;
+		o += run;
+		if (i >= n)
+			break;
+		c = s[i];
 		if (c == '\\') {
 			if (out)
 				out[o] = out[o + 1] = '\\';
@@ -73,7 +82,7 @@ static size_t escape(uint8_t *out, const uint8_t *s, size_t n)
 			i++;
 			continue;
 		}
-		l = c < 0x80 ? 1 : strsafe_utf8_len(s + i, n - i);
+		l = strsafe_utf8_len(s + i, n - i);
 		if (!l) {
 			if (out) {
 				out[o] = '\\';
@@ -103,9 +112,19 @@ size_t strsafe_write(uint8_t *o, const uint8_t *s, size_t n)
 	return escape(o, s, n);
 }
 
+/*
+ * One pass: the text is written after a header for n bytes, the least it
+ * can need; in the rare case the escaped text needs a longer header (it
+ * grew past 31, 255 or 65535 bytes), it is moved up. Room: STRSAFE_MAX(n).
+ */
 size_t strsafe_put_escaped(uint8_t *o, const uint8_t *s, size_t n)
 {
-	size_t len = strsafe_len(s, n), h = mp_put_str_hdr(o, len);
+	size_t h = mp_put_str_hdr(o, n), len = escape(o + h, s, n), hl;
+	uint8_t hdr[5];
 
-	return h + strsafe_write(o + h, s, n);
+	hl = mp_put_str_hdr(hdr, len);
+	if (hl != h)
+		memmove(o + hl, o + h, len);
+	memcpy(o, hdr, hl);
+	return hl + len;
 }

@@ -329,6 +329,10 @@ START_TEST(escape_at_every_offset)
 			memset(want, 'a', n + 3);
 			memcpy(want + at, "\\xff", 4);
 			ck_assert_mem_eq(o, want, n + 3);
+			/* as a str: its header is the escaped length's (one byte more past 31) */
+			ck_assert_uint_eq(strsafe_put(o, s, n), (n + 3 < 32 ? 1 : 2) + n + 3);
+			ck_assert_uint_eq(o[0], n + 3 < 32 ? 0xa0 | (n + 3) : 0xd9);
+			ck_assert_mem_eq(o + (n + 3 < 32 ? 1 : 2), want, n + 3);
 			/* valid UTF-8 at the same place: as it is, header and all */
 			if (at + 2 <= n) {
 				s[at] = 0xc3, s[at + 1] = 0xa9;
@@ -339,6 +343,17 @@ START_TEST(escape_at_every_offset)
 		}
 	ck_assert_uint_eq(strsafe_put(o, (const uint8_t *)"", 0), 1);
 	ck_assert_uint_eq(o[0], 0xa0);
+	/* 254 bytes that escape to 257: str8's header becomes str16's, the text moved up */
+	{
+		static uint8_t big[254], bo[STRSAFE_MAX(254)];
+
+		memset(big, 'b', sizeof(big));
+		big[253] = 0xfe;
+		ck_assert_uint_eq(strsafe_put(bo, big, sizeof(big)), 3 + 257);
+		ck_assert_mem_eq(bo, "\xda\x01\x01", 3);
+		ck_assert_uint_eq(bo[3], 'b');
+		ck_assert_mem_eq(bo + 3 + 253, "\\xfe", 4);
+	}
 }
 END_TEST
 
