@@ -20,13 +20,15 @@ enum schema_kind {
 	SF_PROTO,    /* __u16 IPPROTO_* -> str ("tcp", "udp", or the number) */
 	SF_DNS_QNAME, /* struct ev_str, a DNS message -> str, its first question's name ("<unknown>") */
 	SF_DNS_NUM,  /* struct ev_str, a DNS message -> uint, the number aux names (dns_wire_num; 0) */
+	SF_CONTAINER, /* __u64 cgroup id at off, __u64 boot ns at aux -> str, its container (container_of) */
 };
 
 struct schema_field {
 	const char *key;
 	enum schema_kind kind;
 	uint16_t off;                 /* offset in the event */
-	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes; SF_DNS_NUM: which */
+	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes; SF_DNS_NUM: which;
+				       * SF_CONTAINER: offset of the event's time */
 	const char *const *names;     /* SF_NAME: value -> name */
 	uint32_t nnames;
 };

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "container.h"
 #include "log.h"
 #include "notify.h"
 #include "output_forward.h"
@@ -213,6 +214,13 @@ static int run(const struct config *cfg)
 	}
 	/* loading parsed the kernel's BTF once per trace (megabytes): give that memory back */
 	malloc_trim(0);
+	/* opened while root, walked later as User= (the cgroup tree is readable by anyone) */
+	if (container_start(NULL, err, sizeof(err)))
+		log_warn("%s: every record's container_id is \"" CONTAINER_UNKNOWN "\"", err);
+	else
+		log_info("container_id: from the cgroup v2 tree at %s%s", container_root(),
+			 strcmp(container_root(), "/sys/fs/cgroup") ? " (a hybrid host: only runtimes that name "
+								      "their cgroups there are seen)" : "");
 	d.loop = uv_default_loop();
 	for (; d.nouts < cfg->output_count; d.nouts++) {
 		d.outs[d.nouts] = output_open(d.loop, cfg, (unsigned)d.nouts, err, sizeof(err));
@@ -262,6 +270,7 @@ out:
 		d.outs[i]->destroy(d.outs[i]);
 	for (size_t i = 0; i < n; i++)
 		trace_stop(traces[i]);
+	container_stop();
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "cmdline.h"
+#include "container.h"
 #include "dns_wire.h"
 #include "events.h"
 #include "registry.h"
@@ -28,6 +29,9 @@ static const struct schema_field tail[] = {
 	F("gid", SF_U32, struct ev_hdr, gid),
 	F("mntns_id", SF_U64, struct ev_hdr, mntns_id),
 	F("cgroup_id", SF_U64, struct ev_hdr, cgroup_id),
+	/* the container of the task, from its cgroup at the event's time */
+	{.key = "container_id", .kind = SF_CONTAINER, .off = offsetof(struct ev_hdr, cgroup_id),
+	 .aux = offsetof(struct ev_hdr, ts_ns)},
 };
 
 /* A type's whole record, head + own + tail, composed once, with each key already encoded. */
@@ -214,8 +218,10 @@ static enum schema_error check(const struct schema_type *t, const uint8_t *ev, s
 	return SCHEMA_OK;
 }
 
-/* The most one field can add besides its string bytes: key, header, a number, an address, an escaped comm. */
-#define FIELD_MAX (KEY_ENC_MAX + 9 + (INET6_ADDRSTRLEN > STRSAFE_MAX(EV_COMM_LEN) ? INET6_ADDRSTRLEN : STRSAFE_MAX(EV_COMM_LEN)))
+/* The most one field can add besides its string bytes: key, header, a number, an address, a container id, an escaped comm. */
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define FIELD_VALUE_MAX MAX2(MAX2(INET6_ADDRSTRLEN, CONTAINER_ID_LEN), STRSAFE_MAX(EV_COMM_LEN))
+#define FIELD_MAX (KEY_ENC_MAX + 9 + FIELD_VALUE_MAX)
 
 enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, const char **where)
 {
@@ -286,6 +292,13 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 		case SF_DNS_NUM: {
 			struct ev_str s = ldstr(at);
 			o += mp_put_uint(o, dns_wire_num(ev + s.off, s.len, f->aux));
+			break;
+		}
+		case SF_CONTAINER: {
+			size_t n;
+			const char *id = container_of(ld64(at), ld64(ev + f->aux), &n);
+
+			o += mp_put_str(o, id, n);
 			break;
 		}
 		}

@@ -9,8 +9,12 @@ packages=(
 	check meson ninja-build pkg-config gcc
 	# tests: systemd-analyze verifies the unit; the Python Fluent client checks our receiver
 	systemd python3-fluent-logger
+	# tests: the Kubernetes manifests are read with PyYAML
+	python3-yaml
 	# the openssl trace's tests: the CLI makes their certificate (and brings libssl3), Python's ssl is a peer
 	openssl python3
+	# tests/package-test.sh: builds the Debian package (debian/) and checks it
+	debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()

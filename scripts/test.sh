@@ -22,6 +22,12 @@ run_suite build --buildtype=debugoptimized -Dwerror=true
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
 run_suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
-# One closing line over both runs (a suite counts once per build).
-/usr/bin/python3 scripts/test-summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
+# The Debian package: built from a copy of the tree, installed, checked, purged (exit 77: skipped).
+package_rc=0
+tests/package-test.sh || package_rc=$?
+case $package_rc in 0) package_result=OK ;; 77) package_result=SKIP ;; *) package_result=FAIL ;; esac
+printf '{"name": "package", "result": "%s"}\n' "$package_result" > build/package-test.json
+# One closing line over both runs (a suite counts once per build) and the package test.
+/usr/bin/python3 scripts/test-summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	build/package-test.json || status=1
 exit $status

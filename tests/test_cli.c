@@ -351,8 +351,10 @@ static const char *status_field(pid_t pid, const char *field, char *out, size_t 
 START_TEST(runs_with_only_the_units_capabilities)
 {
 	/* what systemd would give it: the unit's bounding set, no_new_privs and SystemCallFilter= */
-	char conf[1024] = "[INPUT]\n", names[] = TRACE_NAMES, *save = NULL, want[64];
-	char calls[] = "/tmp/ebpf-forward-calls-XXXXXX", cmd[512];
+	char conf[1024], names[] = TRACE_NAMES, *save = NULL, want[64];
+	char calls[] = "/tmp/ebpf-forward-calls-XXXXXX", cmd[512], spool[] = "/tmp/ebpf-forward-spool-XXXXXX";
+	char spool_out[64];
+	struct stat sst;
 	const char *path;
 	int ntraces = 0, fd;
 	char caps[512], *out, *err;
@@ -361,10 +363,15 @@ START_TEST(runs_with_only_the_units_capabilities)
 	struct proc d;
 	int status;
 
+	/* a spool too: its directory is given to the account at start (CAP_CHOWN) */
+	ck_assert_ptr_nonnull(mkdtemp(spool));
+	snprintf(conf, sizeof(conf), "[SERVICE]\nStorage_Path = %s\n[INPUT]\n", spool);
 	/* every trace of the build */
 	for (char *t = strtok_r(names, " ", &save); t; t = strtok_r(NULL, " ", &save), ntraces++)
 		snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "Trace = %s\n", t);
-	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "[OUTPUT]\nName = stdout\n");
+	/* nothing listens on the discard port: the forward output spools */
+	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf),
+		 "[OUTPUT]\nName = stdout\n[OUTPUT]\nName = forward\nHost = 127.0.0.1:9\n");
 	path = write_conf(conf);
 	argv[11] = (char *)path;
 	unit_bounding_set(caps, sizeof(caps));
@@ -390,6 +397,9 @@ START_TEST(runs_with_only_the_units_capabilities)
 		ck_assert_str_eq(status_field(d.pid, "CapBnd", v, sizeof(v)), "0000000000000000");
 		ck_assert_str_eq(status_field(d.pid, "NoNewPrivs", v, sizeof(v)), "1");
 		ck_assert_str_eq(status_field(d.pid, "Seccomp", v, sizeof(v)), "2");
+		snprintf(spool_out, sizeof(spool_out), "%s/output2", spool);
+		ck_assert_int_eq(stat(spool_out, &sst), 0);
+		ck_assert_uint_eq(sst.st_uid, strtoul(status_field(d.pid, "Uid", v, sizeof(v)), NULL, 10));
 	}
 	kill(d.pid, SIGTERM);
 	out = slurp(d.out);
@@ -402,6 +412,8 @@ START_TEST(runs_with_only_the_units_capabilities)
 	free(out);
 	free(err);
 	unlink(path);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", spool);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 

@@ -448,7 +448,7 @@ START_TEST(record_keys_in_order)
 		"event_type", "event_id", "pid", "tid", "comm",
 		"query", "query_type", "txid", "response", "rcode", "latency_ns", "error_raw",
 		"matched", "answers", "server", "server_port", "syscall", "fd", "msg_len",
-		"ppid", "uid", "gid", "mntns_id", "cgroup_id"};
+		"ppid", "uid", "gid", "mntns_id", "cgroup_id", "container_id"};
 	const char *keys[32];
 	size_t n = schema_keys(EV_DNS, keys, 32);
 

@@ -60,9 +60,9 @@ static void teardown(void)
 
 START_TEST(vfs_exact_bytes)
 {
-	/* Computed by hand from the msgpack spec: map16 of 21 pairs, fixstr keys. */
+	/* Computed by hand from the msgpack spec: map16 of 22 pairs, fixstr keys. */
 	static const char expect[] =
-		"\xde\x00\x15"
+		"\xde\x00\x16"
 		"\xaa" "event_type" "\xa3" "vfs"
 		"\xa8" "event_id" "\xcf\x00\x01\x00\x00\x00\x00\x00\x07"
 		"\xa3" "pid" "\xcd\x04\xd2"
@@ -83,7 +83,9 @@ START_TEST(vfs_exact_bytes)
 		"\xa3" "uid" "\xcd\x03\xe8"
 		"\xa3" "gid" "\xcd\x03\xe8"
 		"\xa8" "mntns_id" "\xce\xf0\x00\x00\x01"
-		"\xa9" "cgroup_id" "\x01";
+		"\xa9" "cgroup_id" "\x01"
+		/* no cgroup tree opened (container_start): not looked up, and said so */
+		"\xac" "container_id" "\xa9" "<unknown>";
 	uint8_t buf[512];
 	size_t n = make_vfs(buf, "/etc/hosts");
 	const char *where;
@@ -98,7 +100,7 @@ START_TEST(signal_exact_bytes)
 {
 	/* A signal event: a smaller map (fixmap), a name lookup, uint16 and fixint values. */
 	static const char expect[] =
-		"\x8f" /* fixmap: 15 pairs */
+		"\xde\x00\x10" /* map16: 16 pairs */
 		"\xaa" "event_type" "\xa6" "signal"
 		"\xa8" "event_id" "\x05"
 		"\xa3" "pid" "\x0a"
@@ -113,7 +115,8 @@ START_TEST(signal_exact_bytes)
 		"\xa3" "uid" "\x00"
 		"\xa3" "gid" "\x00"
 		"\xa8" "mntns_id" "\x00"
-		"\xa9" "cgroup_id" "\x00";
+		"\xa9" "cgroup_id" "\x00"
+		"\xac" "container_id" "\xa9" "<unknown>";
 	struct ev_signal e;
 	const char *where;
 

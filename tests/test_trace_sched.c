@@ -185,7 +185,7 @@ static void assert_sched_keys(const msgpack_object *rec)
 		{"cpu", 'u'}, {"prev_pid", 'u'}, {"prev_prio", 'i'}, {"prev_state", 'i'},
 		{"next_pid", 'u'}, {"next_prio", 'i'}, {"runq_latency_ns", 'u'}, {"wakeup_tracked", 'b'},
 		{"prev_comm", 's'}, {"ppid", 'u'}, {"uid", 'u'}, {"gid", 'u'}, {"mntns_id", 'u'},
-		{"cgroup_id", 'u'},
+		{"cgroup_id", 'u'}, {"container_id", 's'},
 	};
 	size_t n = sizeof(want) / sizeof(want[0]);
 

@@ -13,4 +13,11 @@ if printf '%s\n' "$out" | grep -q 'ebpf-forward.service'; then
 	echo "$out"
 	exit 1
 fi
-echo "unit verified"
+# and its exposure stays where README says (issue 10: at most 3.0)
+score=$(systemd-analyze security --offline=true "$dir/ebpf-forward.service" 2>&1 |
+	sed -n 's/.*Overall exposure level for ebpf-forward.service: \([0-9.]*\).*/\1/p')
+if [ -z "$score" ] || ! awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }'; then
+	echo "exposure ${score:-unknown}, above 3.0"
+	exit 1
+fi
+echo "unit verified, exposure $score"
