@@ -198,24 +198,24 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	return 0;
 }
 
-/*
- * Sends the event built in e: first as the held-back entry (with the entry's
- * header) when the slot says it was not sent, then as the exit, with a fresh
- * header (time, event id, and after a success the new comm).
- */
-static __always_inline void exec_send(struct ev_exec *e, struct exec_slot *s, __u32 size, __s32 error_raw)
+/* Sends the event built in e as the held-back entry, with the entry's header, when it was not sent. */
+static __always_inline void exec_send_entry(struct ev_exec *e, struct exec_slot *s, __u32 size)
 {
-	struct task_struct *task = ev_task();
-
 	exec_share_last(e);
-	if (s->missing) {
-		e->h = s->h;
-		e->h.size = size;
-		e->stage = EV_EXEC_ENTER;
-		e->error_raw = 0;
-		ev_output(e, size);
-	}
-	ev_fill_hdr_task(&e->h, task, EV_EXEC, size);
+	if (!s->missing)
+		return;
+	e->h = s->h;
+	e->h.size = size;
+	e->stage = EV_EXEC_ENTER;
+	e->error_raw = 0;
+	ev_output(e, size);
+}
+
+/* Sends the event built in e as the exit, with a fresh header (time, event id, and after a success the new comm). */
+static __always_inline void exec_send_exit(struct ev_exec *e, __u32 size, __s32 error_raw)
+{
+	exec_share_last(e);
+	ev_fill_hdr_task(&e->h, ev_task(), EV_EXEC, size);
 	e->stage = EV_EXEC_EXIT;
 	e->error_raw = error_raw;
 	ev_output(e, size);
@@ -263,7 +263,8 @@ static __always_inline int handle_exit(long ret)
 	}
 	e->args.off = size;
 	e->args.len = 0;
-	exec_send(e, s, size, ret < 0 ? (__s32)-ret : 0);
+	exec_send_entry(e, s, size);
+	exec_send_exit(e, size, ret < 0 ? (__s32)-ret : 0);
 out:
 	bpf_map_delete_elem(&exec_inflight, &tid);
 	return 0;
@@ -406,14 +407,17 @@ static __always_inline void exec_put_args(struct ev_exec *e, __u32 *cursor, __u6
  * arguments are exactly the new image's, as its /proc/PID/cmdline shows
  * them; with one, the entry's argc, argv1 onwards from their shifted places,
  * argv0 empty. im NULL: the new image could not be read; only the filename
- * then, and the arguments marked cut.
+ * then, and the arguments marked cut. args is left empty, with *args_from
+ * where it starts (the caller's argv[1] in the new image; 0: no args).
  */
 static __always_inline __u32 exec_from_new_image(struct ev_exec *e, const struct exec_image *im,
-						 __u32 entry_argc, const char *filename, bool interp)
+						 __u32 entry_argc, const char *filename, bool interp,
+						 __u64 *args_from)
 {
 	__u32 size = sizeof(struct ev_exec);
 	__u32 argc, k;
 
+	*args_from = 0;
 	if (!im) {
 		e->argc = entry_argc;
 		e->args_truncated = 1;
@@ -448,14 +452,17 @@ static __always_inline __u32 exec_from_new_image(struct ev_exec *e, const struct
 		   true, &e->args_truncated);
 	ev_put_str(e, &size, &e->argv_last, argc > 3 ? (const void *)exec_new_arg(im, argc - 1 + k) : NULL,
 		   EV_ARG_MAX, true, &e->args_truncated);
-	exec_put_args(e, &size, argc > 1 ? exec_new_arg(im, 1 + k) : 0, im->ae);
+	*args_from = argc > 1 ? exec_new_arg(im, 1 + k) : 0;
+	e->args.off = size;
+	e->args.len = 0;
 	return size;
 }
 
 /*
  * The new image is in place (the exec can no longer fail): the exit event
  * is built from it and sent now, after the held-back entry event if there
- * is one (the same strings, as the kernel copied them). Its time is this
+ * is one (the same strings, as the kernel copied them, without args, which
+ * is appended last for the exit). Its time is this
  * moment's, just before the syscall returns. The slot is done with: the
  * syscall's exit finds none. A BTF tracepoint for the binprm: its filename
  * and interp.
@@ -469,7 +476,9 @@ int BPF_PROG(exec_new_image, struct task_struct *p, pid_t old_pid, struct linux_
 	struct exec_image im;
 	struct exec_slot *s;
 	struct ev_exec *e;
+	__u64 from;
 	__u32 size;
+	bool ok;
 
 	s = bpf_map_lookup_elem(&exec_inflight, &old_tid);
 	if (!s)
@@ -477,8 +486,12 @@ int BPF_PROG(exec_new_image, struct task_struct *p, pid_t old_pid, struct linux_
 	e = ev_scratch();
 	if (e) {
 		exec_start(e, EV_EXEC_EXIT, 0);
-		size = exec_from_new_image(e, exec_image_of(&im) ? &im : NULL, s->argc, filename, interp);
-		exec_send(e, s, size, 0);
+		ok = exec_image_of(&im);
+		size = exec_from_new_image(e, ok ? &im : NULL, s->argc, filename, interp, &from);
+		exec_send_entry(e, s, size);
+		if (ok)
+			exec_put_args(e, &size, from, im.ae);
+		exec_send_exit(e, size, 0);
 	}
 	bpf_map_delete_elem(&exec_inflight, &old_tid);
 	return 0;
