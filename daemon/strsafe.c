@@ -16,7 +16,7 @@ static size_t clean_prefix(const uint8_t *s, size_t n)
 		uint64_t w;
 
 		memcpy(&w, s + i, 8);
-		if (!strsafe_word_clean(w))
+		if (strsafe_word_flags(w))
 			break;
 	}
 	for (; i < n; i++)

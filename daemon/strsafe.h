@@ -35,37 +35,40 @@ size_t strsafe_put_escaped(uint8_t *o, const uint8_t *s, size_t n);
 #define STRSAFE_ONES 0x0101010101010101ull
 #define STRSAFE_BACKSLASHES 0x5c5c5c5c5c5c5c5cull
 
-/* True when none of the 8 bytes of w has its high bit or is a backslash (the zero-byte test on w ^ '\\'s). */
-static inline int strsafe_word_clean(uint64_t w)
+/* Nonzero in a high bit when a byte of w has its high bit or is a backslash (the zero-byte test on w ^ '\\'s). */
+static inline uint64_t strsafe_word_flags(uint64_t w)
 {
 	uint64_t x = w ^ STRSAFE_BACKSLASHES;
 
-	return !((w | ((x - STRSAFE_ONES) & ~x)) & STRSAFE_HIGHS);
+	return (w | ((x - STRSAFE_ONES) & ~x)) & STRSAFE_HIGHS;
 }
 
 /*
  * Writes s as a msgpack str of its escaped form to o (room: STRSAFE_MAX(n));
  * returns the bytes written. Inline for the common case, ASCII without a
- * backslash: copied 8 bytes at a time as each word is checked, one pass.
+ * backslash: the bytes are copied as they are, and checked 8 at a time
+ * without a branch per word (the last 8 again for the tail); only when a
+ * flag comes up is the string written again, escaped.
  */
-static inline size_t strsafe_put(uint8_t *o, const uint8_t *s, size_t n)
+static inline __attribute__((always_inline)) size_t strsafe_put(uint8_t *o, const uint8_t *s, size_t n)
 {
 	size_t h = mp_put_str_hdr(o, n), i = 0;
-	uint8_t *d = o + h;
+	uint64_t flags = 0, w;
 
+	memcpy(o + h, s, n);
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
 		memcpy(&w, s + i, 8);
-		if (!strsafe_word_clean(w))
-			return strsafe_put_escaped(o, s, n);
-		memcpy(d + i, &w, 8);
+		flags |= strsafe_word_flags(w);
 	}
-	for (; i < n; i++) {
-		if (s[i] >= 0x80 || s[i] == '\\')
-			return strsafe_put_escaped(o, s, n);
-		d[i] = s[i];
+	if (i < n && n >= 8) {
+		memcpy(&w, s + n - 8, 8);
+		flags |= strsafe_word_flags(w);
+	} else {
+		for (; i < n; i++)
+			flags |= s[i] >= 0x80 || s[i] == '\\' ? STRSAFE_HIGHS : 0;
 	}
+	if (flags)
+		return strsafe_put_escaped(o, s, n);
 	return h + n;
 }
 
