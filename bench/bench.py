@@ -40,6 +40,8 @@ def parse_args():
     p.add_argument("--sustained-seconds", type=int, default=60, help="seconds of the sustained run (2 generators)")
     p.add_argument("--rate-search-seconds", type=int, default=10, help="seconds of each step of the rate search")
     p.add_argument("--buffer-limit-mib", type=int, default=64, help="the daemon's Buffer_Limit, for the memory target")
+    p.add_argument("--exec-args", type=int, default=0,
+                   help="exec load: this many more arguments of 15 bytes each (at most 512), for a long command line")
     p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     return p.parse_args()
 
@@ -205,12 +207,12 @@ def pinned(which):
     return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
 
 
-def loadgen(build, marker, procs, seconds, rate=0, trace="vfs", op=None):
+def loadgen(build, marker, procs, seconds, rate=0, trace="vfs", op=None, exec_args=0):
     # --comm neither 2nd, 3rd nor last: the exec trace records argv1, argv2 and argv_last,
     # and the receiver would count loadgen's own exec as the generator's
     out = subprocess.run([os.path.join(build, "bench", "loadgen"), "--path", marker, "--comm", COMM,
                           "--procs", str(procs), "--seconds", str(seconds), "--rate", str(rate),
-                          "--op", op or OPS[trace]],
+                          "--op", op or OPS[trace], "--exec-args", str(exec_args)],
                          check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout
     return json.loads(out)
 
@@ -459,7 +461,7 @@ def cost_run(args, workdir, trace):
         gen = json.loads(subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", op), str(args.cost_seconds)],
                                         check=True, capture_output=True, text=True, preexec_fn=pinned("gen")).stdout)
     else:
-        gen = loadgen(args.build, args.cost_path, 1, args.cost_seconds, op=op)
+        gen = loadgen(args.build, args.cost_path, 1, args.cost_seconds, op=op, exec_args=args.exec_args)
     # the programs were loaded by this daemon: their counters cover its whole life, as its event count does
     progs = prog_counters(proc.pid)
     proc.send_signal(signal.SIGTERM)

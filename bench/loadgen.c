@@ -31,6 +31,10 @@ static int dns_fd = -1;
 static const uint8_t dns_query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
 				    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
 static void *volatile sink;
+/* exec: argv of the exec'ed /bin/true (the path, then --exec-args arguments of 15 bytes each) */
+#define EXEC_ARGS_MAX 512
+static char *exec_argv[EXEC_ARGS_MAX + 3];
+static char exec_arg_bytes[EXEC_ARGS_MAX][16];
 
 /*
  * A partner process (the pipe's echo, the DNS responder) dies with its
@@ -127,7 +131,8 @@ static void one(const char *path)
 	case OP_EXEC:
 		pid = fork();
 		if (pid == 0) {
-			execl("/bin/true", "/bin/true", path, (char *)NULL);
+			exec_argv[1] = (char *)path;
+			execv("/bin/true", exec_argv);
 			_exit(127);
 		}
 		if (pid > 0)
@@ -234,6 +239,7 @@ int main(int argc, char **argv)
 		{"procs", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
 		{"rate", required_argument, NULL, 'r'},  {"path", required_argument, NULL, 'p'},
 		{"op", required_argument, NULL, 'o'},    {"comm", required_argument, NULL, 'c'},
+		{"exec-args", required_argument, NULL, 'a'},
 		{0},
 	};
 	unsigned procs = 1;
@@ -241,6 +247,7 @@ int main(int argc, char **argv)
 	double rate = 0, ns_per_op = 0;
 	const char *path = NULL;
 	struct result *res;
+	unsigned nargs = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -249,6 +256,7 @@ int main(int argc, char **argv)
 		case 's': seconds = strtoull(optarg, NULL, 10); break;
 		case 'r': rate = strtod(optarg, NULL); break;
 		case 'p': path = optarg; break;
+		case 'a': nargs = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o':
 			for (op = 0; op < OP_COUNT && strcmp(optarg, op_names[op]); op++)
 				;
@@ -261,14 +269,22 @@ int main(int argc, char **argv)
 		case 'c': prctl(PR_SET_NAME, optarg, 0, 0, 0); break;
 		default:
 			fprintf(stderr, "usage: loadgen --path P [--op open|exec|kill|bind|malloc|tcp|switch|dns] [--comm NAME] [--procs N] "
-				"[--seconds S] [--rate OPS_PER_S_TOTAL]\n");
+				"[--seconds S] [--rate OPS_PER_S_TOTAL] [--exec-args N]\n");
 			return 2;
 		}
 	}
-	if (!path || !procs || procs > 256 || !seconds) {
-		fprintf(stderr, "loadgen: --path is required; 1-256 procs; seconds > 0\n");
+	if (!path || !procs || procs > 256 || !seconds || nargs > EXEC_ARGS_MAX) {
+		fprintf(stderr, "loadgen: --path is required; 1-256 procs; seconds > 0; at most %d --exec-args\n",
+			EXEC_ARGS_MAX);
 		return 2;
 	}
+	/* the exec's command line: /bin/true PATH arg-0000000001 ... (each argument 15 bytes and its NUL) */
+	exec_argv[0] = "/bin/true";
+	for (unsigned i = 0; i < nargs; i++) {
+		snprintf(exec_arg_bytes[i], sizeof(exec_arg_bytes[i]), "arg-%011u", i);
+		exec_argv[2 + i] = exec_arg_bytes[i];
+	}
+	exec_argv[2 + nargs] = NULL;
 	res = mmap(NULL, procs * sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED) {
 		perror("loadgen: mmap");

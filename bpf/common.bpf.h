@@ -43,9 +43,18 @@ struct {
 	__type(value, __u64);
 } seq SEC(".maps");
 
-/* Room to build an event with strings before copying its used part to the ring. */
+/*
+ * Room to build an event with strings before copying its used part to the
+ * ring: a trace whose events are larger defines EV_SCRATCH_SIZE (at most
+ * EV_MAX_SIZE) before including this file.
+ */
+#ifndef EV_SCRATCH_SIZE
+#define EV_SCRATCH_SIZE 2048
+#endif
+_Static_assert(EV_SCRATCH_SIZE <= EV_MAX_SIZE, "EV_SCRATCH_SIZE is over EV_MAX_SIZE");
+
 struct ev_scratch {
-	__u8 buf[EV_MAX_SIZE];
+	__u8 buf[EV_SCRATCH_SIZE];
 };
 
 struct {
@@ -212,13 +221,13 @@ static __always_inline void *ev_scratch(void)
 }
 
 /*
- * True when a string read into a full buffer went on: the read puts its NUL
- * where the source's byte EV_STR_MAX - 1 was, so that byte tells. One that
- * cannot be read may go on too: marked rather than passed over.
+ * True when a string read into a full buffer of max bytes went on: the read
+ * puts its NUL where the source's byte max - 1 was, so that byte tells. One
+ * that cannot be read may go on too: marked rather than passed over.
  */
-static __always_inline bool ev_str_goes_on(const void *src, bool user)
+static __always_inline bool ev_str_goes_on(const void *src, __u32 max, bool user)
 {
-	const __u8 *at = (const __u8 *)src + EV_STR_MAX - 1;
+	const __u8 *at = (const __u8 *)src + max - 1;
 	__u8 c = 0;
 	long rc;
 
@@ -230,15 +239,17 @@ static __always_inline bool ev_str_goes_on(const void *src, bool user)
 }
 
 /*
- * Appends a NUL-terminated string at *cursor in the scratch event and points
- * the field at it. A string that cannot be read is left empty. One cut short
- * (longer than the buffer, or no room left for it) sets *cut to 1, which may
- * be NULL. Returns the read's result: < 0 when the memory could not be read
- * (not paged in, say), 0 for a NULL source or no room left, else the bytes
- * taken with the NUL.
+ * Appends a NUL-terminated string of up to max bytes (NUL included; a
+ * constant: EV_PATH_MAX, EV_ARG_MAX) at *cursor in the scratch event and
+ * points the field at it. The read stops at the NUL, so a short string costs
+ * what it is, whatever max. A string that cannot be read is left empty. One
+ * cut short (longer than max, or no room left for it) sets *cut to 1, which
+ * may be NULL. Returns the read's result: < 0 when the memory could not be
+ * read (not paged in, say), 0 for a NULL source or no room left, else the
+ * bytes taken with the NUL.
  */
 static __always_inline long ev_put_str(void *base, __u32 *cursor, struct ev_str *f,
-				       const void *src, bool user, __u8 *cut)
+				       const void *src, __u32 max, bool user, __u8 *cut)
 {
 	__u32 at = *cursor;
 	long n;
@@ -247,18 +258,18 @@ static __always_inline long ev_put_str(void *base, __u32 *cursor, struct ev_str 
 	f->len = 0;
 	if (!src)
 		return 0;
-	if (at > EV_MAX_SIZE - EV_STR_MAX) {
+	if (at > EV_SCRATCH_SIZE - max) {
 		if (cut)
 			*cut = 1;
 		return 0;
 	}
 	if (user)
-		n = bpf_probe_read_user_str((__u8 *)base + at, EV_STR_MAX, src);
+		n = bpf_probe_read_user_str((__u8 *)base + at, max, src);
 	else
-		n = bpf_probe_read_kernel_str((__u8 *)base + at, EV_STR_MAX, src);
+		n = bpf_probe_read_kernel_str((__u8 *)base + at, max, src);
 	if (n <= 0)
 		return n;
-	if (n == EV_STR_MAX && cut && ev_str_goes_on(src, user))
+	if (n == max && cut && ev_str_goes_on(src, max, user))
 		*cut = 1;
 	f->len = n - 1;
 	*cursor = at + n;
@@ -268,7 +279,7 @@ static __always_inline long ev_put_str(void *base, __u32 *cursor, struct ev_str 
 /* Copies the used part of a scratch event to the ring, counting a loss on failure. */
 static __always_inline void ev_output(void *base, __u32 size)
 {
-	if (size > EV_MAX_SIZE)
+	if (size > EV_SCRATCH_SIZE)
 		return;
 	((struct ev_hdr *)base)->size = size;
 	if (bpf_ringbuf_output(&events, base, size, ev_wakeup_flags(size, false)))

@@ -12,10 +12,18 @@
 #endif
 
 #define EV_COMM_LEN 16
-/* Longest string a trace copies (path, argument), NUL included. */
-#define EV_STR_MAX 256
-/* Longest event any trace emits; the daemon rejects larger ring records. */
-#define EV_MAX_SIZE 2048
+/* Longest path a trace copies (vfs path and resolved_path, exec filename), NUL included: the kernel's PATH_MAX. */
+#define EV_PATH_MAX 4096
+/* Longest exec argument (argv0, argv1, argv2, argv_last), NUL included. */
+#define EV_ARG_MAX 4096
+/* Most bytes of an exec's argument area an exit record carries (Exec_Args_Max's upper bound). */
+#define EV_ARGS_AREA_MAX 8192
+/*
+ * Longest event any trace emits; the daemon rejects larger ring records.
+ * A trace builds an event in a per-CPU map value, which the kernel caps at
+ * 32 KiB (PCPU_MIN_UNIT_SIZE); the largest, exec's, is under it.
+ */
+#define EV_MAX_SIZE 32768
 
 /* The per-trace loss counter (see common.bpf.h): slots a cache line apart. */
 #define EV_LOST_SLOTS 64
@@ -51,7 +59,7 @@ struct ev_settings {
 	char filter_comm[EV_COMM_LEN]; /* "": every command name */
 	__u64 sched_min_latency_ns;    /* sched: only switches whose run-queue wait was at least this */
 	__u32 vfs_resolved_path;       /* vfs: 1 adds resolved_path, walked from the opened file */
-	__u32 _pad;
+	__u32 exec_args_max;           /* exec: bytes of the argument area an exit record carries (0: none) */
 };
 
 /* Read and written by both sides while running: the daemon maps it (it stays mapped after the drop). */
@@ -115,15 +123,24 @@ struct ev_exec {
 	__u32 argc;
 	__s32 error_raw;  /* positive errno, 0 on success */
 	__u8 path_truncated;  /* 1: filename was cut (see ev_put_str) */
-	__u8 args_truncated;  /* 1: argv0, argv1, argv2 or argv_last was */
+	__u8 args_truncated;  /* 1: argv0, argv1, argv2, argv_last or args was */
 	__u16 _pad;
 	struct ev_str filename;
 	struct ev_str argv0;
 	struct ev_str argv1;
 	struct ev_str argv2;
 	struct ev_str argv_last;
+	/*
+	 * The exit record of a successful exec: the new image's arguments from
+	 * the caller's argv[1] on, as the kernel copied them (each with its NUL;
+	 * without the last NUL when cut at exec_args_max). Empty otherwise.
+	 */
+	struct ev_str args;
 	char data[];
 };
+
+/* The largest exec event: its strings at their longest. */
+#define EV_EXEC_MAX_SIZE (sizeof(struct ev_exec) + EV_PATH_MAX + 4 * EV_ARG_MAX + EV_ARGS_AREA_MAX)
 
 enum ev_signal_syscall { EV_SIG_KILL = 0, EV_SIG_TKILL = 1, EV_SIG_TGKILL = 2 };
 
@@ -188,6 +205,9 @@ struct ev_vfs {
 	struct ev_str resolved_path; /* Vfs_Resolved_Path: the opened file's absolute path; else empty */
 	char data[];
 };
+
+/* The largest vfs event: both paths at their longest. */
+#define EV_VFS_MAX_SIZE (sizeof(struct ev_vfs) + 2 * EV_PATH_MAX)
 
 /* ---- tcp: listen, accept, connect ---- */
 
@@ -293,5 +313,9 @@ struct ev_tls {
 	__u32 function;    /* enum ev_tls_fn */
 	__u32 _pad;
 };
+
+_Static_assert(EV_EXEC_MAX_SIZE <= EV_MAX_SIZE, "exec's largest event is over EV_MAX_SIZE");
+_Static_assert(EV_VFS_MAX_SIZE <= EV_MAX_SIZE, "vfs's largest event is over EV_MAX_SIZE");
+_Static_assert(EV_MAX_SIZE < 65536, "ev_hdr.size and ev_str are 16 bits");
 
 #endif

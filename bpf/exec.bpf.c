@@ -1,8 +1,13 @@
 /* exec.bpf.c: execve / execveat, one event at entry (the caller's strings) and one at exit (the new image's). */
+/* an event with its strings at their longest (events.h; expanded where used) */
+#define EV_SCRATCH_SIZE EV_EXEC_MAX_SIZE
 #include "common.bpf.h"
 
 /* Arguments counted per exec; argc stops here and argv_last is the last one counted. */
 #define EXEC_ARGS_MAX 1024
+/* argv pointers read at once at entry (one read of up to 512 bytes, never across a page) */
+#define EXEC_PTR_CHUNK 64
+#define EXEC_PAGE 4096
 
 /* The strings of an exec event, as bits of exec_slot.missing. */
 #define EXEC_MISS_FILENAME (1u << 0)
@@ -10,53 +15,43 @@
 #define EXEC_MISS_ARGV1 (1u << 2)
 #define EXEC_MISS_ARGV2 (1u << 3)
 #define EXEC_MISS_LAST (1u << 4)
-#define EXEC_MISS_ARGS (EXEC_MISS_ARGV0 | EXEC_MISS_ARGV1 | EXEC_MISS_ARGV2 | EXEC_MISS_LAST)
 
 /*
- * An exec in flight: its entry event and what the exit or the new image may
- * still have to add to it.
+ * An exec in flight, from its entry to its end: where the caller's strings
+ * were, and the entry event's header while that event is held back.
  *
  * BPF cannot fault pages in, and right after fork a child has no page-table
  * entries for file-backed read-only memory such as .rodata, where string
  * literals live (execl("/bin/true", "/bin/true", "x", NULL), or libc's
- * "/bin/sh" in system() and popen()). Strings whose read failed at entry are
- * marked missing, and the entry event is held back until they can be read from
- * memory that is present by then: the new image's copies at
- * sched_process_exec, or the old image, which the kernel has touched, at the
- * exit of an exec that failed.
+ * "/bin/sh" in system() and popen()). When a read fails at entry, the entry
+ * event is held back (missing) until its strings can be read from memory
+ * that is present by then: the new image's copies at sched_process_exec, or
+ * the old image, which the kernel has touched, at the exit of an exec that
+ * failed. Either way the held event is built again there, whole.
+ *
+ * Only this, and not the event, is kept: an event may be 28 KiB, and a map
+ * update copies its whole value.
  */
 struct exec_slot {
-	__u8 ev[EV_MAX_SIZE];  /* struct ev_exec and its strings; h.size is the used part */
-	__u64 src[5];          /* user addresses at entry: filename, argv0, argv1, argv2, argv_last */
-	__u32 missing;         /* EXEC_MISS_* of failed reads; the entry event is unsent while nonzero */
-	__u32 _pad;
+	struct ev_hdr h;   /* the entry's header, for an entry sent late */
+	__u64 src[5];      /* user addresses at entry: filename, argv0, argv1, argv2, argv_last */
+	__u32 argc;        /* as counted at entry */
+	__u32 missing;     /* EXEC_MISS_* of failed reads; the entry event is unsent while nonzero */
 };
 
-/*
- * The entry event by thread id, until the exit. The exit event is the saved
- * event with its stage, result and header brought up to date: after a
- * success its strings are the new image's (exec_take_new_image), after a
- * failure the entry's.
- *
- * A hash, not task storage like the other traces' in-flight maps: the slot is
- * 2 KiB and an exec is mostly a fresh child's first, so task storage would
- * allocate and zero a new slot per exec, which measured slower than the
- * preallocated hash (about +2.5 us per exec, +5 us at 4 KiB).
- */
+/* Where handle_enter builds a slot in the scratch event. */
+#define EXEC_SLOT_AT ((EV_SCRATCH_SIZE - sizeof(struct exec_slot)) & ~7ul)
+_Static_assert(sizeof(struct ev_exec) + EV_PATH_MAX + 4 * EV_ARG_MAX <= EXEC_SLOT_AT,
+	       "an entry event reaches the slot");
+_Static_assert(sizeof(struct ev_exec) + EXEC_PTR_CHUNK * 8 <= EXEC_SLOT_AT, "the pointers reach the slot");
+
+/* The slot by thread id, until sched_process_exec (a success) or the syscall's exit (a failure). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct exec_slot);
 } exec_inflight SEC(".maps");
-
-/* Room to build a slot before it goes into exec_inflight. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct exec_slot);
-} exec_scratch SEC(".maps");
 
 /* An argv_last that is argv0/1/2 shares that string instead of carrying a second copy. */
 static __always_inline void exec_share_last(struct ev_exec *e)
@@ -69,97 +64,130 @@ static __always_inline void exec_share_last(struct ev_exec *e)
 		e->argv_last = e->argv2;
 }
 
+/* The event's fixed part, for stage with no strings yet. */
+static __always_inline void exec_start(struct ev_exec *e, __u32 stage, __s32 error_raw)
+{
+	e->stage = stage;
+	e->error_raw = error_raw;
+	e->path_truncated = 0;
+	e->args_truncated = 0;
+	e->_pad = 0;
+}
+
 /*
- * Builds the entry event, sends it, and keeps it for the exit. Strings are
- * read in ABI order; one that cannot be read holds the event back (see
- * exec_slot) and is appended later, after the others: strings stay packed.
+ * Counts argv (up to EXEC_ARGS_MAX) and finds argv0, argv1, argv2 and the
+ * last: the pointers are read EXEC_PTR_CHUNK at a time into buf (never
+ * across a page, where the array may end), not one read each. The count and
+ * the pointers go to the slot, so the verifier checks the code after the
+ * loop once, not once per possible count.
+ */
+static __always_inline void exec_count_args(struct exec_slot *s, const char *const *argv, __u64 *buf)
+{
+	__u64 at = (__u64)argv;
+
+	s->argc = 0;
+	s->src[1] = s->src[2] = s->src[3] = s->src[4] = 0;
+	if (!argv)
+		return;
+	/* a chunk is cut only at a page's end: 1024 pointers need at most 16 chunks and 3 cuts */
+	for (int c = 0; c < EXEC_ARGS_MAX / EXEC_PTR_CHUNK + 4; c++) {
+		__u64 room = EXEC_PAGE - (at & (EXEC_PAGE - 1));
+		__u32 n = room >= EXEC_PTR_CHUNK * 8 ? EXEC_PTR_CHUNK : room >= 8 ? room / 8 : 1;
+		bool end = false;
+
+		if (n > EXEC_PTR_CHUNK || n == 0)
+			return;
+		if (bpf_probe_read_user(buf, n * 8, (const void *)at))
+			return;
+		for (__u32 j = 0; j < EXEC_PTR_CHUNK; j++) {
+			__u32 i = s->argc; /* read back: unknown to the verifier, so its states merge */
+			__u64 p;
+
+			if (j >= n)
+				break;
+			p = buf[j];
+			if (!p || i >= EXEC_ARGS_MAX) {
+				end = true;
+				break;
+			}
+			/* constant offsets: an index the verifier would have to bound */
+			if (i == 0)
+				s->src[1] = p;
+			else if (i == 1)
+				s->src[2] = p;
+			else if (i == 2)
+				s->src[3] = p;
+			s->src[4] = p;
+			s->argc = i + 1;
+		}
+		if (end)
+			return;
+		at += n * 8;
+	}
+}
+
+/*
+ * Builds the entry event and sends it, unless a string could not be read:
+ * then it waits in the slot (see exec_slot). Strings in ABI order; args is
+ * empty at entry (only the exit of a successful exec has the kernel's copy).
  */
 static __always_inline int handle_enter(const char *filename, const char *const *argv)
 {
 	struct task_struct *task = ev_task();
 	__u32 tid = task->pid;
 	__u32 size = sizeof(struct ev_exec);
-	const char *a0 = NULL, *a1 = NULL, *a2 = NULL, *last = NULL;
-	const char *p;
 	struct exec_slot *s;
 	struct ev_exec *e;
-	__u32 argc, zero = 0;
-	int i;
+	__u32 argc;
 
 	if (ev_skip_task(task))
 		return 0;
-	s = bpf_map_lookup_elem(&exec_scratch, &zero);
-	if (!s)
+	e = ev_scratch();
+	if (!e)
 		return 0;
-	e = (struct ev_exec *)s->ev;
 	/*
-	 * missing is kept in the slot rather than a register, like argc below:
-	 * the verifier then does not tell apart each combination of failures.
+	 * The slot is built at the scratch's end, which an entry event (no
+	 * args) never reaches; the pointers are read at its data's start,
+	 * before any string is written there.
 	 */
+	s = (struct exec_slot *)((__u8 *)e + EXEC_SLOT_AT);
+	exec_count_args(s, argv, (__u64 *)e->data);
 	s->missing = 0;
-	/*
-	 * The count goes through the event, not a register: read back it is
-	 * unknown to the verifier, which then checks the code after the loop
-	 * once instead of once per possible count.
-	 */
-	e->argc = 0;
-	for (i = 0; argv && i < EXEC_ARGS_MAX; i++) {
-		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]) || !p)
-			break;
-		e->argc = i + 1;
-	}
-	argc = e->argc;
-	if (argc > 0 && bpf_probe_read_user(&a0, sizeof(a0), &argv[0])) {
-		a0 = NULL;
-		s->missing |= EXEC_MISS_ARGV0;
-	}
-	if (argc > 1 && bpf_probe_read_user(&a1, sizeof(a1), &argv[1])) {
-		a1 = NULL;
-		s->missing |= EXEC_MISS_ARGV1;
-	}
-	if (argc > 2 && bpf_probe_read_user(&a2, sizeof(a2), &argv[2])) {
-		a2 = NULL;
-		s->missing |= EXEC_MISS_ARGV2;
-	}
-	if (argc > 3 && bpf_probe_read_user(&last, sizeof(last), &argv[argc - 1])) {
-		last = NULL;
-		s->missing |= EXEC_MISS_LAST;
-	}
+	s->src[0] = (__u64)filename;
+	argc = s->argc;
+	/* last is kept only past 3 arguments: argv_last then shares argv0/1/2 */
+	if (argc <= 3)
+		s->src[4] = 0;
 	ev_fill_hdr_task(&e->h, task, EV_EXEC, 0);
-	e->stage = EV_EXEC_ENTER;
-	e->error_raw = 0;
-	e->path_truncated = 0;
-	e->args_truncated = 0;
-	e->_pad = 0;
-	if (ev_put_str(e, &size, &e->filename, filename, true, &e->path_truncated) < 0)
+	e->argc = argc;
+	exec_start(e, EV_EXEC_ENTER, 0);
+	if (ev_put_str(e, &size, &e->filename, filename, EV_PATH_MAX, true, &e->path_truncated) < 0)
 		s->missing |= EXEC_MISS_FILENAME;
 	/*
 	 * execl(path, path, ...) passes one literal twice: when the filename's
 	 * page was not there, argv0's is not either, and a failed read costs a
 	 * fault (about 1 us). Left empty and missing, as the read would leave it.
 	 */
-	if ((s->missing & EXEC_MISS_FILENAME) && a0 == filename) {
+	if ((s->missing & EXEC_MISS_FILENAME) && s->src[1] == (__u64)filename) {
 		e->argv0.off = size;
 		e->argv0.len = 0;
 		s->missing |= EXEC_MISS_ARGV0;
-	} else if (ev_put_str(e, &size, &e->argv0, a0, true, &e->args_truncated) < 0) {
+	} else if (ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true,
+			      &e->args_truncated) < 0) {
 		s->missing |= EXEC_MISS_ARGV0;
 	}
-	if (ev_put_str(e, &size, &e->argv1, a1, true, &e->args_truncated) < 0)
+	if (ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated) < 0)
 		s->missing |= EXEC_MISS_ARGV1;
-	if (ev_put_str(e, &size, &e->argv2, a2, true, &e->args_truncated) < 0)
+	if (ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated) < 0)
 		s->missing |= EXEC_MISS_ARGV2;
-	/* last is NULL up to 3 arguments: argv_last then shares argv0/1/2 below. */
-	if (ev_put_str(e, &size, &e->argv_last, last, true, &e->args_truncated) < 0)
+	if (ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true,
+		       &e->args_truncated) < 0)
 		s->missing |= EXEC_MISS_LAST;
 	exec_share_last(e);
-	/* The header's size is where the exit (and any later string) reads it back. */
+	e->args.off = size;
+	e->args.len = 0;
 	e->h.size = size;
-	s->src[0] = (__u64)filename;
-	s->src[1] = (__u64)a0;
-	s->src[2] = (__u64)a1;
-	s->src[3] = (__u64)a2;
-	s->src[4] = (__u64)last;
+	s->h = e->h;
 	if (!s->missing) {
 		ev_output(e, size);
 		bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY);
@@ -170,69 +198,74 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	return 0;
 }
 
-/* Sends the held-back entry event, with its entry header, once its strings are filled. */
-static __always_inline void exec_send_enter(struct exec_slot *s, __u32 size)
+/* Sends the event built in e as the held-back entry, with the entry's header, when it was not sent. */
+static __always_inline void exec_send_entry(struct ev_exec *e, struct exec_slot *s, __u32 size)
 {
-	struct ev_exec *e = (struct ev_exec *)s->ev;
-
 	exec_share_last(e);
+	if (!s->missing)
+		return;
+	e->h = s->h;
 	e->h.size = size;
+	e->stage = EV_EXEC_ENTER;
+	e->error_raw = 0;
 	ev_output(e, size);
-	s->missing = 0;
+}
+
+/* Sends the event built in e as the exit, with a fresh header (time, event id, and after a success the new comm). */
+static __always_inline void exec_send_exit(struct ev_exec *e, __u32 size, __s32 error_raw)
+{
+	exec_share_last(e);
+	ev_fill_hdr_task(&e->h, ev_task(), EV_EXEC, size);
+	e->stage = EV_EXEC_EXIT;
+	e->error_raw = error_raw;
+	ev_output(e, size);
 }
 
 /*
  * A failed exec: the old image is still there and the kernel has touched what
  * it read (the filename always; the arguments if it got to copying them), so
- * the missing strings are read again from the addresses given at entry.
+ * the strings are read again from the addresses given at entry.
  */
-static __always_inline void exec_fill_from_old_image(struct exec_slot *s)
-{
-	struct ev_exec *e = (struct ev_exec *)s->ev;
-	__u32 missing = s->missing;
-	__u32 size = e->h.size;
-
-	if (missing & EXEC_MISS_FILENAME)
-		ev_put_str(e, &size, &e->filename, (const void *)s->src[0], true, &e->path_truncated);
-	if (missing & EXEC_MISS_ARGV0)
-		ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], true, &e->args_truncated);
-	if (missing & EXEC_MISS_ARGV1)
-		ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], true, &e->args_truncated);
-	if (missing & EXEC_MISS_ARGV2)
-		ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], true, &e->args_truncated);
-	if (missing & EXEC_MISS_LAST)
-		ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], true, &e->args_truncated);
-	exec_send_enter(s, size);
-}
-
 static __always_inline int handle_exit(long ret)
 {
 	struct task_struct *task = ev_task();
 	__u32 tid = task->pid;
+	__u32 size = sizeof(struct ev_exec);
 	struct exec_slot *s = bpf_map_lookup_elem(&exec_inflight, &tid);
 	struct ev_exec *e;
-	__u16 size;
 
 	if (!s)
 		return 0;
-	e = (struct ev_exec *)s->ev;
-	if (s->missing) {
+	e = ev_scratch();
+	if (!e)
+		goto out;
+	e->argc = s->argc;
+	exec_start(e, EV_EXEC_EXIT, ret < 0 ? (__s32)-ret : 0);
+	if (ret >= 0) {
 		/*
-		 * A success has sent the entry at sched_process_exec; one still
-		 * held here (sched_process_exec came before its program was
-		 * attached) must not read the old addresses in the new image.
+		 * A success whose sched_process_exec was not seen (its program
+		 * was attached after it ran): the caller's memory is gone, so
+		 * no strings, and marked.
 		 */
-		if (ret < 0)
-			exec_fill_from_old_image(s);
-		else
-			exec_send_enter(s, e->h.size);
+		e->path_truncated = e->args_truncated = 1;
+		ev_put_str(e, &size, &e->filename, NULL, EV_PATH_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv0, NULL, EV_ARG_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv1, NULL, EV_ARG_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv2, NULL, EV_ARG_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv_last, NULL, EV_ARG_MAX, true, NULL);
+	} else {
+		ev_put_str(e, &size, &e->filename, (const void *)s->src[0], EV_PATH_MAX, true, &e->path_truncated);
+		ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true, &e->args_truncated);
+		ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated);
+		ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated);
+		ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true,
+			   &e->args_truncated);
 	}
-	size = e->h.size;
-	/* Fresh header: time, event id, and after a success the new comm. */
-	ev_fill_hdr_task(&e->h, task, EV_EXEC, size);
-	e->stage = EV_EXEC_EXIT;
-	e->error_raw = ret < 0 ? (__s32)-ret : 0;
-	ev_output(e, size);
+	e->args.off = size;
+	e->args.len = 0;
+	exec_send_entry(e, s, size);
+	exec_send_exit(e, size, ret < 0 ? (__s32)-ret : 0);
+out:
 	bpf_map_delete_elem(&exec_inflight, &tid);
 	return 0;
 }
@@ -333,111 +366,133 @@ static __always_inline __u32 exec_shift(__u32 argc, __u32 nargc, bool interp)
 }
 
 /*
- * The exec succeeded: fills the missing strings of the held-back entry event
- * from the new image, and sends it. The filename is bprm->filename, the
- * kernel's copy (for execveat with a directory fd, its "/dev/fd/N/..." form).
+ * The caller's argv[1] onwards as the kernel copied them, in one read of
+ * the argument area from where the caller's argv[1] landed to its end, at
+ * most exec_args_max bytes: each argument with its NUL, the last without
+ * when cut (then marked).
  */
-static __always_inline void exec_fill_from_new_image(struct exec_slot *s, const struct exec_image *im,
-						     const char *filename, bool interp)
+static __always_inline void exec_put_args(struct ev_exec *e, __u32 *cursor, __u64 from, __u64 end)
 {
-	struct ev_exec *e = (struct ev_exec *)s->ev;
-	__u32 missing = s->missing;
-	__u32 size = e->h.size;
-	__u32 argc = e->argc, k;
+	__u32 at = *cursor, n;
+	__u64 len;
 
-	if (missing & EXEC_MISS_FILENAME)
-		ev_put_str(e, &size, &e->filename, filename, false, &e->path_truncated);
-	if (!(missing & EXEC_MISS_ARGS) || !argc || !im)
-		goto send;
-	k = exec_shift(argc, im->argc, interp);
-	if (im->argc < argc)
-		goto send;
-	if ((missing & EXEC_MISS_ARGV0) && k == 0)
-		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(im, 0), true, &e->args_truncated);
-	if (missing & EXEC_MISS_ARGV1)
-		ev_put_str(e, &size, &e->argv1, (const void *)exec_new_arg(im, 1 + k), true, &e->args_truncated);
-	if (missing & EXEC_MISS_ARGV2)
-		ev_put_str(e, &size, &e->argv2, (const void *)exec_new_arg(im, 2 + k), true, &e->args_truncated);
-	if (missing & EXEC_MISS_LAST)
-		ev_put_str(e, &size, &e->argv_last, (const void *)exec_new_arg(im, argc - 1 + k), true,
-			   &e->args_truncated);
-send:
-	exec_send_enter(s, size);
+	e->args.off = at;
+	e->args.len = 0;
+	if (!ev_set.exec_args_max || !from || end <= from)
+		return;
+	len = end - from;
+	if (len > ev_set.exec_args_max) {
+		len = ev_set.exec_args_max;
+		e->args_truncated = 1;
+	}
+	n = len;
+	/* changes nothing (exec_args_max <= EV_ARGS_AREA_MAX): shows the verifier the bound */
+	if (n > EV_ARGS_AREA_MAX || at > EV_SCRATCH_SIZE - EV_ARGS_AREA_MAX) {
+		e->args_truncated = 1;
+		return;
+	}
+	if (bpf_probe_read_user((__u8 *)e + at, n, (const void *)from)) {
+		e->args_truncated = 1;
+		return;
+	}
+	e->args.len = n;
+	*cursor = at + n;
 }
 
 /*
- * The exit event's strings, all from the kernel's copies: the user memory
- * they were read from at entry may have been rewritten by another thread
+ * The exit event of a successful exec, all from the kernel's copies: the
+ * user memory the entry read may have been rewritten by another thread
  * between that read and the kernel's own (the exec then ran other arguments
  * than the entry event shows). Without an interpreter, argc and the
  * arguments are exactly the new image's, as its /proc/PID/cmdline shows
  * them; with one, the entry's argc, argv1 onwards from their shifted places,
- * argv0 empty.
+ * argv0 empty. im NULL: the new image could not be read; only the filename
+ * then, and the arguments marked cut. args is left empty, with *args_from
+ * where it starts (the caller's argv[1] in the new image; 0: no args).
  */
-static __always_inline void exec_take_new_image(struct exec_slot *s, const struct exec_image *im,
-						const char *filename, bool interp)
+static __always_inline __u32 exec_from_new_image(struct ev_exec *e, const struct exec_image *im,
+						 __u32 entry_argc, const char *filename, bool interp,
+						 __u64 *args_from)
 {
-	struct ev_exec *e = (struct ev_exec *)s->ev;
 	__u32 size = sizeof(struct ev_exec);
 	__u32 argc, k;
 
+	*args_from = 0;
+	if (!im) {
+		e->argc = entry_argc;
+		e->args_truncated = 1;
+		ev_put_str(e, &size, &e->filename, filename, EV_PATH_MAX, false, &e->path_truncated);
+		ev_put_str(e, &size, &e->argv0, NULL, EV_ARG_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv1, NULL, EV_ARG_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv2, NULL, EV_ARG_MAX, true, NULL);
+		ev_put_str(e, &size, &e->argv_last, NULL, EV_ARG_MAX, true, NULL);
+		e->args.off = size;
+		e->args.len = 0;
+		return size;
+	}
 	if (interp) {
-		k = exec_shift(e->argc, im->argc, interp);
+		k = exec_shift(entry_argc, im->argc, interp);
 		/* fewer than the entry saw: arguments were taken away since */
-		if (im->argc < e->argc)
-			e->argc = im->argc;
+		e->argc = im->argc < entry_argc ? im->argc : entry_argc;
 	} else {
 		k = 0;
 		e->argc = im->argc < EXEC_ARGS_MAX ? im->argc : EXEC_ARGS_MAX;
 	}
 	/* through the event, as at entry: one verifier pass for any count */
 	argc = e->argc;
-	e->path_truncated = 0;
-	e->args_truncated = 0;
-	ev_put_str(e, &size, &e->filename, filename, false, &e->path_truncated);
+	ev_put_str(e, &size, &e->filename, filename, EV_PATH_MAX, false, &e->path_truncated);
 	if (k == 0 && argc > 0)
-		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(im, 0), true, &e->args_truncated);
+		ev_put_str(e, &size, &e->argv0, (const void *)exec_new_arg(im, 0), EV_ARG_MAX, true,
+			   &e->args_truncated);
 	else
-		ev_put_str(e, &size, &e->argv0, NULL, true, NULL);
-	ev_put_str(e, &size, &e->argv1, argc > 1 ? (const void *)exec_new_arg(im, 1 + k) : NULL, true,
-		   &e->args_truncated);
-	ev_put_str(e, &size, &e->argv2, argc > 2 ? (const void *)exec_new_arg(im, 2 + k) : NULL, true,
-		   &e->args_truncated);
-	ev_put_str(e, &size, &e->argv_last, argc > 3 ? (const void *)exec_new_arg(im, argc - 1 + k) : NULL,
+		ev_put_str(e, &size, &e->argv0, NULL, EV_ARG_MAX, true, NULL);
+	ev_put_str(e, &size, &e->argv1, argc > 1 ? (const void *)exec_new_arg(im, 1 + k) : NULL, EV_ARG_MAX,
 		   true, &e->args_truncated);
-	exec_share_last(e);
-	e->h.size = size;
+	ev_put_str(e, &size, &e->argv2, argc > 2 ? (const void *)exec_new_arg(im, 2 + k) : NULL, EV_ARG_MAX,
+		   true, &e->args_truncated);
+	ev_put_str(e, &size, &e->argv_last, argc > 3 ? (const void *)exec_new_arg(im, argc - 1 + k) : NULL,
+		   EV_ARG_MAX, true, &e->args_truncated);
+	*args_from = argc > 1 ? exec_new_arg(im, 1 + k) : 0;
+	e->args.off = size;
+	e->args.len = 0;
+	return size;
 }
 
 /*
- * The new image is in place (the exec can no longer fail). Sends a held-back
- * entry event with the strings filled in, and gives the saved event the new
- * image's strings for the exit. And when a thread other than the leader execs,
- * it takes over the leader's pid before the syscall returns, so its exit
- * would look for the wrong key: move the saved event to the new thread id.
- * A BTF tracepoint for the binprm: its filename and interp.
+ * The new image is in place (the exec can no longer fail): the exit event
+ * is built from it and sent now, after the held-back entry event if there
+ * is one (the same strings, as the kernel copied them, without args, which
+ * is appended last for the exit). Its time is this
+ * moment's, just before the syscall returns. The slot is done with: the
+ * syscall's exit finds none. A BTF tracepoint for the binprm: its filename
+ * and interp.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_new_image, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 old_tid = old_pid, tid = p->pid;
+	__u32 old_tid = old_pid;
 	const char *filename = bprm->filename;
 	bool interp = bprm->interp != filename;
 	struct exec_image im;
 	struct exec_slot *s;
+	struct ev_exec *e;
+	__u64 from;
+	__u32 size;
 	bool ok;
 
 	s = bpf_map_lookup_elem(&exec_inflight, &old_tid);
 	if (!s)
 		return 0;
-	ok = exec_image_of(&im);
-	if (s->missing)
-		exec_fill_from_new_image(s, ok ? &im : NULL, filename, interp);
-	if (ok)
-		exec_take_new_image(s, &im, filename, interp);
-	if (old_tid == tid)
-		return 0;
-	bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY);
+	e = ev_scratch();
+	if (e) {
+		exec_start(e, EV_EXEC_EXIT, 0);
+		ok = exec_image_of(&im);
+		size = exec_from_new_image(e, ok ? &im : NULL, s->argc, filename, interp, &from);
+		exec_send_entry(e, s, size);
+		if (ok)
+			exec_put_args(e, &size, from, im.ae);
+		exec_send_exit(e, size, 0);
+	}
 	bpf_map_delete_elem(&exec_inflight, &old_tid);
 	return 0;
 }

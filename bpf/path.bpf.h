@@ -6,12 +6,14 @@
 
 /* Steps of the walk: names and mount crossings; a deeper path is cut (its last ones kept). */
 #define PATH_DEPTH_MAX 32
+/* A name's longest (NAME_MAX), and a mask of that many bits. */
+#define PATH_NAME_MASK 255
 /*
- * The path is built right to left in the first EV_STR_MAX bytes; the room
- * after them lets the verifier see that a name of up to EV_STR_MAX - 1 bytes
+ * The path is built right to left in the first EV_PATH_MAX bytes; the room
+ * after them lets the verifier see that a name of up to PATH_NAME_MASK bytes
  * written at any offset there stays inside.
  */
-#define PATH_BUF (2 * EV_STR_MAX)
+#define PATH_BUF (EV_PATH_MAX + PATH_NAME_MASK + 1)
 
 struct path_buf {
 	char b[PATH_BUF];
@@ -51,7 +53,7 @@ static __always_inline struct mount *path_real_mount(struct vfsmount *vm)
  * parent, or a mount crossing, from a mount's root to where it is mounted.
  * The names are read unlocked: a rename racing the walk can give a path
  * that never existed, as with any reader of dentries outside the kernel's
- * seqlock. *cut is set when the path is longer than EV_STR_MAX - 1 bytes or
+ * seqlock. *cut is set when the path is longer than EV_PATH_MAX - 1 bytes or
  * PATH_DEPTH_MAX steps: the last names that fit are kept then.
  */
 static __always_inline void path_of_file(struct task_struct *task, struct file *file, void *base,
@@ -61,13 +63,13 @@ static __always_inline void path_of_file(struct task_struct *task, struct file *
 	struct vfsmount *root_m = task->fs->root.mnt, *vm;
 	struct mount *m, *up;
 	const unsigned char *name;
-	__u32 at = *cursor, pos = EV_STR_MAX - 1, len, n, zero = 0;
+	__u32 at = *cursor, pos = EV_PATH_MAX - 1, len, n, zero = 0;
 	struct path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
 	bool done = false;
 
 	f->off = at;
 	f->len = 0;
-	if (!pb || !file || at > EV_MAX_SIZE - EV_STR_MAX)
+	if (!pb || !file || at > EV_SCRATCH_SIZE - EV_PATH_MAX)
 		return;
 	d = BPF_CORE_READ(file, f_path.dentry);
 	vm = BPF_CORE_READ(file, f_path.mnt);
@@ -102,24 +104,24 @@ static __always_inline void path_of_file(struct task_struct *task, struct file *
 		name = BPF_CORE_READ(d, d_name.name);
 		if (len + 1 > pos)
 			break;
-		/* the masks change nothing (len < pos <= 255); they show the verifier the bounds */
-		len &= EV_STR_MAX - 1;
-		pos = (pos - len) & (EV_STR_MAX - 1);
+		/* the masks change nothing (len <= NAME_MAX, len < pos < EV_PATH_MAX); they show the verifier the bounds */
+		len &= PATH_NAME_MASK;
+		pos = (pos - len) & (EV_PATH_MAX - 1);
 		if (bpf_probe_read_kernel(pb->b + pos, len, name))
 			break;
-		pos = (pos - 1) & (EV_STR_MAX - 1);
+		pos = (pos - 1) & (EV_PATH_MAX - 1);
 		pb->b[pos] = '/';
 		d = parent;
 	}
 	if (!done)
 		*cut = 1;
 	/* the root itself */
-	if (pos == EV_STR_MAX - 1 && done) {
+	if (pos == EV_PATH_MAX - 1 && done) {
 		pos--;
 		pb->b[pos] = '/';
 	}
-	n = EV_STR_MAX - pos;
-	if (n > EV_STR_MAX)
+	n = EV_PATH_MAX - pos;
+	if (n > EV_PATH_MAX)
 		return;
 	if (bpf_probe_read_kernel((char *)base + at, n, pb->b + pos))
 		return;

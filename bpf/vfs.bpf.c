@@ -1,4 +1,6 @@
 /* vfs.bpf.c: file opens (open, openat, openat2, creat): each at its syscall's exit, with result and path. */
+/* a path and a resolved path of up to PATH_MAX each (events.h; expanded where used) */
+#define EV_SCRATCH_SIZE EV_VFS_MAX_SIZE
 #include "common.bpf.h"
 #include "path.bpf.h"
 
@@ -56,12 +58,12 @@ static __always_inline void vfs_send(struct task_struct *task, struct ev_vfs *e,
 	__u32 size = sizeof(*e);
 
 	/* At exit the kernel has faulted the path in, so this read succeeds. */
-	ev_put_str(e, &size, &e->path, path, true, &e->path_truncated);
+	ev_put_str(e, &size, &e->path, path, EV_PATH_MAX, true, &e->path_truncated);
 	if (ev_set.vfs_resolved_path && e->fd >= 0)
 		path_of_file(task, path_file_of_fd(task, (__u32)e->fd), e, &size, &e->resolved_path,
 			     &e->resolved_truncated);
 	else
-		ev_put_str(e, &size, &e->resolved_path, NULL, false, NULL);
+		ev_put_str(e, &size, &e->resolved_path, NULL, EV_PATH_MAX, false, NULL);
 	ev_output(e, size);
 }
 

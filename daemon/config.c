@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config_parse.h"
+#include "events.h"
 #include "trace_list.h"
 
 /* Escapes quotes, backslashes and non-printable bytes: a value of binary junk still gives a one-line message. */
@@ -367,6 +368,8 @@ static const struct config_key keys[] = {
 	 .help = "sched: only switches whose task waited at least this long to run (0 = all; 1ms advised)"},
 	{CONFIG_INPUT, "Vfs_Resolved_Path", CONFIG_BOOL, "off", FIELD(trace.vfs_resolved_path),
 	 .help = "vfs: add resolved_path, the opened file's absolute path walked from the kernel's file"},
+	{CONFIG_INPUT, "Exec_Args_Max", CONFIG_SIZE, "4K", FIELD(trace.exec_args_max), 0, EV_ARGS_AREA_MAX,
+	 .help = "exec: bytes of the command line the exit record's args carries, read in one copy (0 = no args)"},
 	{CONFIG_INPUT, "OpenSSL_Path", CONFIG_PATH, "(none)", .check = openssl_path_add, .repeats = true,
 	 .help = "openssl: a libssl to probe besides the system's (a container's, a vendored copy)"},
 	{CONFIG_OUTPUT, "Name", CONFIG_ENUM, "(required)", OFIELD(output), .choices = outputs,

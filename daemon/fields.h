@@ -12,8 +12,9 @@ enum schema_kind {
 	SF_S32,      /* __s32 -> int */
 	SF_S64,      /* __s64 -> int */
 	SF_BOOL,     /* __u8, 0 or not -> bool */
-	SF_STR,      /* struct ev_str -> str, bytes after the fixed part */
-	SF_COMM,     /* char[16], NUL-padded -> str without the padding */
+	SF_STR,      /* struct ev_str -> str, bytes after the fixed part, escaped (strsafe.h) */
+	SF_COMM,     /* char[16], NUL-padded -> str without the padding, escaped */
+	SF_ARGS,     /* struct ev_str, NUL-terminated arguments -> str, shell-quoted and joined (cmdline.h), escaped */
 	SF_NAME,     /* __u32 index into names[] -> str */
 	SF_IPADDR,   /* __u16 family at off, 16 address bytes at aux -> readable str */
 	SF_PROTO,    /* __u16 IPPROTO_* -> str ("tcp", "udp", or the number) */

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cmdline.h"
 #include "container.h"
 #include "dns_wire.h"
 #include "events.h"
 #include "registry.h"
 #include "schema.h"
+#include "strsafe.h"
 
 /* Keys of every record, first, as in_ebpf writes them (event_type comes from the type). */
 static const struct schema_field head[] = {
@@ -162,6 +164,18 @@ static size_t put_proto(uint8_t *o, uint16_t proto)
 	}
 }
 
+/*
+ * The args key: the arguments joined (cmdline_join) into a buffer of the
+ * packer's own, then escaped like any string. The packer runs on one
+ * thread, the pipeline's.
+ */
+static size_t put_args(uint8_t *o, const uint8_t *ev, struct ev_str s)
+{
+	static uint8_t line[CMDLINE_MAX(EV_MAX_SIZE)];
+
+	return strsafe_put(o, line, cmdline_join(line, ev + s.off, s.len));
+}
+
 static size_t put_dns_qname(uint8_t *o, const uint8_t *ev, struct ev_str s)
 {
 	struct dns_wire_question q;
@@ -185,22 +199,28 @@ static enum schema_error check(const struct schema_type *t, const uint8_t *ev, s
 	for (size_t i = 0; i < t->nfields; i++) {
 		const struct schema_field *f = &t->fields[i];
 
-		if (f->kind == SF_STR || f->kind == SF_DNS_QNAME || f->kind == SF_DNS_NUM) {
+		if (f->kind == SF_STR || f->kind == SF_ARGS || f->kind == SF_DNS_QNAME || f->kind == SF_DNS_NUM) {
 			struct ev_str s = ldstr(ev + f->off);
 
 			if (s.off < t->fixed_size || (size_t)s.off + s.len > size) {
 				*where = f->key;
 				return SCHEMA_BAD_STRING;
 			}
-			/* a name's text can be longer than its message bytes (escapes) */
-			*str_bytes += f->kind == SF_STR ? s.len : f->kind == SF_DNS_QNAME ? DNS_WIRE_TEXT_MAX : 0;
+			/* escapes make text longer than its bytes: \xHH for one byte; quotes too for args */
+			if (f->kind == SF_STR)
+				*str_bytes += STRSAFE_MAX(s.len);
+			else if (f->kind == SF_ARGS)
+				*str_bytes += STRSAFE_MAX(CMDLINE_MAX(s.len));
+			else if (f->kind == SF_DNS_QNAME)
+				*str_bytes += DNS_WIRE_TEXT_MAX;
 		}
 	}
 	return SCHEMA_OK;
 }
 
-/* The most one field can add besides its string bytes: key, header, a number, an address or a container id. */
-#define FIELD_VALUE_MAX (INET6_ADDRSTRLEN > CONTAINER_ID_LEN ? INET6_ADDRSTRLEN : CONTAINER_ID_LEN)
+/* The most one field can add besides its string bytes: key, header, a number, an address, a container id, an escaped comm. */
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define FIELD_VALUE_MAX MAX2(MAX2(INET6_ADDRSTRLEN, CONTAINER_ID_LEN), STRSAFE_MAX(EV_COMM_LEN))
 #define FIELD_MAX (KEY_ENC_MAX + 9 + FIELD_VALUE_MAX)
 
 enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, const char **where)
@@ -216,6 +236,9 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 	*where = NULL;
 	if (size < sizeof(h))
 		return SCHEMA_SHORT;
+	/* No trace writes more: a larger record is broken, whatever it says. */
+	if (size > EV_MAX_SIZE)
+		return SCHEMA_TOO_LARGE;
 	memcpy(&h, ev, sizeof(h));
 	/* The ring hands over exactly the bytes the trace wrote. */
 	if (h.size != size)
@@ -250,10 +273,11 @@ enum schema_error schema_pack(struct mpbuf *out, const void *data, size_t size, 
 		case SF_BOOL: *o++ = *at ? 0xc3 : 0xc2; break;
 		case SF_STR: {
 			struct ev_str s = ldstr(at);
-			o += mp_put_str(o, ev + s.off, s.len);
+			o += strsafe_put(o, ev + s.off, s.len);
 			break;
 		}
-		case SF_COMM: o += mp_put_str(o, at, strnlen((const char *)at, EV_COMM_LEN)); break;
+		case SF_ARGS: o += put_args(o, ev, ldstr(at)); break;
+		case SF_COMM: o += strsafe_put(o, at, strnlen((const char *)at, EV_COMM_LEN)); break;
 		case SF_NAME: {
 			uint32_t v = ld32(at);
 			if (v < f->nnames)
@@ -289,6 +313,7 @@ const char *schema_strerror(enum schema_error e)
 	case SCHEMA_OK: return "ok";
 	case SCHEMA_SHORT: return "shorter than an event header";
 	case SCHEMA_BAD_SIZE: return "header size does not match the ring record size";
+	case SCHEMA_TOO_LARGE: return "larger than any event (EV_MAX_SIZE)";
 	case SCHEMA_UNKNOWN_TYPE: return "unknown event type";
 	case SCHEMA_TOO_SMALL: return "smaller than its event type";
 	case SCHEMA_BAD_STRING: return "string outside the event";

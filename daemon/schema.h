@@ -18,6 +18,7 @@ enum schema_error {
 	SCHEMA_OK = 0,
 	SCHEMA_SHORT,        /* fewer bytes than an event header */
 	SCHEMA_BAD_SIZE,     /* header size disagrees with the ring record size */
+	SCHEMA_TOO_LARGE,    /* more than EV_MAX_SIZE bytes */
 	SCHEMA_UNKNOWN_TYPE,
 	SCHEMA_TOO_SMALL,    /* smaller than the type's fixed part */
 	SCHEMA_BAD_STRING,   /* a string points outside the event */

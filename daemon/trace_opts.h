@@ -22,6 +22,7 @@ struct trace_opts {
 	char libc_path[TRACE_PATH_MAX];    /* the libc to probe ("" = the one found at run time) */
 	uint64_t sched_min_latency_ns;     /* sched: only switches that waited at least this long */
 	bool vfs_resolved_path;            /* vfs: add the opened file's path, walked in the kernel */
+	uint32_t exec_args_max;            /* exec: bytes of the argument area the exit record carries (0: none) */
 	/* openssl: libssl copies to probe besides the system's (a container's, a vendored one) */
 	char openssl_paths[TRACE_OPENSSL_PATHS][TRACE_PATH_MAX];
 	unsigned openssl_path_count;

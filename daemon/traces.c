@@ -54,6 +54,7 @@ static void settings_of(const struct trace_opts *o, struct ev_settings *s)
 	s->wakeup_bytes = o->poll_ms ? (o->ringbuf_size ? o->ringbuf_size : (16u << 20)) / 16 : 0;
 	s->sched_min_latency_ns = o->sched_min_latency_ns;
 	s->vfs_resolved_path = o->vfs_resolved_path ? 1 : 0;
+	s->exec_args_max = o->exec_args_max < EV_ARGS_AREA_MAX ? o->exec_args_max : EV_ARGS_AREA_MAX;
 	/* comm as the kernel keeps it: at most 15 bytes, NUL-padded to 16 */
 	memcpy(s->filter_comm, o->filter_comm, strnlen(o->filter_comm, EV_COMM_LEN - 1));
 }

@@ -129,7 +129,7 @@ int64_t rec_int(const msgpack_object *map, const char *key)
 
 const char *rec_str(const msgpack_object *map, const char *key)
 {
-	static char buf[4096];
+	static char buf[1 << 18]; /* the longest str a record has: an escaped args */
 	const msgpack_object *v = rec_get(map, key);
 
 	ck_assert_msg(v, "record has no key %s", key);

@@ -777,6 +777,60 @@ static bool check_time(const msgpack_object *t, struct evtime *e)
 	}
 }
 
+/* Offset of the first byte of s that is not in a valid UTF-8 sequence, or n when there is none. */
+static size_t utf8_bad_at(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+		if (!l)
+			return i;
+		i += l;
+	}
+	return n;
+}
+
+/*
+ * Every str of a record (keys, values, nested ones) must be UTF-8: msgpack's
+ * spec says a str is, and Fluent Bit's encoders mangle bytes that are not.
+ * A bin is not text and may hold anything. key names the record's key the
+ * value is under (NULL for a key itself).
+ */
+static bool check_utf8(const msgpack_object *o, const char *what, const msgpack_object *key, int depth)
+{
+	size_t at;
+
+	if (depth > 32)
+		return true; /* msgpack-c refuses deeper nesting */
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		at = utf8_bad_at(o->via.str.ptr, o->via.str.size);
+		if (at == o->via.str.size)
+			return true;
+		if (!key)
+			return errf("%s has a key that is not valid UTF-8 (byte 0x%02x at offset %zu of %" PRIu32 ")", what,
+				    (unsigned char)o->via.str.ptr[at], at, o->via.str.size);
+		return errf("%s key \"%.*s\": a str that is not valid UTF-8 (byte 0x%02x at offset %zu of %" PRIu32 ")",
+			    what, (int)key->via.str.size, key->via.str.ptr, (unsigned char)o->via.str.ptr[at], at,
+			    o->via.str.size);
+	case MSGPACK_OBJECT_ARRAY:
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			if (!check_utf8(&o->via.array.ptr[i], what, key, depth + 1))
+				return false;
+		return true;
+	case MSGPACK_OBJECT_MAP:
+		for (uint32_t i = 0; i < o->via.map.size; i++)
+			if (!check_utf8(&o->via.map.ptr[i].key, what, key, depth + 1) ||
+			    !check_utf8(&o->via.map.ptr[i].val, what, key, depth + 1))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
 static bool check_str_keys(const msgpack_object *m, const char *what)
 {
 	if (m->type != MSGPACK_OBJECT_MAP)
@@ -785,6 +839,13 @@ static bool check_str_keys(const msgpack_object *m, const char *what)
 		if (m->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
 			return errf("%s key %" PRIu32 " is %s, not a str", what, i + 1,
 						a_type(&m->via.map.ptr[i].key));
+	/* keys first (a bad one is named by its number), then each value under its key */
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (!check_utf8(&m->via.map.ptr[i].key, what, NULL, 0))
+			return err_prefix("key %" PRIu32 ": ", i + 1);
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (!check_utf8(&m->via.map.ptr[i].val, what, &m->via.map.ptr[i].key, 0))
+			return false;
 	return true;
 }
 
@@ -1018,6 +1079,8 @@ static bool process_frame(struct frame *f, const msgpack_object *root)
 	f->tag = &root->via.array.ptr[0];
 	if (f->tag->type != MSGPACK_OBJECT_STR)
 		return errf("tag is not a str (got %s)", a_type(f->tag));
+	if (!check_utf8(f->tag, "tag", NULL, 0))
+		return false;
 	const msgpack_object *second = &root->via.array.ptr[1];
 	switch (second->type) {
 	case MSGPACK_OBJECT_ARRAY: f->mode = "forward"; break;

@@ -1,11 +1,13 @@
 /* test_e2e.c: the daemon with real traces sends to the strict receiver over TCP and a Unix socket. */
 #include <check.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@ struct daemon_proc {
 	pid_t pid;
 	char conf[64];
 	char log[80];
+	char out[80];   /* its standard output: a stdout output's JSON lines */
 };
 
 static const char *output_extra = "";
@@ -47,12 +50,15 @@ static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	snprintf(d->log, sizeof(d->log), "%s.log", d->conf);
+	snprintf(d->out, sizeof(d->out), "%s.out", d->conf);
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
 	if (d->pid == 0) {
 		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int out = open(d->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		dup2(log, 2);
+		dup2(out, 1);
 		execl(DAEMON_PATH, DAEMON_PATH, "-c", d->conf, NULL);
 		_exit(127);
 	}
@@ -82,6 +88,7 @@ static void daemon_stop(struct daemon_proc *d)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
 	unlink(d->conf);
 	unlink(d->log);
+	unlink(d->out);
 }
 
 /* The first receiver line (a malloc'd copy) containing all of needles, waiting up to ms. */
@@ -359,6 +366,151 @@ START_TEST(metrics_records_arrive)
 }
 END_TEST
 
+/* ---- exact records: whole paths and command lines, valid UTF-8, through both outputs ---- */
+
+static char exact_dir[128];
+
+/* Adds a spec line for exact_check.py: the kind, then each string in hex. */
+static void spec_line(FILE *f, const char *kind, const char *const *strs)
+{
+	fputs(kind, f);
+	for (; *strs; strs++) {
+		fputc(' ', f);
+		for (const unsigned char *c = (const unsigned char *)*strs; *c; c++)
+			fprintf(f, "%02x", *c);
+	}
+	fputc('\n', f);
+}
+
+static void run_and_wait(char *const argv[])
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+}
+
+/* The 4,000-byte path: exact_dir, then names of 200 'd' (made), then one of 'f' to make the length. */
+static void long_file_path(char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, PATH_MAX, "%s", exact_dir);
+
+	while (len - n > 250) {
+		out[n++] = '/';
+		memset(out + n, 'd', 200);
+		n += 200;
+		out[n] = '\0';
+		mkdir(out, 0755);
+	}
+	out[n++] = '/';
+	memset(out + n, 'f', len - n);
+	out[len] = '\0';
+}
+
+/*
+ * The issue's cases, acted by this process's children and written to a
+ * spec for exact_check.py: a file name that is not UTF-8, a 4,000-byte
+ * path, arguments with spaces, quotes, a backslash, bad bytes; 200
+ * arguments; one argument over the limits (marked).
+ */
+static void exact_act(const char *spec_path)
+{
+	static char many[200][8], big[5001], longp[PATH_MAX];
+	char name[PATH_MAX], *many_argv[203];
+	char *odd_argv[] = {"/bin/true", "a b", "it's \"q\"", "back\\slash", "tab\there", "\xff\xfe", "\xe2\x82\xac",
+			    marker, NULL};
+	char *big_argv[] = {"/bin/true", big, marker, NULL};
+	const char *strs[210];
+	FILE *f = fopen(spec_path, "w");
+	int fd;
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(name, sizeof(name), "%s/report-\xff\xfe.txt", exact_dir);
+	fd = open(name, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	strs[0] = name, strs[1] = NULL;
+	spec_line(f, "vfs", strs);
+	long_file_path(longp, 4000);
+	fd = open(longp, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	strs[0] = longp;
+	spec_line(f, "vfs", strs);
+
+	run_and_wait(odd_argv);
+	spec_line(f, "exec", (const char *const *)odd_argv);
+	many_argv[0] = "/bin/true";
+	for (int i = 0; i < 200; i++) {
+		snprintf(many[i], sizeof(many[i]), "a-%03d", i);
+		many_argv[1 + i] = many[i];
+	}
+	many_argv[201] = marker;
+	many_argv[202] = NULL;
+	run_and_wait(many_argv);
+	spec_line(f, "exec", (const char *const *)many_argv);
+	memset(big, 'x', sizeof(big) - 1);
+	run_and_wait(big_argv);
+	strs[0] = big, strs[1] = NULL;
+	spec_line(f, "execcut", strs);
+	fclose(f);
+}
+
+/* Removes exact_dir and what exact_act made in it. */
+static void exact_cleanup(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", exact_dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(exact_records_through_forward_and_stdout)
+{
+	static const char *const last[] = {"\"tag\":\"ebpf.execve\"", "\"stage\":\"exit\"", "xxxxxxxxxx", NULL};
+	char spec[160], cmd[1024];
+	struct receiver rv;
+	struct daemon_proc d;
+	char *line;
+	int rc;
+
+	output_extra = "[OUTPUT]\nName = stdout\n";
+	new_marker("exact");
+	snprintf(exact_dir, sizeof(exact_dir), "/tmp/%s.d", marker);
+	snprintf(spec, sizeof(spec), "/tmp/%s.spec", marker);
+	ck_assert_int_eq(mkdir(exact_dir, 0755), 0);
+	receiver_start(&rv, 0, 0, NULL);
+	daemon_start(&d, &rv, NULL);
+	ck_assert_msg(log_has(&d, "connected to", 10000), "daemon did not connect");
+	exact_act(spec);
+	/* the last exec's exit record has come: the others came before it */
+	line = wait_line(&rv, last, 5000);
+	ck_assert_msg(line, "no execve exit record of the long argument");
+	free(line);
+	usleep(200000);
+	kill(d.pid, SIGTERM);
+	ck_assert_int_eq(waitpid(d.pid, &rc, 0), d.pid);
+	d.pid = -1;
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "daemon exit status %d", rc);
+	/* every str was valid UTF-8, or the strict receiver would have refused its frame */
+	ck_assert_uint_eq(receiver_stat(&rv, "rejected"), 0);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/exact_check.py %s %s %s", SRC_DIR, spec, rv.out, d.out);
+	rc = system(cmd);
+	ck_assert_msg(rc == 0, "exact_check.py found records that are not exact (exit %d): %s", rc, cmd);
+	unlink(d.conf);
+	unlink(d.log);
+	unlink(d.out);
+	unlink(spec);
+	exact_cleanup();
+	receiver_cleanup(&rv);
+	output_extra = "";
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("e2e");
@@ -375,6 +527,7 @@ int main(void)
 	tcase_add_test(tc, records_over_tls_with_a_client_certificate_and_shared_key);
 	tcase_add_test(tc, receiver_restart_midstream);
 	tcase_add_test(tc, metrics_records_arrive);
+	tcase_add_test(tc, exact_records_through_forward_and_stdout);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }

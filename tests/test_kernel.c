@@ -379,6 +379,136 @@ START_TEST(exec_exit_has_what_the_new_image_got)
 }
 END_TEST
 
+/* ---- exec's args: the whole command line ---- */
+
+/* Arguments with spaces, quotes, a backslash, an empty one, bytes that are not UTF-8, and UTF-8. */
+static void child_exec_odd_args(const void *arg)
+{
+	char *const argv[] = {"/bin/true", "a b", "it's \"q\"", "back\\slash", "", "\xff\xfe", "\xe2\x82\xac",
+			      (char *)arg, NULL};
+
+	execv("/bin/true", argv);
+	_exit(127);
+}
+
+/* The exit record: args is every argument after argv[0], shell-quoted, joined, escaped; the entry's is empty. */
+START_TEST(exec_args_are_exact)
+{
+	char want[512];
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+
+	rig_start(&r, "exec");
+	rig_make_unique("args");
+	w.pid = rig_child(child_exec_odd_args, rig_unique);
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve enter record for pid %d", w.pid);
+	ck_assert_str_eq(rec_str(rec, "args"), "");
+	ck_assert_str_eq(rec_str(rec, "argv1"), "a b");
+	ck_assert_str_eq(rec_str(rec, "argv2"), "it's \"q\"");
+	w.stage = "exit";
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+	ck_assert_uint_eq(rec_uint(rec, "argc"), 8);
+	snprintf(want, sizeof(want), "'a b' 'it'\"'\"'s \"q\"' 'back\\\\slash' '' '\\xff\\xfe' '\xe2\x82\xac' %s",
+		 rig_unique);
+	ck_assert_str_eq(rec_str(rec, "args"), want);
+	ck_assert_str_eq(rec_str(rec, "argv_last"), rig_unique);
+	ck_assert(!rec_get(rec, "args_truncated")->via.boolean);
+	rig_stop(&r);
+}
+END_TEST
+
+#define MANY_ARGS 200
+
+/* /bin/true and 200 arguments a-000 ... a-199. */
+static void child_exec_many(const void *arg)
+{
+	static char bufs[MANY_ARGS][8];
+	char *argv[MANY_ARGS + 2];
+
+	(void)arg;
+	argv[0] = "/bin/true";
+	for (int i = 0; i < MANY_ARGS; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "a-%03d", i);
+		argv[1 + i] = bufs[i];
+	}
+	argv[MANY_ARGS + 1] = NULL;
+	execv("/bin/true", argv);
+	_exit(127);
+}
+
+static void many_args_line(char *out)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < MANY_ARGS; i++)
+		n += (size_t)sprintf(out + n, "%sa-%03d", i ? " " : "", i);
+}
+
+/* 200 arguments: all of them in args, argc and argv_last counted at entry and exit alike. */
+START_TEST(exec_200_args)
+{
+	char want[MANY_ARGS * 8];
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "enter"};
+
+	many_args_line(want);
+	rig_start(&r, "exec");
+	w.pid = rig_child(child_exec_many, NULL);
+	for (int i = 0; i < 2; i++, w.stage = "exit") {
+		rec = rig_wait(&r, match_exec, &w);
+		ck_assert_msg(rec, "no execve %s record for pid %d", w.stage, w.pid);
+		ck_assert_uint_eq(rec_uint(rec, "argc"), MANY_ARGS + 1);
+		ck_assert_str_eq(rec_str(rec, "argv1"), "a-000");
+		ck_assert_str_eq(rec_str(rec, "argv2"), "a-001");
+		ck_assert_str_eq(rec_str(rec, "argv_last"), "a-199");
+		ck_assert_str_eq(rec_str(rec, "args"), i ? want : "");
+		ck_assert(!rec_get(rec, "args_truncated")->via.boolean);
+	}
+	rig_stop(&r);
+}
+END_TEST
+
+/* Exec_Args_Max = 64: args is the first 64 bytes of the area (a-000 ... a-009 and "a-01"), marked; 0: none. */
+START_TEST(exec_args_cut_at_the_bound)
+{
+	struct rig r;
+	const msgpack_object *rec;
+	struct exec_want w = {0, "exit"};
+	char want[MANY_ARGS * 8];
+
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	r.cfg.trace.exec_args_max = 64;
+	rig_start_cfg(&r, "exec");
+	w.pid = rig_child(child_exec_many, NULL);
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+	/* 64 bytes: ten arguments of 6 with their NULs, then "a-01" of the eleventh: as many once joined */
+	many_args_line(want);
+	want[64] = '\0';
+	ck_assert_str_eq(rec_str(rec, "args"), want);
+	ck_assert(rec_get(rec, "args_truncated")->via.boolean);
+	ck_assert_str_eq(rec_str(rec, "argv_last"), "a-199");
+	rig_stop(&r);
+
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	r.cfg.trace.exec_args_max = 0;
+	rig_start_cfg(&r, "exec");
+	w.pid = rig_child(child_exec_many, NULL);
+	rec = rig_wait(&r, match_exec, &w);
+	ck_assert_msg(rec, "no execve exit record for pid %d", w.pid);
+	ck_assert_str_eq(rec_str(rec, "args"), "");
+	ck_assert(!rec_get(rec, "args_truncated")->via.boolean);
+	ck_assert_str_eq(rec_str(rec, "argv_last"), "a-199");
+	rig_stop(&r);
+}
+END_TEST
+
 /* ---- vfs ---- */
 
 static void child_open(const void *arg)
@@ -1251,6 +1381,9 @@ int main(void)
 	tcase_add_test(tc, exec_unfaulted_script);
 	tcase_add_test(tc, exec_unfaulted_literal_failure);
 	tcase_add_test(tc, exec_exit_has_what_the_new_image_got);
+	tcase_add_test(tc, exec_args_are_exact);
+	tcase_add_test(tc, exec_200_args);
+	tcase_add_test(tc, exec_args_cut_at_the_bound);
 	tcase_add_test(tc, vfs_open_records_path_and_fd);
 	tcase_add_test(tc, vfs_failed_open_has_errno);
 	tcase_add_test(tc, daemon_itself_is_not_traced);

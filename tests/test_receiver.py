@@ -351,6 +351,19 @@ def garbage_cases():
         ("array of 2^32-1 elements", b"\xdd\xff\xff\xff\xff", "exceeds"),
         ("map of 2^32-1 pairs in a record", b"\x93\xa1t\x01\xdf\xff\xff\xff\xff", "exceeds"),
         ("nested 40 deep", pk(["t", 1700000000, {"a": deep}]), "32"),
+        # a str is UTF-8 (msgpack's spec); Fluent Bit's encoders mangle one that is not
+        ("record str not UTF-8", raw.pack(["t", 1700000000, {"path": b"report-\xff\xfe.txt"}]),
+         'key "path": a str that is not valid UTF-8 (byte 0xff at offset 7'),
+        ("record str overlong", raw.pack(["t", 1700000000, {"s": b"\xc0\xaf"}]), 'key "s"'),
+        ("record str surrogate", raw.pack(["t", 1700000000, {"s": b"\xed\xa0\x80"}]), "not valid UTF-8"),
+        ("record str past U+10FFFF", raw.pack(["t", 1700000000, {"s": b"\xf4\x90\x80\x80"}]), "not valid UTF-8"),
+        ("record str cut sequence", raw.pack(["t", 1700000000, {"s": b"ok\xe2\x82"}]), "offset 2"),
+        ("record key not UTF-8", raw.pack(["t", 1700000000, {b"k\xff": 1}]), "key that is not valid UTF-8"),
+        ("nested str not UTF-8", raw.pack(["t", 1700000000, {"m": {"x": [b"\x80"]}}]), 'key "m"'),
+        ("packed entry str not UTF-8", pk(["t", raw.pack([1700000000, {"argv": b"\xff"}])]), 'key "argv"'),
+        ("metadata str not UTF-8", raw.pack(["t", [[[now_event_time(), {"m": b"\xfe"}], {"a": 1}]]]),
+         "metadata"),
+        ("tag not UTF-8", raw.pack([b"t\xff", 1700000000, {"a": 1}]), "tag"),
     ]
 
 
@@ -431,7 +444,7 @@ def t_modes_and_types(ctx):
         "u": 1, "big": 2**64 - 1, "i": -(2**63), "f": 1.5, "f0": 2.0, "b": False, "bin": b"\x00ok",
         "nil": None, "arr": [1, "two"], "map": {"k": {"deep": True}}, "ctl": "tab\there \"q\" \\ \x01",
     }]))
-    s.sendall(raw.pack(["badutf8", et, {"s": b"\xffok\xc3\x28\xe2\x82", "good": "€".encode()}]))
+    s.sendall(raw.pack(["goodutf8", et, {"good": "€ 日本語 😀".encode(), "ctl": b"\x01\x7f"}]))
     s.sendall(msgpack.packb(["dup", et, {"k": 1}]).replace(b"\x81\xa1k\x01", b"\x82\xa1k\x01\xa1k\x02"))
     lines = r.wait_lines(2 + 3 + 3 + 1 + 1 + 1)
     by = {}
@@ -452,9 +465,9 @@ def t_modes_and_types(ctx):
     expect(isinstance(rec["f0"], float), "float 2.0 written as %r" % rec["f0"])
     expect(rec["bin"] == "\x00ok" and rec["nil"] is None and rec["arr"] == [1, "two"], "values %r" % rec)
     expect(rec["ctl"] == "tab\there \"q\" \\ \x01", "escaping %r" % rec["ctl"])
-    (b,) = by["badutf8"]
-    expect(b["record"]["s"] == "\ufffdok\ufffd(\ufffd\ufffd" and b["record"]["good"] == "€",
-           "invalid UTF-8 not replaced by U+FFFD: %r" % b["record"])
+    (b,) = by["goodutf8"]
+    expect(b["record"]["good"] == "€ 日本語 😀" and b["record"]["ctl"] == "\x01\x7f",
+           "valid UTF-8 not passed as it is: %r" % b["record"])
     (d,) = by["dup"]
     expect(d["keys"] == ["k", "k"], "duplicate keys not kept in 'keys': %r" % d["keys"])
     s.close()

@@ -7,6 +7,7 @@
 #include <msgpack.h>
 
 #include "schema.h"
+#include "strsafe.h"
 #include "suite_run.h"
 
 /* A vfs event as the kernel would write it: fixed part, then the path. */
@@ -246,6 +247,7 @@ START_TEST(overlapping_strings_fit)
 	e.h.type = EV_EXEC;
 	e.h.size = EV_MAX_SIZE;
 	e.filename = e.argv0 = e.argv1 = e.argv2 = e.argv_last = (struct ev_str){sizeof(e), (uint16_t)len};
+	e.args = (struct ev_str){sizeof(e), 0};
 	memset(buf, 'x', sizeof(buf));
 	memcpy(buf, &e, sizeof(e));
 	ck_assert_int_eq(schema_pack(&out, buf, sizeof(buf), &where), SCHEMA_OK);
@@ -260,6 +262,195 @@ START_TEST(overlapping_strings_fit)
 			strs++;
 	ck_assert_int_eq(strs, 5);
 	msgpack_unpacked_destroy(&u);
+}
+END_TEST
+
+/* The packed str under key in the record just packed: its bytes (header included) and length. */
+static const uint8_t *packed_value(const char *key, size_t *len)
+{
+	uint8_t k[40];
+	size_t kl = strlen(key);
+	const uint8_t *at;
+
+	k[0] = (uint8_t)(0xa0 | kl);
+	memcpy(k + 1, key, kl);
+	at = memmem(out.p, out.len, k, kl + 1);
+	ck_assert_msg(at, "no key %s", key);
+	at += kl + 1;
+	*len = out.len - (size_t)(at - out.p);
+	return at;
+}
+
+/*
+ * Every kind of byte the escape treats, in a path: a backslash, bytes that
+ * are not UTF-8 (a lone 0xff, an overlong '/', a surrogate, past U+10FFFF,
+ * a sequence cut by the end), valid ones (euro, CJK, emoji) and a control
+ * character, which pass. Byte for byte, header included.
+ */
+START_TEST(strings_escaped_byte_for_byte)
+{
+	static const char path[] = "a\\b\xff\xe2\x82\xac\xe6\x97\xa5\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80"
+				   "\xf0\x9f\x98\x80\x01\xe2\x82";
+	static const char want[] = "a\\\\b\\xff\xe2\x82\xac\xe6\x97\xa5\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80"
+				   "\xf0\x9f\x98\x80\x01\\xe2\\x82";
+	uint8_t buf[512];
+	size_t n = make_vfs(buf, path), len;
+	const uint8_t *v;
+	const char *where;
+
+	/* and a comm that is not UTF-8: the kernel takes any bytes */
+	memcpy(buf + offsetof(struct ev_hdr, comm), "x\xfey", 4);
+	ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_OK);
+	v = packed_value("path", &len);
+	ck_assert_uint_eq(v[0], 0xd9); /* str8: 55 bytes */
+	ck_assert_uint_eq(v[1], sizeof(want) - 1);
+	ck_assert_uint_ge(len, 2 + sizeof(want) - 1);
+	ck_assert_mem_eq(v + 2, want, sizeof(want) - 1);
+	v = packed_value("comm", &len);
+	ck_assert_uint_ge(len, 7);
+	ck_assert_mem_eq(v, "\xa6" "x\\xfey", 7);
+}
+END_TEST
+
+/* The escape's word-at-a-time scan, with the byte that needs it at every offset of strings up to 40 bytes. */
+START_TEST(escape_at_every_offset)
+{
+	uint8_t s[48], o[256], want[256];
+
+	for (size_t n = 1; n <= 40; n++)
+		for (size_t at = 0; at < n; at++) {
+			memset(s, 'a', n);
+			s[at] = '\\';
+			ck_assert_uint_eq(strsafe_len(s, n), n + 1);
+			ck_assert_uint_eq(strsafe_write(o, s, n), n + 1);
+			memset(want, 'a', n + 1);
+			want[at] = want[at + 1] = '\\';
+			ck_assert_mem_eq(o, want, n + 1);
+			s[at] = 0xff;
+			ck_assert_uint_eq(strsafe_len(s, n), n + 3);
+			ck_assert_uint_eq(strsafe_write(o, s, n), n + 3);
+			memset(want, 'a', n + 3);
+			memcpy(want + at, "\\xff", 4);
+			ck_assert_mem_eq(o, want, n + 3);
+			/* as a str: its header is the escaped length's (one byte more past 31) */
+			ck_assert_uint_eq(strsafe_put(o, s, n), (n + 3 < 32 ? 1 : 2) + n + 3);
+			ck_assert_uint_eq(o[0], n + 3 < 32 ? 0xa0 | (n + 3) : 0xd9);
+			ck_assert_mem_eq(o + (n + 3 < 32 ? 1 : 2), want, n + 3);
+			/* valid UTF-8 at the same place: as it is, header and all */
+			if (at + 2 <= n) {
+				s[at] = 0xc3, s[at + 1] = 0xa9;
+				ck_assert_uint_eq(strsafe_len(s, n), n);
+				ck_assert_uint_eq(strsafe_put(o, s, n), (n < 32 ? 1 : 2) + n);
+				ck_assert_mem_eq(o + (n < 32 ? 1 : 2), s, n);
+			}
+		}
+	ck_assert_uint_eq(strsafe_put(o, (const uint8_t *)"", 0), 1);
+	ck_assert_uint_eq(o[0], 0xa0);
+	/* 254 bytes that escape to 257: str8's header becomes str16's, the text moved up */
+	{
+		static uint8_t big[254], bo[STRSAFE_MAX(254)];
+
+		memset(big, 'b', sizeof(big));
+		big[253] = 0xfe;
+		ck_assert_uint_eq(strsafe_put(bo, big, sizeof(big)), 3 + 257);
+		ck_assert_mem_eq(bo, "\xda\x01\x01", 3);
+		ck_assert_uint_eq(bo[3], 'b');
+		ck_assert_mem_eq(bo + 3 + 253, "\\xfe", 4);
+	}
+}
+END_TEST
+
+/* An exec event with args (NUL-terminated arguments, as the kernel copied them). */
+static size_t make_exec_args(uint8_t *buf, const char *args, size_t alen)
+{
+	struct ev_exec e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_EXEC;
+	e.h.size = (uint16_t)(sizeof(e) + alen);
+	e.stage = EV_EXEC_EXIT;
+	e.filename = e.argv0 = e.argv1 = e.argv2 = e.argv_last = (struct ev_str){sizeof(e), 0};
+	e.args = (struct ev_str){sizeof(e), (uint16_t)alen};
+	memcpy(buf, &e, sizeof(e));
+	memcpy(buf + sizeof(e), args, alen);
+	return e.h.size;
+}
+
+static void assert_args(const char *args, size_t alen, const char *want)
+{
+	static uint8_t buf[EV_MAX_SIZE];
+	size_t n = make_exec_args(buf, args, alen), len, wl = strlen(want);
+	msgpack_unpacked u;
+	const uint8_t *v;
+	const char *where;
+	size_t off = 0;
+
+	out.len = 0;
+	ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_OK);
+	v = packed_value("args", &len);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, (const char *)v, len, &off), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(u.data.type, MSGPACK_OBJECT_STR);
+	/* (an empty str's ptr may be NULL: no memcmp on it) */
+	ck_assert_msg(u.data.via.str.size == wl && (!wl || memcmp(u.data.via.str.ptr, want, wl) == 0), "args %.*s, not %s",
+		      (int)u.data.via.str.size, u.data.via.str.ptr, want);
+	msgpack_unpacked_destroy(&u);
+}
+
+/* args: shell words joined by spaces (quoted when needed, ' as '"'"'), then escaped like any string. */
+START_TEST(args_quoted_joined_and_escaped)
+{
+	static const char args[] = "a b\0it's \"q\"\0back\\slash\0\0\xff\xfe\0\xe2\x82\xac\0plain-1.0=x,y:z@%+/_\0";
+
+	assert_args(args, sizeof(args) - 1,
+		    "'a b' 'it'\"'\"'s \"q\"' 'back\\\\slash' '' '\\xff\\xfe' '\xe2\x82\xac' plain-1.0=x,y:z@%+/_");
+	/* cut at Exec_Args_Max: the last argument has no NUL */
+	assert_args("abc\0de", 6, "abc de");
+	assert_args("abc\0", 4, "abc");
+	assert_args("\0", 1, "''");
+	assert_args("", 0, "");
+	assert_args("$(rm -rf /)\0`x`\0a;b\0*\0~\0", 24, "'$(rm -rf /)' '`x`' 'a;b' '*' '~'");
+}
+END_TEST
+
+/*
+ * The worst case the packer reserves for: every string of an EV_MAX_SIZE
+ * record on the same bytes that each become four (\xHH), args on quotes that
+ * each become five. Under ASan a short reservation writes past the buffer.
+ */
+START_TEST(worst_case_escapes_fit)
+{
+	static uint8_t buf[EV_MAX_SIZE];
+	struct ev_exec e;
+	size_t len = EV_MAX_SIZE - sizeof(e);
+	const char *where;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = EV_EXEC;
+	e.h.size = EV_MAX_SIZE;
+	e.filename = e.argv0 = e.argv1 = e.argv2 = e.argv_last = (struct ev_str){sizeof(e), (uint16_t)len};
+	e.args = (struct ev_str){sizeof(e), (uint16_t)len};
+	memset(buf, 0xff, sizeof(buf));
+	memcpy(buf, &e, sizeof(e));
+	ck_assert_int_eq(schema_pack(&out, buf, sizeof(buf), &where), SCHEMA_OK);
+	ck_assert_uint_gt(out.len, 5 * 4 * len);
+	memset(buf + sizeof(e), '\'', len);
+	out.len = 0;
+	ck_assert_int_eq(schema_pack(&out, buf, sizeof(buf), &where), SCHEMA_OK);
+	ck_assert_uint_le(out.len, out.cap);
+}
+END_TEST
+
+/* A ring record over EV_MAX_SIZE is refused whatever its header says. */
+START_TEST(rejects_records_over_the_bound)
+{
+	static uint8_t buf[EV_MAX_SIZE + 8];
+	const char *where;
+
+	memset(buf, 0, sizeof(buf));
+	((struct ev_hdr *)buf)->type = EV_VFS;
+	ck_assert_int_eq(schema_pack(&out, buf, EV_MAX_SIZE + 1, &where), SCHEMA_TOO_LARGE);
+	ck_assert_uint_eq(out.len, 0);
 }
 END_TEST
 
@@ -303,6 +494,11 @@ int main(void)
 	tcase_add_test(tc, rejects_bad_ring_data);
 	tcase_add_test(tc, overlapping_strings_fit);
 	tcase_add_test(tc, every_type_has_in_ebpf_keys_first);
+	tcase_add_test(tc, strings_escaped_byte_for_byte);
+	tcase_add_test(tc, escape_at_every_offset);
+	tcase_add_test(tc, args_quoted_joined_and_escaped);
+	tcase_add_test(tc, worst_case_escapes_fit);
+	tcase_add_test(tc, rejects_records_over_the_bound);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }

@@ -18,6 +18,7 @@ static const struct schema_field fields[] = {
 	F("error_raw", SF_S32, struct ev_exec, error_raw),
 	F("path_truncated", SF_BOOL, struct ev_exec, path_truncated),
 	F("args_truncated", SF_BOOL, struct ev_exec, args_truncated),
+	F("args", SF_ARGS, struct ev_exec, args),
 };
 
 static const struct schema_type execve = SCHEMA_TYPE(EV_EXEC, "execve", struct ev_exec, fields);
