@@ -33,13 +33,17 @@ struct schema_field {
 	uint32_t nnames;
 };
 
-/* An event type: its in_ebpf event_type, its minimum size, and the keys after the common ones. */
+struct mpbuf;
+
+/* An event type: its in_ebpf event_type, its minimum size, the keys after the common ones, and its packer. */
 struct schema_type {
 	uint16_t type;                /* enum ev_type */
 	const char *event_type;
 	uint16_t fixed_size;          /* sizeof the event struct */
 	const struct schema_field *fields;
 	size_t nfields;
+	/* fields compiled into one function (schema_pack.h): an enum schema_error */
+	int (*pack)(struct mpbuf *out, const uint8_t *ev, size_t size, const char **where);
 };
 
 #define SCHEMA_LEN(A) (sizeof(A) / sizeof((A)[0]))
@@ -58,9 +62,6 @@ struct schema_type {
 #define FDNS(KEY, KIND, WHICH, TYPE, MEMBER) \
 	{.key = KEY, .kind = KIND, .off = offsetof(TYPE, MEMBER), .aux = WHICH}
 
-/* The event type T (enum ev_type), in_ebpf's NAME for it, its struct, and its field table. */
-#define SCHEMA_TYPE(T, NAME, STRUCT, FIELDS) \
-	{.type = T, .event_type = NAME, .fixed_size = sizeof(STRUCT), .fields = FIELDS, \
-	 .nfields = SCHEMA_LEN(FIELDS)}
+/* Types are defined with SCHEMA_DEFINE (schema_pack.h), which compiles their packer. */
 
 #endif

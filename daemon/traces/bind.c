@@ -2,6 +2,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "bind.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 static const struct schema_field fields[] = {
@@ -15,12 +16,12 @@ static const struct schema_field fields[] = {
 	F("bound_port", SF_U16, struct ev_bind, bound_port),
 };
 
-static const struct schema_type bind = SCHEMA_TYPE(EV_BIND, "bind", struct ev_bind, fields);
+SCHEMA_DEFINE(bind_type, EV_BIND, "bind", struct ev_bind, fields);
 
 const struct trace_unit trace_unit_bind = {
 	.name = "bind",
 	.description = "IPv4 and IPv6 socket binds with address, port, protocol and result",
 	.attach_points = "tracepoint syscalls:sys_{enter,exit}_bind",
 	.elf_bytes = bind_bpf__elf_bytes,
-	.types = (const struct schema_type *const[]){&bind, NULL},
+	.types = (const struct schema_type *const[]){&bind_type, NULL},
 };

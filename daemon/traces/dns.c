@@ -3,6 +3,7 @@
 #include "events.h"
 #include "dns.skel.h"
 #include "dns_wire.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 static const char *const syscalls[] = {"sendto", "sendmsg", "sendmmsg", "write",
@@ -25,7 +26,7 @@ static const struct schema_field fields[] = {
 	F("msg_len", SF_U32, struct ev_dns, msg_len),
 };
 
-static const struct schema_type dns = SCHEMA_TYPE(EV_DNS, "dns", struct ev_dns, fields);
+SCHEMA_DEFINE(dns, EV_DNS, "dns", struct ev_dns, fields);
 
 const struct trace_unit trace_unit_dns = {
 	.name = "dns",

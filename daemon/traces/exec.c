@@ -2,6 +2,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "exec.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 static const char *const stages[] = {"enter", "exit"};
@@ -21,7 +22,7 @@ static const struct schema_field fields[] = {
 	F("args", SF_ARGS, struct ev_exec, args),
 };
 
-static const struct schema_type execve = SCHEMA_TYPE(EV_EXEC, "execve", struct ev_exec, fields);
+SCHEMA_DEFINE(execve, EV_EXEC, "execve", struct ev_exec, fields);
 
 const struct trace_unit trace_unit_exec = {
 	.name = "exec",

@@ -4,6 +4,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "malloc.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 #include "uprobe.h"
 
@@ -16,7 +17,7 @@ static const struct schema_field fields[] = {
 	FN("operation_name", struct ev_malloc, operation, ops),
 };
 
-static const struct schema_type malloc_type = SCHEMA_TYPE(EV_MALLOC, "malloc", struct ev_malloc, fields);
+SCHEMA_DEFINE(malloc_type, EV_MALLOC, "malloc", struct ev_malloc, fields);
 
 static const struct uprobe_spec probes[] = {
 	{"malloc_malloc_enter", "malloc", false},

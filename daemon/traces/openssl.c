@@ -8,6 +8,7 @@
 #include "events.h"
 #include "openssl.skel.h"
 #include "log.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 #include "uprobe.h"
 
@@ -28,12 +29,10 @@ static const struct schema_field fields[] = {
 	FN("function", struct ev_tls, function, function_names),
 };
 
-static const struct schema_type handshake_type =
-	SCHEMA_TYPE(EV_TLS_HANDSHAKE, "tls_handshake", struct ev_tls, fields);
-static const struct schema_type read_type = SCHEMA_TYPE(EV_TLS_READ, "tls_read", struct ev_tls, fields);
-static const struct schema_type write_type = SCHEMA_TYPE(EV_TLS_WRITE, "tls_write", struct ev_tls, fields);
-static const struct schema_type shutdown_type =
-	SCHEMA_TYPE(EV_TLS_SHUTDOWN, "tls_shutdown", struct ev_tls, fields);
+SCHEMA_DEFINE(handshake_type, EV_TLS_HANDSHAKE, "tls_handshake", struct ev_tls, fields);
+SCHEMA_DEFINE(read_type, EV_TLS_READ, "tls_read", struct ev_tls, fields);
+SCHEMA_DEFINE(write_type, EV_TLS_WRITE, "tls_write", struct ev_tls, fields);
+SCHEMA_DEFINE(shutdown_type, EV_TLS_SHUTDOWN, "tls_shutdown", struct ev_tls, fields);
 
 static const struct uprobe_spec probes[] = {
 	{"openssl_handshake_enter", "SSL_do_handshake", false},

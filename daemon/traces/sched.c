@@ -10,6 +10,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "sched.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 static const struct schema_field fields[] = {
@@ -24,7 +25,7 @@ static const struct schema_field fields[] = {
 	F("prev_comm", SF_COMM, struct ev_sched, prev_comm),
 };
 
-static const struct schema_type sched_type = SCHEMA_TYPE(EV_SCHED, "sched", struct ev_sched, fields);
+SCHEMA_DEFINE(sched_type, EV_SCHED, "sched", struct ev_sched, fields);
 
 /*
  * Cgroup= is tested on the task switched in, which is not the current one:

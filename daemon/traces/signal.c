@@ -2,6 +2,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "signal.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 static const char *const syscalls[] = {"kill", "tkill", "tgkill"};
@@ -14,7 +15,7 @@ static const struct schema_field fields[] = {
 	F("target", SF_S32, struct ev_signal, target),
 };
 
-static const struct schema_type signal_type = SCHEMA_TYPE(EV_SIGNAL, "signal", struct ev_signal, fields);
+SCHEMA_DEFINE(signal_type, EV_SIGNAL, "signal", struct ev_signal, fields);
 
 const struct trace_unit trace_unit_signal = {
 	.name = "signal",

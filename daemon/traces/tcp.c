@@ -2,6 +2,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "tcp.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 static const char *const syscalls[] = {"listen", "accept", "accept4", "connect"};
@@ -52,12 +53,11 @@ static const struct schema_field connect_fields[] = {CONNECT_HEAD, TCP_ADDR_V4("
 static const struct schema_field connect6_fields[] = {CONNECT_HEAD, TCP_ADDR_V6("remote_addr_v6"), CONNECT_TAIL};
 
 /* One table per family, as in_ebpf's keys differ by family; the event_type is the same. */
-static const struct schema_type listen_type = SCHEMA_TYPE(EV_LISTEN, "listen", struct ev_tcp, listen_fields);
-static const struct schema_type accept_type = SCHEMA_TYPE(EV_ACCEPT, "accept", struct ev_tcp, accept_fields);
-static const struct schema_type accept6_type = SCHEMA_TYPE(EV_ACCEPT6, "accept", struct ev_tcp, accept6_fields);
-static const struct schema_type connect_type = SCHEMA_TYPE(EV_CONNECT, "connect", struct ev_tcp, connect_fields);
-static const struct schema_type connect6_type =
-	SCHEMA_TYPE(EV_CONNECT6, "connect", struct ev_tcp, connect6_fields);
+SCHEMA_DEFINE(listen_type, EV_LISTEN, "listen", struct ev_tcp, listen_fields);
+SCHEMA_DEFINE(accept_type, EV_ACCEPT, "accept", struct ev_tcp, accept_fields);
+SCHEMA_DEFINE(accept6_type, EV_ACCEPT6, "accept", struct ev_tcp, accept6_fields);
+SCHEMA_DEFINE(connect_type, EV_CONNECT, "connect", struct ev_tcp, connect_fields);
+SCHEMA_DEFINE(connect6_type, EV_CONNECT6, "connect", struct ev_tcp, connect6_fields);
 
 const struct trace_unit trace_unit_tcp = {
 	.name = "tcp",

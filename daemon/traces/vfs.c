@@ -2,6 +2,7 @@
 /* events.h first: the skeleton names its structs */
 #include "events.h"
 #include "vfs.skel.h"
+#include "schema_pack.h"
 #include "trace_unit.h"
 
 /* By enum ev_vfs_op: 0 is in_ebpf's openat. */
@@ -21,7 +22,7 @@ static const struct schema_field fields[] = {
 	F("resolved_truncated", SF_BOOL, struct ev_vfs, resolved_truncated),
 };
 
-static const struct schema_type vfs = SCHEMA_TYPE(EV_VFS, "vfs", struct ev_vfs, fields);
+SCHEMA_DEFINE(vfs, EV_VFS, "vfs", struct ev_vfs, fields);
 
 const struct trace_unit trace_unit_vfs = {
 	.name = "vfs",
