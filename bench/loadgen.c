@@ -222,7 +222,8 @@ static void run(const char *path, uint64_t seconds, double rate, struct result *
 		r->busy_ns = now_ns() - start;
 		return;
 	}
-	while (next < end) {
+	/* ...and not past the deadline either: a rate it cannot keep up with ends on time, short of ops */
+	while (next < end && now_ns() < end) {
 		struct timespec ts = {.tv_sec = (time_t)(next / 1000000000ULL), .tv_nsec = (long)(next % 1000000000ULL)};
 
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
