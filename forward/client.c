@@ -510,6 +510,20 @@ static void link_failed(struct fwd_client *c, const char *why)
 		conn_lost(c, why);
 }
 
+/* The link is there (connected, and with TLS its session up): the shared-key handshake if any, then frames. */
+static void link_up(struct fwd_client *c)
+{
+	if (c->creds.shared_key) {
+		/* the receiver speaks first: its HELO, within the ack timeout */
+		c->state = CS_HANDSHAKE;
+		c->hs_phase = HS_HELO;
+		c->hslen = 0;
+		c->hs_started_ms = uv_now(c->loop);
+		return;
+	}
+	became_connected(c);
+}
+
 /* ---- TLS: the session between the socket and the code above ---- */
 
 /* Bytes on their way to the socket, encrypted: a frame's or the PING's (user told when written), or TLS's own. */
@@ -591,14 +605,7 @@ static void tls_established(struct fwd_client *c)
 
 	fwd_tls_describe(c->tls, how, sizeof(how));
 	logf_(c, FWD_LOG_DEBUG, "forward: %s: TLS session up (%s)", peer(c), how);
-	if (c->creds.shared_key) {
-		c->state = CS_HANDSHAKE;
-		c->hs_phase = HS_HELO;
-		c->hslen = 0;
-		c->hs_started_ms = uv_now(c->loop);
-		return;
-	}
-	became_connected(c);
+	link_up(c);
 }
 
 /* Where decrypted bytes go next, and the room there. */
@@ -899,15 +906,7 @@ static void on_connect(uv_connect_t *req, int status)
 		start_tls(c);
 		return;
 	}
-	if (c->creds.shared_key) {
-		/* the receiver speaks first: its HELO, within the ack timeout */
-		c->state = CS_HANDSHAKE;
-		c->hs_phase = HS_HELO;
-		c->hslen = 0;
-		c->hs_started_ms = uv_now(c->loop);
-		return;
-	}
-	became_connected(c);
+	link_up(c);
 }
 
 /* Connects to the next address of the resolved name (c->ai_next). */
