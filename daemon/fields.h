@@ -35,6 +35,19 @@ struct schema_field {
 
 struct mpbuf;
 
+/* What a packer says of a ring record (schema_strerror has the words). */
+enum schema_error {
+	SCHEMA_OK = 0,
+	SCHEMA_SHORT,        /* fewer bytes than an event header */
+	SCHEMA_BAD_SIZE,     /* header size disagrees with the ring record size */
+	SCHEMA_TOO_LARGE,    /* more than EV_MAX_SIZE bytes */
+	SCHEMA_UNKNOWN_TYPE,
+	SCHEMA_TOO_SMALL,    /* smaller than the type's fixed part */
+	SCHEMA_BAD_STRING,   /* a string points outside the event */
+	SCHEMA_NOMEM,
+};
+
+
 /* An event type: its in_ebpf event_type, its minimum size, the keys after the common ones, and its packer. */
 struct schema_type {
 	uint16_t type;                /* enum ev_type */

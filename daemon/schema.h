@@ -14,16 +14,6 @@ const struct schema_type *schema_find(uint16_t type);
 /* The full key list (common, the type's own, then documented extras) of a type, for docs and tests. */
 size_t schema_keys(uint16_t type, const char **keys, size_t max);
 
-enum schema_error {
-	SCHEMA_OK = 0,
-	SCHEMA_SHORT,        /* fewer bytes than an event header */
-	SCHEMA_BAD_SIZE,     /* header size disagrees with the ring record size */
-	SCHEMA_TOO_LARGE,    /* more than EV_MAX_SIZE bytes */
-	SCHEMA_UNKNOWN_TYPE,
-	SCHEMA_TOO_SMALL,    /* smaller than the type's fixed part */
-	SCHEMA_BAD_STRING,   /* a string points outside the event */
-	SCHEMA_NOMEM,
-};
 
 /*
  * Checks a ring record and appends it as a msgpack map to out. On error

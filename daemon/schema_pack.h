@@ -14,7 +14,7 @@
 #include "events.h"
 #include "fields.h"
 #include "mpbuf.h"
-#include "schema.h"
+#include "schema_values.h"
 #include "strsafe.h"
 
 /*
@@ -45,15 +45,6 @@ static const struct schema_field schema_tail[] = {
 	{.key = "container_id", .kind = SF_CONTAINER, .off = offsetof(struct ev_hdr, cgroup_id),
 	 .aux = offsetof(struct ev_hdr, ts_ns)},
 };
-
-/* The rarer values, out of line (schema.c). */
-size_t schema_put_ipaddr(uint8_t *o, const uint8_t *ev, unsigned family_off, unsigned addr_off);
-size_t schema_put_proto(uint8_t *o, uint16_t proto);
-size_t schema_put_args(uint8_t *o, const uint8_t *ev, struct ev_str s);
-size_t schema_put_dns_qname(uint8_t *o, const uint8_t *ev, struct ev_str s);
-size_t schema_put_container(uint8_t *o, uint64_t cgroup_id, uint64_t ts_ns);
-/* A type's bad record, said once per kind of fault: the field (where) and the error. */
-enum schema_error schema_bad(const char **where, const char *key, enum schema_error e);
 
 /* The most one field adds besides its string bytes: key, header, a number, an address, a container id, a comm. */
 #define SCHEMA_MAX2(a, b) ((a) > (b) ? (a) : (b))
