@@ -1,6 +1,5 @@
-/* schema.c: the one packer: an event's field table (its trace's, from the registry) walked into a record. */
+/* schema.c: event types by id (from the registry), their key lists, and the entry to each type's packer (schema_pack.h). */
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "events.h"

@@ -1,4 +1,4 @@
-/* schema.h: the one packer that walks an event type's field table into a msgpack record. */
+/* schema.h: packs a ring record with its event type's packer, and lists a type's keys. */
 #ifndef EBPF_FORWARD_SCHEMA_H
 #define EBPF_FORWARD_SCHEMA_H
 
