@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "receiver_proc.h"
 
@@ -189,4 +192,31 @@ char *receiver_slurp(const char *path)
 	buf[len] = '\0';
 	fclose(f);
 	return buf;
+}
+
+bool receiver_file_has(const char *path, const char *text, unsigned ms)
+{
+	for (unsigned i = 0; i <= ms / 20; i++) {
+		char *log = receiver_slurp(path);
+		bool found = strstr(log, text) != NULL;
+
+		free(log);
+		if (found)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+uint16_t receiver_free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
 }

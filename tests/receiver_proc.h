@@ -2,6 +2,7 @@
 #ifndef EBPF_FORWARD_TEST_RECEIVER_PROC_H
 #define EBPF_FORWARD_TEST_RECEIVER_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,5 +41,11 @@ void receiver_cleanup(struct receiver *r);
 
 /* A whole file (a receiver's out file, a daemon's log) as a NUL-terminated malloc'd string; "" if missing. */
 char *receiver_slurp(const char *path);
+
+/* Waits up to ms for the file at path (a daemon's log) to hold text. */
+bool receiver_file_has(const char *path, const char *text, unsigned ms);
+
+/* A TCP port on 127.0.0.1 nothing listens on now (the kernel's pick for an ephemeral bind). */
+uint16_t receiver_free_port(void);
 
 #endif

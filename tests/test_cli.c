@@ -505,20 +505,6 @@ static const char *status_field(pid_t pid, const char *field, char *out, size_t 
 	return out;
 }
 
-/* A TCP port on 127.0.0.1 nothing listens on now. */
-static unsigned free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 START_TEST(runs_with_only_the_units_capabilities)
 {
 	/* what systemd would give it: the unit's bounding set, no_new_privs and SystemCallFilter= */
@@ -533,7 +519,7 @@ START_TEST(runs_with_only_the_units_capabilities)
 			"--", UNIT_SANDBOX_PATH, calls, DAEMON_PATH, "-c", NULL, NULL};
 	struct proc d;
 	int status;
-	unsigned http_port = free_port();
+	unsigned http_port = receiver_free_port();
 
 	/* a spool too: its directory is given to the account at start (CAP_CHOWN) */
 	ck_assert_ptr_nonnull(mkdtemp(spool));

@@ -67,16 +67,7 @@ static void daemon_start(struct daemon_proc *d, const struct receiver *rv, const
 /* Waits (up to ms) for the daemon's log to contain text. */
 static bool log_has(struct daemon_proc *d, const char *text, unsigned ms)
 {
-	for (unsigned i = 0; i <= ms / 20; i++) {
-		char *log = receiver_slurp(d->log);
-		bool found = strstr(log, text) != NULL;
-
-		free(log);
-		if (found)
-			return true;
-		usleep(20000);
-	}
-	return false;
+	return receiver_file_has(d->log, text, ms);
 }
 
 static void daemon_stop(struct daemon_proc *d)

@@ -55,40 +55,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A port nothing listens on now (the kernel's pick for an ephemeral bind). */
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool log_has(const char *text, unsigned ms)
-{
-	for (unsigned i = 0; i <= ms / 20; i++) {
-		char *log = receiver_slurp(d.log);
-		bool found = strstr(log, text) != NULL;
-
-		free(log);
-		if (found)
-			return true;
-		usleep(20000);
-	}
-	return false;
-}
-
 static void daemon_start(void)
 {
 	char text[1024];
 	int fd;
 
-	d.port = free_port();
+	d.port = receiver_free_port();
 	snprintf(d.conf, sizeof(d.conf), "/tmp/ebpf-forward-http-XXXXXX");
 	fd = mkstemp(d.conf);
 	ck_assert_int_ge(fd, 0);
@@ -108,8 +80,8 @@ static void daemon_start(void)
 		execl(DAEMON_PATH, DAEMON_PATH, "-c", d.conf, NULL);
 		_exit(127);
 	}
-	ck_assert_msg(log_has("HTTP server on 127.0.0.1", 15000), "the daemon did not start its HTTP server");
-	ck_assert_msg(log_has("connected to", 10000), "the daemon did not connect to the receiver");
+	ck_assert_msg(receiver_file_has(d.log, "HTTP server on 127.0.0.1", 15000), "the daemon did not start its HTTP server");
+	ck_assert_msg(receiver_file_has(d.log, "connected to", 10000), "the daemon did not connect to the receiver");
 }
 
 static void setup(void)
@@ -296,7 +268,7 @@ START_TEST(health_follows_the_receiver)
 	body = NULL;
 	receiver_stop(&rv);
 	rv.pid = 0;
-	ck_assert_msg(log_has("lost", 5000), "the daemon did not notice the receiver going");
+	ck_assert_msg(receiver_file_has(d.log, "lost", 5000), "the daemon did not notice the receiver going");
 	for (int i = 0; i < 50 && status != 503; i++) {
 		free(body);
 		body = NULL;
