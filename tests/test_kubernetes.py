@@ -161,6 +161,10 @@ def check_config(daemon, text):
 
 def start_under_caps(daemon, text, caps):
     """Starts the daemon with the config's traces under the DaemonSet's capabilities, then stops it."""
+    # The pod mounts the node's /sys/kernel/tracing, which the node has mounted; without CAP_SYS_ADMIN the
+    # daemon cannot mount it itself, so a fresh test machine gets it mounted here, as the node would have it.
+    if not os.path.exists("/sys/kernel/tracing/events"):
+        subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=True)
     d = tempfile.mkdtemp(prefix="ebpf-forward-k8s-")
     try:
         os.chmod(d, 0o755)
@@ -176,24 +180,25 @@ def start_under_caps(daemon, text, caps):
         bounding = ",".join(["-all"] + ["+" + c.lower() for c in caps])
         argv = ["/usr/bin/setpriv", "--no-new-privs", "--inh-caps", "-all", "--bounding-set", bounding,
                 daemon, "-c", path]
-        p = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
-        log, deadline, running = "", time.time() + 60, False
-        while time.time() < deadline and p.poll() is None:
-            r, _, _ = select.select([p.stderr], [], [], 1)
+        p = subprocess.Popen(argv, stderr=subprocess.PIPE)
+        # raw reads, not readline: a buffered reader under select() can hold lines that select never reports
+        fd, raw, deadline, running = p.stderr.fileno(), b"", time.time() + 60, False
+        while time.time() < deadline and not running:
+            r, _, _ = select.select([fd], [], [], 1)
             if r:
-                line = p.stderr.readline()
-                log += line
-                if " running with " in line:
-                    running = True
+                chunk = os.read(fd, 65536)
+                if not chunk:
                     break
+                raw += chunk
+                running = b" running with " in raw
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
         try:
-            rest = p.communicate(timeout=30)[1]
+            raw += p.communicate(timeout=30)[1] or b""
         except subprocess.TimeoutExpired:
             p.kill()
-            rest = p.communicate()[1]
-        log += rest or ""
+            raw += p.communicate()[1] or b""
+        log = raw.decode(errors="replace")
         check(running, f"did not start under capabilities {caps}:\n{log}")
         check(p.returncode == 0, f"exit {p.returncode} under capabilities {caps}:\n{log}")
         check("with no capabilities" in log, f"no privilege drop in the log:\n{log}")
