@@ -1092,6 +1092,8 @@ static void on_tick(uv_timer_t *t)
 		conn_lost(c, "no ack in time");
 		return;
 	}
+	/* and whatever waits in the spool goes, should no write or ack have come to take it */
+	pump(c);
 	if (c->cur > 0 && !c->returning && !c->probe.busy && !c->closing &&
 	    uv_now(c->loop) - c->last_probe_ms >= c->cfg.primary_retry_ms)
 		probe_first(c);
@@ -1232,6 +1234,9 @@ int64_t fwd_client_send(struct fwd_client *c, uint8_t *buf, size_t start, size_t
 	if (c->closing || to_spool(c, start + size)) {
 		spool_frame(c, seq, buf + start, size, entries, id);
 		free(buf);
+		/* connected and idle (the frame was only too big for the buffer), nothing else would wake the pump */
+		if (!c->closing)
+			pump(c);
 		return (int64_t)(dropped(c) - before);
 	}
 	ch = fwd_chunk_new(buf, start, size, entries, id);

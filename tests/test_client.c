@@ -565,6 +565,43 @@ START_TEST(spooled_frames_survive_a_restart)
 }
 END_TEST
 
+/*
+ * Connected and idle, a frame larger than the whole buffer goes to the spool;
+ * it must go on from there at once, though no write or ack is pending to
+ * wake the client (it once waited for one forever).
+ */
+START_TEST(frame_spooled_while_idle_is_sent)
+{
+	char dir[] = "/tmp/test_client_spool.XXXXXX", cmd[128];
+	struct receiver rv;
+	struct crig r;
+	struct fwd_client_config cfg;
+	struct fwd_client_stats st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	receiver_start(&rv, 0, 0, NULL);
+	cfg = crig_config(&rv, true, 64 << 10);
+	crig_open_with(&r, &cfg, dir);
+	ck_assert(crig_run_until(&r, crig_connects_at_least, &(uint64_t){1}, 5000));
+	crig_send_frame(&r, true, 0);
+	ck_assert(crig_run_until(&r, crig_acked_at_least, &(uint64_t){1}, 5000));
+	crig_send_big_frame(&r); /* about 1 MiB: more than the 64 KiB buffer holds */
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.frames_spooled, 1);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &(uint64_t){2}, 5000), "the spooled frame stayed: %s",
+		      r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_uint_eq(st.spool_frames, 0);
+	ck_assert_uint_eq(st.entries_dropped, 0);
+	crig_close(&r, 300);
+	receiver_stop(&rv);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), ENTRIES_PER_FRAME + 16);
+	receiver_cleanup(&rv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* A receiver that accepts and closes at once: the backoff grows, since nothing is ever acked. */
 START_TEST(backoff_grows_until_an_ack)
 {
@@ -977,6 +1014,7 @@ int main(void)
 	tcase_add_test(tc, late_acks_with_a_small_buffer);
 	tcase_add_test(tc, second_receiver_takes_over_and_first_comes_back);
 	tcase_add_test(tc, spooled_frames_survive_a_restart);
+	tcase_add_test(tc, frame_spooled_while_idle_is_sent);
 	tcase_add_test(tc, backoff_grows_until_an_ack);
 	tcase_add_test(tc, every_address_of_a_name_is_tried);
 	tcase_add_test(tc, close_during_backoff_tries_at_once);
