@@ -784,6 +784,13 @@ static size_t utf8_bad_at(const char *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
+		uint64_t w;
+
+		/* eight ASCII bytes at a time: most of a record's text is ASCII */
+		if (n - i >= 8 && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0)) {
+			i += 8;
+			continue;
+		}
 		size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
 		if (!l)
 			return i;
