@@ -1092,8 +1092,6 @@ static void on_tick(uv_timer_t *t)
 		conn_lost(c, "no ack in time");
 		return;
 	}
-	/* and whatever waits in the spool goes, should no write or ack have come to take it */
-	pump(c);
 	if (c->cur > 0 && !c->returning && !c->probe.busy && !c->closing &&
 	    uv_now(c->loop) - c->last_probe_ms >= c->cfg.primary_retry_ms)
 		probe_first(c);
