@@ -642,6 +642,78 @@ START_TEST(batched_reading_sleeps_and_wakes)
 }
 END_TEST
 
+/* Counts records of one path; true at the count wanted. */
+struct path_count {
+	const char *path;
+	unsigned want;
+	unsigned *seen;
+};
+
+static bool match_path_count(const msgpack_object *rec, const void *arg)
+{
+	const struct path_count *pc = arg;
+
+	return match_path(rec, pc->path) && ++*pc->seen >= pc->want;
+}
+
+START_TEST(ring_behind_is_read_on_every_loop_turn)
+{
+	enum { OPENS = 5 * 8192 + 1000 }; /* five of the pipeline's read budgets, and some */
+	struct rig r;
+	unsigned seen = 0, one = 0;
+	struct path_count pc = {.want = OPENS, .seen = &seen}, first = {.want = 1, .seen = &one};
+	char c = 0, first_path[128];
+	int go[2], st;
+	pid_t pid;
+
+	/*
+	 * The reader awake on its Poll_Ms timer, as under load, and a burst five
+	 * read budgets deep that stays under the wake-up threshold (1/16 of a
+	 * 256 MiB ring), so only the reader's own reads take it: as when two
+	 * CPUs write at once and neither sees the ring cross the threshold. A
+	 * reader that left the rest of a spent budget for its next tick (and the
+	 * 1 s housekeeping read) needs 3 s for it; one that reads again on the
+	 * next loop turn, one tick. (The 25 ms tick capped the daemon at 330,000
+	 * records/s, and a sustained load overflowed the ring.)
+	 */
+	rig_make_unique("awake");
+	snprintf(first_path, sizeof(first_path), "%s", rig_unique);
+	first.path = first_path;
+	rig_make_unique("behind");
+	pc.path = rig_unique;
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) == 1)
+			child_open_missing(first_path);
+		if (read(go[0], &c, 1) == 1)
+			for (int i = 0; i < OPENS; i++)
+				child_open_missing(rig_unique);
+		_exit(0);
+	}
+	close(go[0]);
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	r.cfg.trace.ringbuf_size = 256u << 20;
+	r.cfg.trace.filter_pid = (uint32_t)pid;
+	r.cfg.trace.poll_ms = 1000;
+	rig_start_cfg(&r, "vfs");
+	/* one event wakes the reader, which then reads on its timer */
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	ck_assert_msg(rig_wait_loop(&r, match_path_count, &first, 900), "the first event did not wake the reader");
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	close(go[1]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_uint_eq(trace_lost(r.t), 0);
+	ck_assert_msg(rig_wait_loop(&r, match_path_count, &pc, 1900),
+		      "%u of %u records read within 1.9 s (Poll_Ms 1000): the rest of a budget waited for a tick",
+		      seen, OPENS);
+	rig_stop(&r);
+}
+END_TEST
+
 START_TEST(daemon_itself_is_not_traced)
 {
 	struct rig r;
@@ -1389,6 +1461,7 @@ int main(void)
 	tcase_add_test(tc, daemon_itself_is_not_traced);
 	tcase_add_test(tc, daemon_in_pid_namespace_is_not_traced);
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
+	tcase_add_test(tc, ring_behind_is_read_on_every_loop_turn);
 	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
 	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
 	tcase_add_test(tc, metrics_records_have_a_tag_of_their_own);
