@@ -38,6 +38,7 @@ struct output_forward {
 	char spool_dir[4096 + 32];      /* Storage_Path/outputN */
 	uint64_t records_in;
 	uint64_t records_unframed;   /* could not be framed (allocation failure) */
+	size_t entry_mark;           /* where record_begin's entry starts: record_end(!ok) cuts back to it */
 	void (*done)(void *);
 	void *done_arg;
 	bool timer_closed, client_closed;
@@ -59,6 +60,11 @@ static void seal_and_send(struct output_forward *o, struct tag_frame *tf)
 	uint8_t *buf;
 
 	tf->open = false;
+	/* every entry of it was taken back (records that failed to pack): nothing to send */
+	if (!entries) {
+		fwd_frame_free(&tf->f);
+		return;
+	}
 	if (o->require_ack)
 		fwd_chunk_id_next(&o->ids, id);
 	if ((o->gzip ? fwd_frame_seal_gzip : fwd_frame_seal)(&tf->f, o->require_ack ? id : NULL)) {
@@ -82,33 +88,61 @@ static void on_flush_timer(uv_timer_t *t)
 	seal_all(t->data);
 }
 
-static int fwd_write(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
-		     struct evtime t, const char *record, size_t len)
+static struct mpbuf *fwd_record_begin(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
+				      struct evtime t)
 {
 	struct output_forward *o = (struct output_forward *)base;
 	struct tag_frame *tf;
+	struct mpbuf *b;
 
 	if (tag_id >= OUTPUT_MAX_TAGS)
-		return -1;
+		return NULL;
 	tf = &o->frames[tag_id];
 	if (!tf->open) {
 		if (fwd_frame_init(&tf->f, tag, taglen, FRAME_INITIAL)) {
 			o->records_unframed++;
-			return -1;
+			return NULL;
 		}
 		tf->open = true;
 		/* a lone record leaves within flush_ms */
 		if (!uv_is_active((uv_handle_t *)&o->flush_timer))
 			uv_timer_start(&o->flush_timer, on_flush_timer, o->flush_ms, 0);
 	}
-	if (fwd_frame_add(&tf->f, t.sec, t.nsec, record, len)) {
+	if (!(b = fwd_frame_begin(&tf->f, t.sec, t.nsec, &o->entry_mark)))
 		o->records_unframed++;
-		return -1;
+	return b;
+}
+
+static void fwd_record_end(struct output *base, unsigned tag_id, bool ok)
+{
+	struct output_forward *o = (struct output_forward *)base;
+	struct tag_frame *tf = &o->frames[tag_id];
+
+	if (!ok) {
+		fwd_frame_cancel(&tf->f, o->entry_mark);
+		return;
 	}
+	fwd_frame_end(&tf->f);
 	o->records_in++;
 	if (fwd_frame_payload(&tf->f) >= o->frame_size)
 		seal_and_send(o, tf);
-	return 0;
+}
+
+static int fwd_write(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
+		     struct evtime t, const char *record, size_t len)
+{
+	struct mpbuf *b = fwd_record_begin(base, tag_id, tag, taglen, t);
+	bool room = b && mpbuf_reserve(b, len) == 0;
+
+	if (room) {
+		memcpy(b->p + b->len, record, len);
+		b->len += len;
+	} else if (b) {
+		((struct output_forward *)base)->records_unframed++;
+	}
+	if (b)
+		fwd_record_end(base, tag_id, room);
+	return room ? 0 : -1;
 }
 
 static void spool_log(void *ctx, bool error, const char *msg)
@@ -319,6 +353,8 @@ struct output *output_forward_new(uv_loop_t *loop, const struct config *cfg, uns
 	o->flush_timer.data = o;
 	o->base.start = fwd_start;
 	o->base.write = fwd_write;
+	o->base.record_begin = fwd_record_begin;
+	o->base.record_end = fwd_record_end;
 	o->base.flush = fwd_flush;
 	o->base.close = fwd_close;
 	o->base.stats = fwd_stats;

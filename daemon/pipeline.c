@@ -65,6 +65,7 @@ struct pipeline {
 	bool handles_open;
 	struct evclock clock;
 	struct mpbuf rec;            /* one record at a time, reused */
+	struct pipe_out *in_place[EV_TYPE_COUNT]; /* the one output of a type, if it packs in place */
 	struct trace_stats *stats;
 	uint64_t ticks;
 	uint64_t malformed_logged;
@@ -128,26 +129,51 @@ static void note_malformed(struct pipeline *p, struct trace_stats *st, const voi
 			  size, type, schema_strerror(e), where ? ", field " : "", where ? where : "");
 }
 
+/* A type's one output packs the record straight into its frame: no copy of it. */
+static enum schema_error pack_in_place(struct pipeline *p, struct pipe_out *po, const struct ev_hdr *h,
+				       const void *data, size_t size, const char **where, bool *taken)
+{
+	struct mpbuf *b = po->o->record_begin(po->o, h->type, po->tag[h->type], po->tag_len[h->type],
+					      evtime_from_boot(&p->clock, h->ts_ns));
+	enum schema_error e;
+
+	*taken = b != NULL;
+	if (!b)
+		return SCHEMA_OK;
+	e = schema_pack(b, data, size, where);
+	po->o->record_end(po->o, h->type, e == SCHEMA_OK);
+	return e;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct ring_reader *r = ctx;
 	struct pipeline *p = r->p;
 	struct trace_stats *st = &p->stats[r->index];
+	struct pipe_out *po = NULL;
 	const char *where;
 	enum schema_error e;
-	struct ev_hdr h;
+	struct ev_hdr h = {0};
+	bool taken;
 
-	p->rec.len = 0;
-	e = schema_pack(&p->rec, data, size, &where);
+	if (size >= sizeof(h)) {
+		memcpy(&h, data, sizeof(h));
+		po = h.type < EV_TYPE_COUNT ? p->in_place[h.type] : NULL;
+	}
+	if (po) {
+		e = pack_in_place(p, po, &h, data, size, &where, &taken);
+	} else {
+		p->rec.len = 0;
+		e = schema_pack(&p->rec, data, size, &where);
+		/* schema_pack checked the size */
+		taken = e || deliver(p, h.type, evtime_from_boot(&p->clock, h.ts_ns));
+	}
 	if (e)
 		note_malformed(p, st, data, size, e, where);
-	else {
-		memcpy(&h, data, sizeof(h)); /* schema_pack checked the size */
-		if (!deliver(p, h.type, evtime_from_boot(&p->clock, h.ts_ns)))
-			st->rejected++;
-		else
-			st->events++;
-	}
+	else if (!taken)
+		st->rejected++;
+	else
+		st->events++;
 	/* libbpf has already consumed this record when we stop here */
 	return --r->budget ? 0 : BUDGET_SPENT;
 }
@@ -368,6 +394,22 @@ static void plan_output(struct pipe_out *po, const struct config_output *oc)
 	}
 }
 
+/* A type taken by exactly one output, one that can pack in place, is packed into it. */
+static void plan_in_place(struct pipeline *p)
+{
+	for (int t = 0; t < EV_TYPE_COUNT; t++) {
+		size_t takers = 0;
+		struct pipe_out *one = NULL;
+
+		for (size_t j = 0; j < p->nouts; j++)
+			if (p->outs[j].takes[t]) {
+				takers++;
+				one = &p->outs[j];
+			}
+		p->in_place[t] = takers == 1 && one->o->record_begin ? one : NULL;
+	}
+}
+
 struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct trace **traces,
 			      size_t n, struct output *const *outs, size_t nouts, char *err, size_t errlen)
 {
@@ -394,6 +436,7 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		p->outs[j].cfg = &cfg->outputs[j];
 		plan_output(&p->outs[j], &cfg->outputs[j]);
 	}
+	plan_in_place(p);
 	evclock_sync(&p->clock);
 	for (i = 0; i < n; i++) {
 		struct ring_reader *r = &p->readers[i];

@@ -38,16 +38,41 @@ int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t i
 	return 0;
 }
 
-int fwd_frame_add(struct fwd_frame *f, uint32_t sec, uint32_t nsec, const void *record, size_t len)
+struct mpbuf *fwd_frame_begin(struct fwd_frame *f, uint32_t sec, uint32_t nsec, size_t *mark)
 {
-	if (mpbuf_reserve(&f->b, 1 + FWD_EVENTTIME_SIZE + len))
-		return -1;
+	if (mpbuf_reserve(&f->b, 1 + FWD_EVENTTIME_SIZE))
+		return NULL;
+	*mark = f->b.len;
 	mp_array(&f->b, 2);
 	fwd_pack_eventtime(f->b.p + f->b.len, sec, nsec);
 	f->b.len += FWD_EVENTTIME_SIZE;
-	memcpy(f->b.p + f->b.len, record, len);
-	f->b.len += len;
+	return &f->b;
+}
+
+void fwd_frame_end(struct fwd_frame *f)
+{
 	f->entries++;
+}
+
+void fwd_frame_cancel(struct fwd_frame *f, size_t mark)
+{
+	f->b.len = mark;
+}
+
+int fwd_frame_add(struct fwd_frame *f, uint32_t sec, uint32_t nsec, const void *record, size_t len)
+{
+	size_t mark;
+	struct mpbuf *b = fwd_frame_begin(f, sec, nsec, &mark);
+
+	if (!b)
+		return -1;
+	if (mpbuf_reserve(b, len)) {
+		fwd_frame_cancel(f, mark);
+		return -1;
+	}
+	memcpy(b->p + b->len, record, len);
+	b->len += len;
+	fwd_frame_end(f);
 	return 0;
 }
 

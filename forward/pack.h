@@ -34,6 +34,16 @@ int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t i
 /* Appends [EventTime, record]; record must be one msgpack map. -1 on allocation failure. */
 int fwd_frame_add(struct fwd_frame *f, uint32_t sec, uint32_t nsec, const void *record, size_t len);
 
+/*
+ * The same in place, for a record packed straight into the frame: begin
+ * writes [EventTime and returns the frame's buffer for the record to be
+ * appended to (one msgpack map), NULL on allocation failure; then end counts
+ * the entry, or cancel takes it back to mark.
+ */
+struct mpbuf *fwd_frame_begin(struct fwd_frame *f, uint32_t sec, uint32_t nsec, size_t *mark);
+void fwd_frame_end(struct fwd_frame *f);
+void fwd_frame_cancel(struct fwd_frame *f, size_t mark);
+
 /* Bytes of entries so far. */
 size_t fwd_frame_payload(const struct fwd_frame *f);
 

@@ -61,6 +61,41 @@ START_TEST(packed_forward_two_entries)
 }
 END_TEST
 
+/* The same two entries, the first packed in place, and an entry taken back between them. */
+START_TEST(entries_packed_in_place_and_taken_back)
+{
+	static const uint8_t r1[] = {0x81, 0xa1, 'a', 0x01};
+	static const uint8_t r2[] = {0x81, 0xa1, 'b', 0xa1, 'x'};
+	struct fwd_frame f, g;
+	struct mpbuf *b;
+	size_t mark;
+
+	two_entries(&g);
+	ck_assert_int_eq(fwd_frame_seal(&g, NULL), 0);
+	ck_assert_int_eq(fwd_frame_init(&f, "ebpf", 4, 16), 0);
+	b = fwd_frame_begin(&f, 1700000000u, 5u, &mark);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(mpbuf_reserve(b, sizeof(r1)), 0);
+	memcpy(b->p + b->len, r1, sizeof(r1));
+	b->len += sizeof(r1);
+	fwd_frame_end(&f);
+	/* a packer that failed halfway: its time and bytes go, and it is not counted */
+	b = fwd_frame_begin(&f, 1800000000u, 7u, &mark);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(mpbuf_reserve(b, 3), 0);
+	memcpy(b->p + b->len, "\x83\xa1z", 3);
+	b->len += 3;
+	fwd_frame_cancel(&f, mark);
+	ck_assert_int_eq(fwd_frame_add(&f, 1700000001u, 999999999u, r2, sizeof(r2)), 0);
+	ck_assert_uint_eq(fwd_frame_payload(&f), sizeof(entries));
+	ck_assert_int_eq(fwd_frame_seal(&f, NULL), 0);
+	ck_assert_uint_eq(fwd_frame_size(&f), fwd_frame_size(&g));
+	ck_assert_mem_eq(fwd_frame_data(&f), fwd_frame_data(&g), fwd_frame_size(&g));
+	fwd_frame_free(&f);
+	fwd_frame_free(&g);
+}
+END_TEST
+
 START_TEST(packed_forward_with_chunk)
 {
 	static const char chunk[] = "AAECAwQFBgcAAAAAAAAAAA==";
@@ -177,6 +212,7 @@ int main(void)
 
 	tcase_add_test(tc, eventtime_bytes);
 	tcase_add_test(tc, packed_forward_two_entries);
+	tcase_add_test(tc, entries_packed_in_place_and_taken_back);
 	tcase_add_test(tc, packed_forward_with_chunk);
 	tcase_add_test(tc, gzip_frame_holds_the_same_entries);
 	tcase_add_test(tc, large_payload_uses_bin32_and_long_tag_str8);
