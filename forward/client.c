@@ -736,6 +736,20 @@ static void tune_tcp(struct fwd_client *c)
 	}
 }
 
+/*
+ * Unix socket: a send buffer of a few frames. A stream socket's default
+ * (net.core.wmem_default, 208 KiB) takes a 1 MiB frame in five writes, each
+ * a wake-up of both sides; the kernel caps the request at net.core.wmem_max.
+ */
+#define UNIX_SNDBUF (4 << 20)
+
+static void tune_unix(struct fwd_client *c)
+{
+	int size = UNIX_SNDBUF;
+
+	uv_send_buffer_size(&c->conn.handle, &size);
+}
+
 /* Connected, and with a shared key the handshake done: frames may go. */
 static void became_connected(struct fwd_client *c)
 {
@@ -901,6 +915,8 @@ static void on_connect(uv_connect_t *req, int status)
 		tune_tcp(c);
 	else if (c->cfg.unix_peer_check && !peer_is_expected(c))
 		return;
+	else
+		tune_unix(c);
 	uv_read_start(&c->conn.stream, on_alloc, on_read);
 	if (c->cfg.tls && !c->ep[c->cur].unix_path[0]) {
 		start_tls(c);
