@@ -51,6 +51,8 @@ static const struct schema_field schema_tail[] = {
 #define SCHEMA_FIELD_MAX (32 + 9 + SCHEMA_MAX2(SCHEMA_MAX2(INET6_ADDRSTRLEN, CONTAINER_ID_LEN), \
 						STRSAFE_MAX(EV_COMM_LEN)))
 
+_Static_assert(EV_COMM_LEN == 16, "comm is packed as a 16-byte field (strsafe_put_nul16)");
+
 /* Fields are read with memcpy: a ring record is 8-byte aligned, but keep no assumption. */
 static inline uint16_t schema_ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, sizeof(v)); return v; }
 static inline uint32_t schema_ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof(v)); return v; }
@@ -97,11 +99,19 @@ SCHEMA_INLINE size_t schema_put_value(uint8_t *o, const uint8_t *ev, const struc
 		return strsafe_put(o, ev + s.off, s.len);
 	}
 	case SF_ARGS: return schema_put_args(o, ev, schema_ldstr(at));
-	case SF_COMM: return strsafe_put(o, at, strnlen((const char *)at, EV_COMM_LEN));
+	case SF_COMM: return strsafe_put_nul16(o, at);
 	case SF_NAME: {
 		uint32_t v = schema_ld32(at);
 		const char *name = v < f->nnames ? f->names[v] : "unknown";
-		return mp_put_str(o, name, strlen(name));
+		size_t k;
+
+		/* names are short: copied as they are read, without a strlen and a memcpy call */
+		for (k = 0; k < 32 && name[k]; k++)
+			o[1 + k] = (uint8_t)name[k];
+		if (k == 32)
+			return mp_put_str(o, name, strlen(name));
+		o[0] = (uint8_t)(0xa0 | k);
+		return 1 + k;
 	}
 	case SF_IPADDR: return schema_put_ipaddr(o, ev, f->off, f->aux);
 	case SF_PROTO: return schema_put_proto(o, schema_ld16(at));

@@ -72,4 +72,42 @@ static inline __attribute__((always_inline)) size_t strsafe_put(uint8_t *o, cons
 	return h + n;
 }
 
+/* The bytes of w below byte n (n <= 8), the rest cleared. */
+static inline uint64_t strsafe_low_bytes(uint64_t w, size_t n)
+{
+	return n >= 8 ? w : w & ((1ull << (8 * n)) - 1);
+}
+
+/*
+ * The same for a 16-byte field that holds a string up to its first NUL, or
+ * 16 bytes without one (a task's comm): strnlen(s, 16) and the check are two
+ * word tests, and the copy two stores (room: STRSAFE_MAX(16)). Byte order
+ * little-endian; elsewhere the general way.
+ */
+static inline __attribute__((always_inline)) size_t strsafe_put_nul16(uint8_t *o, const uint8_t *s)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w0, w1, z;
+	size_t n;
+
+	memcpy(&w0, s, 8);
+	memcpy(&w1, s + 8, 8);
+	/* the lowest flagged byte is the first NUL (flags above a NUL may be false) */
+	if ((z = (w0 - STRSAFE_ONES) & ~w0 & STRSAFE_HIGHS))
+		n = (size_t)__builtin_ctzll(z) >> 3;
+	else if ((z = (w1 - STRSAFE_ONES) & ~w1 & STRSAFE_HIGHS))
+		n = 8 + ((size_t)__builtin_ctzll(z) >> 3);
+	else
+		n = 16;
+	if (strsafe_low_bytes(strsafe_word_flags(w0), n) |
+	    (n > 8 ? strsafe_low_bytes(strsafe_word_flags(w1), n - 8) : 0))
+		return strsafe_put_escaped(o, s, n);
+	o[0] = (uint8_t)(0xa0 | n);
+	memcpy(o + 1, s, 16);
+	return 1 + n;
+#else
+	return strsafe_put(o, s, strnlen((const char *)s, 16));
+#endif
+}
+
 #endif

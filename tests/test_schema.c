@@ -360,6 +360,32 @@ START_TEST(escape_at_every_offset)
 }
 END_TEST
 
+/* A 16-byte comm field: as strsafe_put of its bytes up to the first NUL, at every length, with an escape anywhere. */
+START_TEST(comm_field_at_every_length)
+{
+	static const uint8_t odd[] = {'\\', 0xff, 0xc3, 0x80};
+	uint8_t s[16], o[STRSAFE_MAX(16) + 16], want[STRSAFE_MAX(16)];
+
+	for (size_t n = 0; n <= 16; n++)
+		for (size_t at = 0; at <= n; at++)
+			for (size_t k = 0; k < sizeof(odd); k++) {
+				size_t wl;
+
+				/* what follows the NUL must not matter: not even bytes that would need escapes */
+				memset(s, 0xfe, sizeof(s));
+				memset(s, 'c', n);
+				if (n < 16)
+					s[n] = 0;
+				if (at < n)
+					s[at] = odd[k];
+				wl = strsafe_put(want, s, n);
+				memset(o, 0x55, sizeof(o));
+				ck_assert_uint_eq(strsafe_put_nul16(o, s), wl);
+				ck_assert_mem_eq(o, want, wl);
+			}
+}
+END_TEST
+
 /* An exec event with args (NUL-terminated arguments, as the kernel copied them). */
 static size_t make_exec_args(uint8_t *buf, const char *args, size_t alen)
 {
@@ -496,6 +522,7 @@ int main(void)
 	tcase_add_test(tc, every_type_has_in_ebpf_keys_first);
 	tcase_add_test(tc, strings_escaped_byte_for_byte);
 	tcase_add_test(tc, escape_at_every_offset);
+	tcase_add_test(tc, comm_field_at_every_length);
 	tcase_add_test(tc, args_quoted_joined_and_escaped);
 	tcase_add_test(tc, worst_case_escapes_fit);
 	tcase_add_test(tc, rejects_records_over_the_bound);
