@@ -15,12 +15,19 @@
 #include "spool.h"
 #include "tls.h"
 
-/* A frame starts this small and grows: most frames sealed by the timer are small. */
+/*
+ * A frame starts as large as the tag's last one was (at least this): small
+ * while records trickle in and the timer seals frames, a whole frame under
+ * load, so it is not copied as it grows (1 MiB frames grew 7 times).
+ */
 #define FRAME_INITIAL 16384
+/* the room a whole frame needs: frame_size, the record that crossed it, the options map */
+#define FRAME_WHOLE(size) ((size) + (size) / 8 + 4096)
 
 struct tag_frame {
 	struct fwd_frame f;
 	bool open;
+	size_t next_cap;     /* the room the next frame starts with */
 };
 
 struct output_forward {
@@ -60,6 +67,8 @@ static void seal_and_send(struct output_forward *o, struct tag_frame *tf)
 	uint8_t *buf;
 
 	tf->open = false;
+	tf->next_cap = fwd_frame_payload(&tf->f) >= o->frame_size ? FRAME_WHOLE(o->frame_size)
+								   : fwd_frame_payload(&tf->f) + 4096;
 	/* every entry of it was taken back (records that failed to pack): nothing to send */
 	if (!entries) {
 		fwd_frame_free(&tf->f);
@@ -99,7 +108,7 @@ static struct mpbuf *fwd_record_begin(struct output *base, unsigned tag_id, cons
 		return NULL;
 	tf = &o->frames[tag_id];
 	if (!tf->open) {
-		if (fwd_frame_init(&tf->f, tag, taglen, FRAME_INITIAL)) {
+		if (fwd_frame_init(&tf->f, tag, taglen, tf->next_cap > FRAME_INITIAL ? tf->next_cap : FRAME_INITIAL)) {
 			o->records_unframed++;
 			return NULL;
 		}
