@@ -372,8 +372,9 @@ def rate_search(args, workdir, marker, ring="1M"):
                 procs = 2  # the same rate again, from two
                 continue
             rate *= 2
-    while bad is not None and good is not None and bad - good["asked"] > max(10000, bad // 16):
-        mid = (good["asked"] + bad) // 2
+    # between what was made without loss (one generator's limit may be under what it was asked) and the first loss
+    while bad is not None and good is not None and bad - min(good["asked"], good["achieved"]) > max(10000, bad // 16):
+        mid = int(min(good["asked"], good["achieved"]) + bad) // 2
         r = rate_run(args, workdir, marker, mid, ring, procs)
         tried.append(r)
         if r["lossless"]:

@@ -183,11 +183,15 @@ static __always_inline void *ev_reserve(__u32 size)
 
 /*
  * Batched wake-ups: the first event after the reader went to sleep wakes it;
- * while it reads on its timer, only the event that takes the ring across
- * wakeup_bytes does. Every event past the threshold forcing one (as before)
- * cost each of them about 4 us on a VM while a lagging reader caught up,
- * which made it lag more. counted: the record is already in the ring's
- * count (reserved), so the fill before it is that much less.
+ * while it reads on its timer, the first event that finds the ring past
+ * wakeup_bytes does, once until the reader has caught up (and cleared
+ * fill_woken). Not the event that crosses the threshold: two CPUs writing at
+ * once may each see the other's record already in the fill, and neither the
+ * crossing, and a small ring then filled up before the next tick. Every event
+ * past the threshold forcing one cost each of them about 4 us on a VM while a
+ * lagging reader caught up, which made it lag more. counted: the record is
+ * already in the ring's count (reserved), so the fill before it is that much
+ * less.
  */
 static __always_inline __u64 ev_wakeup_flags(__u32 size, bool counted)
 {
@@ -202,9 +206,10 @@ static __always_inline __u64 ev_wakeup_flags(__u32 size, bool counted)
 	before = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (counted)
 		before = before > len ? before - len : 0;
-	if (before < ev_set.wakeup_bytes && before + len >= ev_set.wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
+	if (before + len < ev_set.wakeup_bytes || ev_shared.fill_woken)
+		return BPF_RB_NO_WAKEUP;
+	ev_shared.fill_woken = 1;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void ev_submit(void *e)

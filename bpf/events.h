@@ -66,7 +66,8 @@ struct ev_settings {
 struct ev_shared {
 	struct ev_lost_slot lost[EV_LOST_SLOTS]; /* events the ring had no room for */
 	__u32 reader_sleeping;   /* set by the daemon when it stops its timer and waits */
-	__u32 _pad[15];
+	__u32 fill_woken;        /* set by the event that woke the reader for a full ring; the daemon clears it */
+	__u32 _pad[14];
 };
 
 enum ev_type {

@@ -198,6 +198,7 @@ static int drain_ring(struct ring_reader *r, unsigned budget, bool ready)
 			  strerror(-n));
 		return -1;
 	}
+	trace_reader_caught_up(r->p->traces[r->index]);
 	return n < 0 ? 0 : n;
 }
 

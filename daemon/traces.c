@@ -211,6 +211,13 @@ void trace_reader_sleeping(struct trace *t, bool sleeping)
 	__atomic_store_n(&t->shared->reader_sleeping, sleeping ? 1u : 0u, __ATOMIC_SEQ_CST);
 }
 
+void trace_reader_caught_up(struct trace *t)
+{
+	/* a store only when set: the producers read this line on every event past the threshold */
+	if (__atomic_load_n(&t->shared->fill_woken, __ATOMIC_RELAXED))
+		__atomic_store_n(&t->shared->fill_woken, 0u, __ATOMIC_SEQ_CST);
+}
+
 const struct trace_unit *trace_unit(const struct trace *t)
 {
 	return t->unit;

@@ -34,6 +34,8 @@ const struct trace_unit *trace_unit(const struct trace *t);
  * wake-up (true: the next event wakes it) or reads on its timer (false).
  */
 void trace_reader_sleeping(struct trace *t, bool sleeping);
+/* The reader has read the ring empty: the next event past the wake-up threshold wakes it again. */
+void trace_reader_caught_up(struct trace *t);
 
 /* Stops new events (links destroyed) but keeps the ring readable. */
 void trace_detach(struct trace *t);

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
 
@@ -13,6 +14,17 @@ static int capture_write(struct output *o, unsigned tag_id, const char *tag, siz
 	size_t off = 0;
 
 	(void)tag_id;
+	if (c->count_only) {
+		struct timespec ts;
+		uint64_t now;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		if (c->counted++ && now - c->last_ns > c->max_gap_ns)
+			c->max_gap_ns = now - c->last_ns;
+		c->last_ns = now;
+		return 0;
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct captured *nr = realloc(c->recs, cap * sizeof(*nr));
@@ -83,12 +95,18 @@ void capture_init(struct capture *c)
 	c->base.destroy = capture_destroy;
 }
 
-void capture_free(struct capture *c)
+void capture_clear(struct capture *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		msgpack_unpacked_destroy(&c->recs[i].u);
 		free(c->recs[i].bytes);
 	}
+	c->n = 0;
+}
+
+void capture_free(struct capture *c)
+{
+	capture_clear(c);
 	free(c->recs);
 	memset(c, 0, sizeof(*c));
 }

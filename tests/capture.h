@@ -20,9 +20,14 @@ struct capture {
 	struct output base;
 	struct captured *recs;
 	size_t n, cap;
+	/* count_only: records are counted, not kept, with the longest time between two of them */
+	bool count_only;
+	uint64_t counted, last_ns, max_gap_ns;
 };
 
 void capture_init(struct capture *c);
+/* Forgets the records captured so far (a long run keeps only what it counts). */
+void capture_clear(struct capture *c);
 void capture_free(struct capture *c);
 
 /* The value of key in a record map, or NULL. */

@@ -675,8 +675,8 @@ START_TEST(ring_behind_is_read_on_every_loop_turn)
 	/*
 	 * The reader awake on its Poll_Ms timer, as under load, and a burst three
 	 * read budgets deep that stays under the wake-up threshold (1/16 of a
-	 * 256 MiB ring), so only the reader's own reads take it: as when two
-	 * CPUs write at once and neither sees the ring cross the threshold. A
+	 * 256 MiB ring), so only the reader's own reads take it: as when it has
+	 * been woken once and is still behind. A
 	 * reader that leaves the rest of a spent budget for its next read (the
 	 * 1 s tick, or the 1 s housekeeping read) has its third read a whole
 	 * second after its first; one that reads again on the next loop turn
@@ -723,6 +723,110 @@ START_TEST(ring_behind_is_read_on_every_loop_turn)
 	ck_assert_msg(pc.last_ms - pc.first_ms < 800,
 		      "the burst took %llu ms from its first record to its last: the rest of a budget waited for a tick",
 		      (unsigned long long)(pc.last_ms - pc.first_ms));
+	rig_stop(&r);
+}
+END_TEST
+
+/* Opens path until seconds have passed since go said so, on one CPU, under the name efwd-2cpu. */
+static void child_burst_on_cpu(int go, int cpu, const char *path, double seconds)
+{
+	struct timespec t0, t;
+	cpu_set_t set;
+	char c;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) || prctl(PR_SET_NAME, "efwd-2cpu"))
+		_exit(2);
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 256; i++)
+			child_open_missing(path);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+	_exit(0);
+}
+
+START_TEST(ring_filled_from_two_cpus_wakes_the_reader)
+{
+	struct rig r;
+	struct path_count first = {.want = 1};
+	char c = 0, first_path[128];
+	int go[2], one[2], st, exited = 0;
+	pid_t kids[2];
+	uv_timer_t tick;
+
+	/*
+	 * The reader awake on a 1 s Poll_Ms, a 1 MiB ring (its wake-up threshold
+	 * at 64 KiB), and a process on each CPU opening flat out for 2.5 s. The
+	 * fill passes the threshold hundreds of times a second; each time, the
+	 * reader must be woken, or it waits up to the next tick (and the ring
+	 * overflows meanwhile). When the event that crossed the threshold had to
+	 * wake it, the two CPUs' events could each see the other's record already
+	 * in the fill, neither woke it, and reads stopped for most of a second.
+	 */
+	ck_assert_int_ge(sysconf(_SC_NPROCESSORS_ONLN), 2);
+	rig_make_unique("wake2cpu1");
+	snprintf(first_path, sizeof(first_path), "%s", rig_unique);
+	rig_make_unique("wake2cpu");
+	/* go: both start the burst; one: the first child's single event before it */
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(one), 0);
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		ck_assert_int_ge(kids[k], 0);
+		if (kids[k] == 0) {
+			close(go[1]);
+			close(one[1]);
+			if (k == 0) {
+				prctl(PR_SET_NAME, "efwd-2cpu");
+				if (read(one[0], &c, 1) != 1)
+					_exit(3);
+				child_open_missing(first_path);
+			}
+			child_burst_on_cpu(go[0], k, rig_unique, 2.5);
+		}
+	}
+	close(go[0]);
+	close(one[0]);
+	memset(&r, 0, sizeof(r));
+	config_defaults(&r.cfg);
+	r.cfg.trace.ringbuf_size = 1u << 20;
+	r.cfg.trace.poll_ms = 1000;
+	snprintf(r.cfg.trace.filter_comm, sizeof(r.cfg.trace.filter_comm), "efwd-2cpu");
+	rig_start_cfg(&r, "vfs");
+	first.path = first_path;
+	first.loop = &r.loop;
+	ck_assert_int_eq(write(one[1], &c, 1), 1);
+	close(one[1]);
+	ck_assert_msg(rig_wait_loop(&r, match_path_count, &first, 900), "the first event did not wake the reader");
+	capture_clear(&r.cap);
+	ck_assert_int_eq(write(go[1], "gg", 2), 2);
+	close(go[1]);
+	r.cap.count_only = true;
+	uv_timer_init(&r.loop, &tick);
+	uv_timer_start(&tick, on_test_tick, 5, 5);
+	while (exited < 2) {
+		uv_run(&r.loop, UV_RUN_ONCE);
+		for (int k = 0; k < 2; k++)
+			if (kids[k] && waitpid(kids[k], &st, WNOHANG) == kids[k]) {
+				ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "burst child %d failed", k);
+				kids[k] = 0;
+				exited++;
+			}
+	}
+	uv_close((uv_handle_t *)&tick, NULL);
+	uv_run(&r.loop, UV_RUN_NOWAIT);
+	fprintf(stderr, "kernel: two CPUs' burst: %llu records read, %llu lost, longest time between two %llu ms\n",
+		(unsigned long long)r.cap.counted, (unsigned long long)trace_lost(r.t),
+		(unsigned long long)(r.cap.max_gap_ns / 1000000));
+	ck_assert_uint_gt(r.cap.counted, 0);
+	/* a few ms when every wake-up comes; about the 1 s tick when one is missed */
+	ck_assert_msg(r.cap.max_gap_ns < 400000000,
+		      "no record read for %llu ms while two CPUs filled the ring: a wake-up was missed",
+		      (unsigned long long)(r.cap.max_gap_ns / 1000000));
 	rig_stop(&r);
 }
 END_TEST
@@ -1475,6 +1579,7 @@ int main(void)
 	tcase_add_test(tc, daemon_in_pid_namespace_is_not_traced);
 	tcase_add_test(tc, batched_reading_sleeps_and_wakes);
 	tcase_add_test(tc, ring_behind_is_read_on_every_loop_turn);
+	tcase_add_test(tc, ring_filled_from_two_cpus_wakes_the_reader);
 	tcase_add_test(tc, cgroup_filter_keeps_only_that_cgroup);
 	tcase_add_test(tc, cgroup_that_is_not_there_is_an_error);
 	tcase_add_test(tc, metrics_records_have_a_tag_of_their_own);
