@@ -599,6 +599,31 @@ static const msgpack_object *rig_wait_loop(struct rig *r, match_fn match, const 
 	return found;
 }
 
+/*
+ * A child that opens first when a byte comes on go[1], then second times
+ * times when the next one does; go[1] is the caller's to write and close.
+ */
+static pid_t fork_opener_in_two_steps(int go[2], const char *first, const char *second, int times)
+{
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) == 1)
+			child_open_missing(first);
+		if (read(go[0], &c, 1) == 1)
+			for (int i = 0; i < times; i++)
+				child_open_missing(second);
+		_exit(0);
+	}
+	close(go[0]);
+	return pid;
+}
+
 START_TEST(batched_reading_sleeps_and_wakes)
 {
 	struct rig r;
@@ -615,18 +640,7 @@ START_TEST(batched_reading_sleeps_and_wakes)
 	snprintf(first, sizeof(first), "%s", rig_unique);
 	rig_make_unique("wake2");
 	snprintf(second, sizeof(second), "%s", rig_unique);
-	ck_assert_int_eq(pipe(go), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(go[1]);
-		if (read(go[0], &c, 1) == 1)
-			child_open_missing(first);
-		if (read(go[0], &c, 1) == 1)
-			child_open_missing(second);
-		_exit(0);
-	}
-	close(go[0]);
+	pid = fork_opener_in_two_steps(go, first, second, 1);
 	rig_start_full(&r, "vfs", 1 << 22, pid);
 	ck_assert_uint_eq(r.cfg.trace.poll_ms, 25); /* the default: batched */
 	ck_assert_int_eq(write(go[1], &c, 1), 1);
@@ -688,19 +702,7 @@ START_TEST(ring_behind_is_read_on_every_loop_turn)
 	first.path = first_path;
 	rig_make_unique("behind");
 	pc.path = rig_unique;
-	ck_assert_int_eq(pipe(go), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(go[1]);
-		if (read(go[0], &c, 1) == 1)
-			child_open_missing(first_path);
-		if (read(go[0], &c, 1) == 1)
-			for (int i = 0; i < OPENS; i++)
-				child_open_missing(rig_unique);
-		_exit(0);
-	}
-	close(go[0]);
+	pid = fork_opener_in_two_steps(go, first_path, rig_unique, OPENS);
 	memset(&r, 0, sizeof(r));
 	config_defaults(&r.cfg);
 	r.cfg.trace.ringbuf_size = 256u << 20;
