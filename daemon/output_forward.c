@@ -97,12 +97,10 @@ static void on_flush_timer(uv_timer_t *t)
 	seal_all(t->data);
 }
 
-static struct mpbuf *fwd_record_begin(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
-				      struct evtime t)
+/* The tag's open frame, opened (and its flush timer started) if need be; NULL if it cannot be. */
+static struct tag_frame *open_frame(struct output_forward *o, unsigned tag_id, const char *tag, size_t taglen)
 {
-	struct output_forward *o = (struct output_forward *)base;
 	struct tag_frame *tf;
-	struct mpbuf *b;
 
 	if (tag_id >= OUTPUT_MAX_TAGS)
 		return NULL;
@@ -117,7 +115,25 @@ static struct mpbuf *fwd_record_begin(struct output *base, unsigned tag_id, cons
 		if (!uv_is_active((uv_handle_t *)&o->flush_timer))
 			uv_timer_start(&o->flush_timer, on_flush_timer, o->flush_ms, 0);
 	}
-	if (!(b = fwd_frame_begin(&tf->f, t.sec, t.nsec, &o->entry_mark)))
+	return tf;
+}
+
+/* A record is in the frame: counted, and the frame sent once it is full. */
+static void entry_taken(struct output_forward *o, struct tag_frame *tf)
+{
+	o->records_in++;
+	if (fwd_frame_payload(&tf->f) >= o->frame_size)
+		seal_and_send(o, tf);
+}
+
+static struct mpbuf *fwd_record_begin(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
+				      struct evtime t)
+{
+	struct output_forward *o = (struct output_forward *)base;
+	struct tag_frame *tf = open_frame(o, tag_id, tag, taglen);
+	struct mpbuf *b = tf ? fwd_frame_begin(&tf->f, t.sec, t.nsec, &o->entry_mark) : NULL;
+
+	if (tf && !b)
 		o->records_unframed++;
 	return b;
 }
@@ -132,26 +148,23 @@ static void fwd_record_end(struct output *base, unsigned tag_id, bool ok)
 		return;
 	}
 	fwd_frame_end(&tf->f);
-	o->records_in++;
-	if (fwd_frame_payload(&tf->f) >= o->frame_size)
-		seal_and_send(o, tf);
+	entry_taken(o, tf);
 }
 
 static int fwd_write(struct output *base, unsigned tag_id, const char *tag, size_t taglen,
 		     struct evtime t, const char *record, size_t len)
 {
-	struct mpbuf *b = fwd_record_begin(base, tag_id, tag, taglen, t);
-	bool room = b && mpbuf_reserve(b, len) == 0;
+	struct output_forward *o = (struct output_forward *)base;
+	struct tag_frame *tf = open_frame(o, tag_id, tag, taglen);
 
-	if (room) {
-		memcpy(b->p + b->len, record, len);
-		b->len += len;
-	} else if (b) {
-		((struct output_forward *)base)->records_unframed++;
+	if (!tf)
+		return -1;
+	if (fwd_frame_add(&tf->f, t.sec, t.nsec, record, len)) {
+		o->records_unframed++;
+		return -1;
 	}
-	if (b)
-		fwd_record_end(base, tag_id, room);
-	return room ? 0 : -1;
+	entry_taken(o, tf);
+	return 0;
 }
 
 static void spool_log(void *ctx, bool error, const char *msg)
