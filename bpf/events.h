@@ -60,6 +60,7 @@ struct ev_settings {
 	__u64 sched_min_latency_ns;    /* sched: only switches whose run-queue wait was at least this */
 	__u32 vfs_resolved_path;       /* vfs: 1 adds resolved_path, walked from the opened file */
 	__u32 exec_args_max;           /* exec: bytes of the argument area an exit record carries (0: none) */
+	__u64 ring_bytes;              /* the ring's size, for refusing an event before building it (0: unknown) */
 };
 
 /* Read and written by both sides while running: the daemon maps it (it stays mapped after the drop). */

@@ -27,13 +27,14 @@
 #endif
 
 /* The scratch event with all but the arguments; NULL when the task is not traced. */
-static __always_inline struct ev_vfs *vfs_start(struct task_struct *task, __u32 op, long ret)
+static __always_inline struct ev_vfs *vfs_start(struct task_struct *task, __u32 op, long ret, __u64 *fill)
 {
 	struct ev_vfs *e;
 
 	if (ev_skip_task(task))
 		return NULL;
-	e = ev_scratch();
+	/* the fixed part and the path's NUL: the least a vfs record takes */
+	e = ev_scratch_for(sizeof(*e) + 1, fill);
 	if (!e)
 		return NULL;
 	ev_fill_hdr_task(&e->h, task, EV_VFS, 0);
@@ -53,7 +54,7 @@ static __always_inline struct ev_vfs *vfs_start(struct task_struct *task, __u32 
  * thread may have changed it since; resolved_path is walked from the file the
  * fd now holds, which also makes a path relative to a directory fd absolute.
  */
-static __always_inline void vfs_send(struct task_struct *task, struct ev_vfs *e, const char *path)
+static __always_inline void vfs_send(struct task_struct *task, struct ev_vfs *e, const char *path, __u64 fill)
 {
 	__u32 size = sizeof(*e);
 
@@ -64,7 +65,7 @@ static __always_inline void vfs_send(struct task_struct *task, struct ev_vfs *e,
 			     &e->resolved_truncated);
 	else
 		ev_put_str(e, &size, &e->resolved_path, NULL, EV_PATH_MAX, false, NULL);
-	ev_output(e, size);
+	ev_output_at(e, size, fill);
 }
 
 /* openat(dfd, filename, flags, mode) */
@@ -72,7 +73,8 @@ SEC("tracepoint/syscalls/sys_exit_openat")
 int vfs_openat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *task = ev_task();
-	struct ev_vfs *e = vfs_start(task, EV_VFS_OPENAT, ctx->ret);
+	__u64 fill;
+	struct ev_vfs *e = vfs_start(task, EV_VFS_OPENAT, ctx->ret, &fill);
 	struct pt_regs *regs;
 
 	if (!e)
@@ -80,7 +82,7 @@ int vfs_openat_exit(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	e->flags = (__u32)ARG3(regs);
 	e->mode = (__u32)ARG4(regs);
-	vfs_send(task, e, (const char *)ARG2(regs));
+	vfs_send(task, e, (const char *)ARG2(regs), fill);
 	return 0;
 }
 
@@ -93,7 +95,8 @@ SEC("tracepoint/syscalls/sys_exit_openat2")
 int vfs_openat2_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *task = ev_task();
-	struct ev_vfs *e = vfs_start(task, EV_VFS_OPENAT2, ctx->ret);
+	__u64 fill;
+	struct ev_vfs *e = vfs_start(task, EV_VFS_OPENAT2, ctx->ret, &fill);
 	struct open_how how = {};
 	struct pt_regs *regs;
 
@@ -105,7 +108,7 @@ int vfs_openat2_exit(struct trace_event_raw_sys_exit *ctx)
 	e->flags = (__u32)how.flags;
 	e->mode = (__u32)how.mode;
 	e->resolve = how.resolve;
-	vfs_send(task, e, (const char *)ARG2(regs));
+	vfs_send(task, e, (const char *)ARG2(regs), fill);
 	return 0;
 }
 
@@ -127,7 +130,8 @@ SEC("tracepoint/syscalls/sys_exit_open")
 int vfs_open_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *task = ev_task();
-	struct ev_vfs *e = vfs_start(task, EV_VFS_OPEN, ctx->ret);
+	__u64 fill;
+	struct ev_vfs *e = vfs_start(task, EV_VFS_OPEN, ctx->ret, &fill);
 	struct pt_regs *regs;
 
 	if (!e)
@@ -135,7 +139,7 @@ int vfs_open_exit(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	e->flags = (__u32)ARG2(regs);
 	e->mode = (__u32)ARG3(regs);
-	vfs_send(task, e, (const char *)ARG1(regs));
+	vfs_send(task, e, (const char *)ARG1(regs), fill);
 	return 0;
 }
 
@@ -144,7 +148,8 @@ SEC("tracepoint/syscalls/sys_exit_creat")
 int vfs_creat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *task = ev_task();
-	struct ev_vfs *e = vfs_start(task, EV_VFS_CREAT, ctx->ret);
+	__u64 fill;
+	struct ev_vfs *e = vfs_start(task, EV_VFS_CREAT, ctx->ret, &fill);
 	struct pt_regs *regs;
 
 	if (!e)
@@ -152,7 +157,7 @@ int vfs_creat_exit(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	e->flags = VFS_CREAT_FLAGS;
 	e->mode = (__u32)ARG2(regs);
-	vfs_send(task, e, (const char *)ARG1(regs));
+	vfs_send(task, e, (const char *)ARG1(regs), fill);
 	return 0;
 }
 #endif

@@ -144,12 +144,6 @@ struct trace *trace_start(const struct trace_unit *unit, const struct trace_opts
 		free(t);
 		return NULL;
 	}
-	settings_of(o, &s);
-	settings = bpf_object__find_map_by_name(t->obj, EV_SETTINGS_SEC);
-	if (!settings || bpf_map__set_initial_value(settings, &s, sizeof(s))) {
-		snprintf(err, errlen, "the object has no %s section of %zu bytes", EV_SETTINGS_SEC, sizeof(s));
-		goto fail;
-	}
 	t->ring = bpf_object__find_map_by_name(t->obj, "events");
 	if (!t->ring) {
 		snprintf(err, errlen, "the object has no ring buffer named events");
@@ -157,6 +151,13 @@ struct trace *trace_start(const struct trace_unit *unit, const struct trace_opts
 	}
 	if (o->ringbuf_size && bpf_map__set_max_entries(t->ring, (__u32)o->ringbuf_size)) {
 		snprintf(err, errlen, "cannot size ring buffer to %llu bytes", (unsigned long long)o->ringbuf_size);
+		goto fail;
+	}
+	settings_of(o, &s);
+	s.ring_bytes = bpf_map__max_entries(t->ring);
+	settings = bpf_object__find_map_by_name(t->obj, EV_SETTINGS_SEC);
+	if (!settings || bpf_map__set_initial_value(settings, &s, sizeof(s))) {
+		snprintf(err, errlen, "the object has no %s section of %zu bytes", EV_SETTINGS_SEC, sizeof(s));
 		goto fail;
 	}
 	rc = bpf_object__load(t->obj);
