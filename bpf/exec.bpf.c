@@ -9,40 +9,35 @@
 #define EXEC_PTR_CHUNK 64
 #define EXEC_PAGE 4096
 
-/* The strings of an exec event, as bits of exec_slot.missing. */
-#define EXEC_MISS_FILENAME (1u << 0)
-#define EXEC_MISS_ARGV0 (1u << 1)
-#define EXEC_MISS_ARGV1 (1u << 2)
-#define EXEC_MISS_ARGV2 (1u << 3)
-#define EXEC_MISS_LAST (1u << 4)
-
 /*
  * An exec in flight, from its entry to its end: where the caller's strings
  * were, and the entry event's header while that event is held back.
  *
- * BPF cannot fault pages in, and right after fork a child has no page-table
- * entries for file-backed read-only memory such as .rodata, where string
- * literals live (execl("/bin/true", "/bin/true", "x", NULL), or libc's
- * "/bin/sh" in system() and popen()). When a read fails at entry, the entry
- * event is held back (missing) until its strings can be read from memory
+ * The entry event is not built at entry but where the exec ends, from memory
  * that is present by then: the new image's copies at sched_process_exec, or
  * the old image, which the kernel has touched, at the exit of an exec that
- * failed. Either way the held event is built again there, whole.
+ * failed. BPF cannot fault pages in, and right after fork a child has no
+ * page-table entries for file-backed read-only memory such as .rodata, where
+ * string literals live (execl("/bin/true", "/bin/true", "x", NULL), or libc's
+ * "/bin/sh" in system() and popen()): a read at entry then fails, and the
+ * fault costs more than the whole event (2.7 us of a 4.9 us entry on this
+ * VM). The strings are then also the ones the kernel used, which another
+ * thread can no longer rewrite; the record keeps the entry's header and time.
  *
  * Only this, and not the event, is kept: an event may be 28 KiB, and a map
  * update copies its whole value.
  */
 struct exec_slot {
-	struct ev_hdr h;   /* the entry's header, for an entry sent late */
+	struct ev_hdr h;   /* the entry's header */
 	__u64 src[5];      /* user addresses at entry: filename, argv0, argv1, argv2, argv_last */
 	__u32 argc;        /* as counted at entry */
-	__u32 missing;     /* EXEC_MISS_* of failed reads; the entry event is unsent while nonzero */
+	__u32 held;        /* 1: the entry event is still to be sent */
 };
 
 /* Where handle_enter builds a slot in the scratch event. */
 #define EXEC_SLOT_AT ((EV_SCRATCH_SIZE - sizeof(struct exec_slot)) & ~7ul)
 _Static_assert(sizeof(struct ev_exec) + EV_PATH_MAX + 4 * EV_ARG_MAX <= EXEC_SLOT_AT,
-	       "an entry event reaches the slot");
+	       "an entry event sent at once reaches the slot");
 _Static_assert(sizeof(struct ev_exec) + EXEC_PTR_CHUNK * 8 <= EXEC_SLOT_AT, "the pointers reach the slot");
 
 /* The slot by thread id, until sched_process_exec (a success) or the syscall's exit (a failure). */
@@ -127,18 +122,35 @@ static __always_inline void exec_count_args(struct exec_slot *s, const char *con
 }
 
 /*
- * Builds the entry event and sends it, unless a string could not be read:
- * then it waits in the slot (see exec_slot). Strings in ABI order; args is
- * empty at entry (only the exit of a successful exec has the kernel's copy).
+ * The entry event built and sent at once from the caller's memory, as far as
+ * it can be read: only when no slot can hold the exec (exec_inflight full).
+ * Strings in ABI order; args is empty at entry.
+ */
+static __always_inline void exec_send_entry_now(struct ev_exec *e, struct exec_slot *s)
+{
+	__u32 size = sizeof(struct ev_exec);
+
+	ev_put_str(e, &size, &e->filename, (const void *)s->src[0], EV_PATH_MAX, true, &e->path_truncated);
+	ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true, &e->args_truncated);
+	ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated);
+	ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated);
+	ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true, &e->args_truncated);
+	exec_share_last(e);
+	e->args.off = size;
+	e->args.len = 0;
+	ev_output(e, size);
+}
+
+/*
+ * The exec's start: the argument count, where its strings are, and the
+ * entry's header, kept in a slot until the exec ends (see exec_slot).
  */
 static __always_inline int handle_enter(const char *filename, const char *const *argv)
 {
 	struct task_struct *task = ev_task();
 	__u32 tid = task->pid;
-	__u32 size = sizeof(struct ev_exec);
 	struct exec_slot *s;
 	struct ev_exec *e;
-	__u32 argc;
 
 	if (ev_skip_task(task))
 		return 0;
@@ -146,54 +158,23 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	if (!e)
 		return 0;
 	/*
-	 * The slot is built at the scratch's end, which an entry event (no
-	 * args) never reaches; the pointers are read at its data's start,
-	 * before any string is written there.
+	 * The slot is built at the scratch's end, which the pointers read at
+	 * its data's start never reach.
 	 */
 	s = (struct exec_slot *)((__u8 *)e + EXEC_SLOT_AT);
 	exec_count_args(s, argv, (__u64 *)e->data);
-	s->missing = 0;
 	s->src[0] = (__u64)filename;
-	argc = s->argc;
 	/* last is kept only past 3 arguments: argv_last then shares argv0/1/2 */
-	if (argc <= 3)
+	if (s->argc <= 3)
 		s->src[4] = 0;
-	ev_fill_hdr_task(&e->h, task, EV_EXEC, 0);
-	e->argc = argc;
-	exec_start(e, EV_EXEC_ENTER, 0);
-	if (ev_put_str(e, &size, &e->filename, filename, EV_PATH_MAX, true, &e->path_truncated) < 0)
-		s->missing |= EXEC_MISS_FILENAME;
-	/*
-	 * execl(path, path, ...) passes one literal twice: when the filename's
-	 * page was not there, argv0's is not either, and a failed read costs a
-	 * fault (about 1 us). Left empty and missing, as the read would leave it.
-	 */
-	if ((s->missing & EXEC_MISS_FILENAME) && s->src[1] == (__u64)filename) {
-		e->argv0.off = size;
-		e->argv0.len = 0;
-		s->missing |= EXEC_MISS_ARGV0;
-	} else if (ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true,
-			      &e->args_truncated) < 0) {
-		s->missing |= EXEC_MISS_ARGV0;
-	}
-	if (ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated) < 0)
-		s->missing |= EXEC_MISS_ARGV1;
-	if (ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated) < 0)
-		s->missing |= EXEC_MISS_ARGV2;
-	if (ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true,
-		       &e->args_truncated) < 0)
-		s->missing |= EXEC_MISS_LAST;
-	exec_share_last(e);
-	e->args.off = size;
-	e->args.len = 0;
-	e->h.size = size;
-	s->h = e->h;
-	if (!s->missing) {
-		ev_output(e, size);
-		bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY);
-	} else if (bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY)) {
-		/* Nowhere to hold it: send what was read rather than nothing. */
-		ev_output(e, size);
+	ev_fill_hdr_task(&s->h, task, EV_EXEC, 0);
+	s->held = 1;
+	if (bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY)) {
+		/* Nowhere to hold it: send what can be read now rather than nothing. */
+		e->h = s->h;
+		e->argc = s->argc;
+		exec_start(e, EV_EXEC_ENTER, 0);
+		exec_send_entry_now(e, s);
 	}
 	return 0;
 }
@@ -202,7 +183,7 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 static __always_inline void exec_send_entry(struct ev_exec *e, struct exec_slot *s, __u32 size)
 {
 	exec_share_last(e);
-	if (!s->missing)
+	if (!s->held)
 		return;
 	e->h = s->h;
 	e->h.size = size;
