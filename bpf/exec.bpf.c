@@ -30,8 +30,8 @@
 struct exec_slot {
 	struct ev_hdr h;   /* the entry's header */
 	__u64 src[5];      /* user addresses at entry: filename, argv0, argv1, argv2, argv_last */
-	__u32 argc;        /* as counted at entry */
-	__u32 held;        /* 1: the entry event is still to be sent */
+	__u32 argc;        /* as counted at entry; the entry event is unsent while the slot is in the map */
+	__u32 _pad;
 };
 
 /* Where handle_enter builds a slot in the scratch event. */
@@ -121,24 +121,14 @@ static __always_inline void exec_count_args(struct exec_slot *s, const char *con
 	}
 }
 
-/*
- * The entry event built and sent at once from the caller's memory, as far as
- * it can be read: only when no slot can hold the exec (exec_inflight full).
- * Strings in ABI order; args is empty at entry.
- */
-static __always_inline void exec_send_entry_now(struct ev_exec *e, struct exec_slot *s)
+/* The strings from the caller's memory at the addresses the entry found, in ABI order. */
+static __always_inline void exec_put_caller_strings(struct ev_exec *e, __u32 *size, const struct exec_slot *s)
 {
-	__u32 size = sizeof(struct ev_exec);
-
-	ev_put_str(e, &size, &e->filename, (const void *)s->src[0], EV_PATH_MAX, true, &e->path_truncated);
-	ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true, &e->args_truncated);
-	ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated);
-	ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated);
-	ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true, &e->args_truncated);
-	exec_share_last(e);
-	e->args.off = size;
-	e->args.len = 0;
-	ev_output(e, size);
+	ev_put_str(e, size, &e->filename, (const void *)s->src[0], EV_PATH_MAX, true, &e->path_truncated);
+	ev_put_str(e, size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true, &e->args_truncated);
+	ev_put_str(e, size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated);
+	ev_put_str(e, size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated);
+	ev_put_str(e, size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true, &e->args_truncated);
 }
 
 /*
@@ -149,6 +139,7 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 {
 	struct task_struct *task = ev_task();
 	__u32 tid = task->pid;
+	__u32 size;
 	struct exec_slot *s;
 	struct ev_exec *e;
 
@@ -168,23 +159,26 @@ static __always_inline int handle_enter(const char *filename, const char *const 
 	if (s->argc <= 3)
 		s->src[4] = 0;
 	ev_fill_hdr_task(&s->h, task, EV_EXEC, 0);
-	s->held = 1;
+	s->_pad = 0;
 	if (bpf_map_update_elem(&exec_inflight, &tid, s, BPF_ANY)) {
 		/* Nowhere to hold it: send what can be read now rather than nothing. */
 		e->h = s->h;
 		e->argc = s->argc;
 		exec_start(e, EV_EXEC_ENTER, 0);
-		exec_send_entry_now(e, s);
+		size = sizeof(struct ev_exec);
+		exec_put_caller_strings(e, &size, s);
+		exec_share_last(e);
+		e->args.off = size;
+		e->args.len = 0;
+		ev_output(e, size);
 	}
 	return 0;
 }
 
-/* Sends the event built in e as the held-back entry, with the entry's header, when it was not sent. */
+/* Sends the event built in e as the held-back entry, with the entry's header. */
 static __always_inline void exec_send_entry(struct ev_exec *e, struct exec_slot *s, __u32 size)
 {
 	exec_share_last(e);
-	if (!s->held)
-		return;
 	e->h = s->h;
 	e->h.size = size;
 	e->stage = EV_EXEC_ENTER;
@@ -235,12 +229,7 @@ static __always_inline int handle_exit(long ret)
 		ev_put_str(e, &size, &e->argv2, NULL, EV_ARG_MAX, true, NULL);
 		ev_put_str(e, &size, &e->argv_last, NULL, EV_ARG_MAX, true, NULL);
 	} else {
-		ev_put_str(e, &size, &e->filename, (const void *)s->src[0], EV_PATH_MAX, true, &e->path_truncated);
-		ev_put_str(e, &size, &e->argv0, (const void *)s->src[1], EV_ARG_MAX, true, &e->args_truncated);
-		ev_put_str(e, &size, &e->argv1, (const void *)s->src[2], EV_ARG_MAX, true, &e->args_truncated);
-		ev_put_str(e, &size, &e->argv2, (const void *)s->src[3], EV_ARG_MAX, true, &e->args_truncated);
-		ev_put_str(e, &size, &e->argv_last, (const void *)s->src[4], EV_ARG_MAX, true,
-			   &e->args_truncated);
+		exec_put_caller_strings(e, &size, s);
 	}
 	e->args.off = size;
 	e->args.len = 0;
@@ -441,9 +430,9 @@ static __always_inline __u32 exec_from_new_image(struct ev_exec *e, const struct
 
 /*
  * The new image is in place (the exec can no longer fail): the exit event
- * is built from it and sent now, after the held-back entry event if there
- * is one (the same strings, as the kernel copied them, without args, which
- * is appended last for the exit). Its time is this
+ * is built from it and sent now, after the held-back entry event (the same
+ * strings, as the kernel copied them, without args, which is appended last
+ * for the exit). Its time is this
  * moment's, just before the syscall returns. The slot is done with: the
  * syscall's exit finds none. A BTF tracepoint for the binprm: its filename
  * and interp.
