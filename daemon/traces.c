@@ -41,8 +41,8 @@ static uint32_t self_tgid(void)
 	return tgid;
 }
 
-/* The settings every object reads from EV_SETTINGS_SEC. */
-static void settings_of(const struct trace_opts *o, struct ev_settings *s)
+/* The settings every object reads from EV_SETTINGS_SEC, for a ring of ring_bytes. */
+static void settings_of(const struct trace_opts *o, __u64 ring_bytes, struct ev_settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->self_tgid = self_tgid();
@@ -51,7 +51,8 @@ static void settings_of(const struct trace_opts *o, struct ev_settings *s)
 	s->filter_by_cgroup = o->cgroup_path[0] != '\0';
 	s->filter_mntns = o->filter_mntns;
 	/* a sixteenth of the ring: a burst wakes the reader well before the ring is full */
-	s->wakeup_bytes = o->poll_ms ? (o->ringbuf_size ? o->ringbuf_size : (16u << 20)) / 16 : 0;
+	s->wakeup_bytes = o->poll_ms ? ring_bytes / 16 : 0;
+	s->ring_bytes = ring_bytes;
 	s->sched_min_latency_ns = o->sched_min_latency_ns;
 	s->vfs_resolved_path = o->vfs_resolved_path ? 1 : 0;
 	s->exec_args_max = o->exec_args_max < EV_ARGS_AREA_MAX ? o->exec_args_max : EV_ARGS_AREA_MAX;
@@ -153,8 +154,7 @@ struct trace *trace_start(const struct trace_unit *unit, const struct trace_opts
 		snprintf(err, errlen, "cannot size ring buffer to %llu bytes", (unsigned long long)o->ringbuf_size);
 		goto fail;
 	}
-	settings_of(o, &s);
-	s.ring_bytes = bpf_map__max_entries(t->ring);
+	settings_of(o, bpf_map__max_entries(t->ring), &s);
 	settings = bpf_object__find_map_by_name(t->obj, EV_SETTINGS_SEC);
 	if (!settings || bpf_map__set_initial_value(settings, &s, sizeof(s))) {
 		snprintf(err, errlen, "the object has no %s section of %zu bytes", EV_SETTINGS_SEC, sizeof(s));
