@@ -25,6 +25,8 @@
 #include <uv.h>
 #include <zlib.h>
 
+#include "recv_quick.h"
+
 /* Fluent Bit in_forward's buffer_max_size: a bigger frame closes the connection there. */
 #define DEFAULT_MAX_FRAME 6144000u
 #define READ_CHUNK (64 * 1024)
@@ -440,29 +442,6 @@ static bool scan_payload(const uint8_t *p, size_t len, uint64_t *entries)
 
 /* ---------------------------------------------------------------- JSON */
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, surrogates, > U+10FFFF), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (avail < 3)
-			return 0;
-		if (c == 0xe0) lo = 0xa0;
-		if (c == 0xed) hi = 0x9f;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (avail < 4)
-			return 0;
-		if (c == 0xf0) lo = 0x90;
-		if (c == 0xf4) hi = 0x8f;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 static void j_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -494,7 +473,7 @@ static void j_str(struct buf *b, const char *s, size_t n)
 			p++;
 			continue;
 		}
-		size_t ul = utf8_len(p, (size_t)(end - p));
+		size_t ul = recv_utf8_len(p, (size_t)(end - p));
 		if (ul) {
 			buf_put(b, p, ul);
 			p += ul;
@@ -739,7 +718,7 @@ struct frame {
 	const msgpack_object *tag, *chunk, *metadata;
 	const char *mode;
 	bool gzip, has_size;
-	uint64_t size, entries;
+	uint64_t size, entries, matched;
 	int64_t now;
 };
 
@@ -777,27 +756,6 @@ static bool check_time(const msgpack_object *t, struct evtime *e)
 	}
 }
 
-/* Offset of the first byte of s that is not in a valid UTF-8 sequence, or n when there is none. */
-static size_t utf8_bad_at(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		uint64_t w;
-
-		/* eight ASCII bytes at a time: most of a record's text is ASCII */
-		if (n - i >= 8 && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0)) {
-			i += 8;
-			continue;
-		}
-		size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
-		if (!l)
-			return i;
-		i += l;
-	}
-	return n;
-}
 
 /*
  * Every str of a record (keys, values, nested ones) must be UTF-8: msgpack's
@@ -813,7 +771,7 @@ static bool check_utf8(const msgpack_object *o, const char *what, const msgpack_
 		return true; /* msgpack-c refuses deeper nesting */
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR:
-		at = utf8_bad_at(o->via.str.ptr, o->via.str.size);
+		at = recv_utf8_bad_at(o->via.str.ptr, o->via.str.size);
 		if (at == o->via.str.size)
 			return true;
 		if (!key)
@@ -910,22 +868,24 @@ static void frame_prefix(struct frame *f)
 	}
 }
 
-/* The per-entry path: cheap in --count-only mode (no allocation once the buffers have grown). */
-static void emit_entry(struct frame *f, const struct evtime *t, const msgpack_object *metadata,
-					   const msgpack_object *record)
+/* Whether a str value of the record holds --count-match: the benchmark's own events, told apart from the rest. */
+static bool record_matches(const msgpack_object *record)
+{
+	if (!opt.match || record->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < record->via.map.size; i++) {
+		const msgpack_object *v = &record->via.map.ptr[i].val;
+		if (v->type == MSGPACK_OBJECT_STR && memmem(v->via.str.ptr, v->via.str.size, opt.match, opt.match_len))
+			return true;
+	}
+	return false;
+}
+
+/* An entry that passed the checks: counted, and its delay kept (no allocation once the array has grown). */
+static void count_entry(struct frame *f, const struct evtime *t, bool matched)
 {
 	f->entries++;
-	if (opt.match && record->type == MSGPACK_OBJECT_MAP) {
-		/* the benchmark's own events, told apart from the rest of the machine's */
-		for (uint32_t i = 0; i < record->via.map.size; i++) {
-			const msgpack_object *v = &record->via.map.ptr[i].val;
-			if (v->type == MSGPACK_OBJECT_STR &&
-				memmem(v->via.str.ptr, v->via.str.size, opt.match, opt.match_len)) {
-				g_matched++;
-				break;
-			}
-		}
-	}
+	f->matched += matched;
 	if (t->event) {
 		if (g_delays_len == g_delays_cap) {
 			size_t ncap = g_delays_cap ? g_delays_cap * 2 : 1024;
@@ -936,6 +896,21 @@ static void emit_entry(struct frame *f, const struct evtime *t, const msgpack_ob
 			g_delays_cap = ncap;
 		}
 		g_delays[g_delays_len++] = f->now - ((int64_t)t->sec * 1000000000 + t->nsec);
+	}
+}
+
+/* The per-entry path of the full check: counted, then (unless --count-only) one JSON line; seen gets what it held. */
+static void emit_entry(struct frame *f, const struct evtime *t, const msgpack_object *metadata,
+					   const msgpack_object *record, struct recv_quick_entry *seen)
+{
+	bool matched = record_matches(record);
+
+	count_entry(f, t, matched);
+	if (seen) {
+		seen->sec = t->sec;
+		seen->nsec = t->nsec;
+		seen->event = t->event;
+		seen->matched = matched;
 	}
 	if (opt.count_only)
 		return;
@@ -969,7 +944,7 @@ static void emit_entry(struct frame *f, const struct evtime *t, const msgpack_ob
 }
 
 /* An entry of Forward or PackedForward mode: [time, record] or [[time, metadata], record]. */
-static bool do_entry(struct frame *f, const msgpack_object *e, uint64_t idx)
+static bool do_entry(struct frame *f, const msgpack_object *e, uint64_t idx, struct recv_quick_entry *seen)
 {
 	if (e->type != MSGPACK_OBJECT_ARRAY)
 		return errf("entry %" PRIu64 " is %s, not an array [time, record]", idx, a_type(e));
@@ -991,7 +966,7 @@ static bool do_entry(struct frame *f, const msgpack_object *e, uint64_t idx)
 		return err_prefix("entry %" PRIu64 ": ", idx);
 	if (!check_str_keys(rec, "record"))
 		return err_prefix("entry %" PRIu64 ": ", idx);
-	emit_entry(f, &ev, md, rec);
+	emit_entry(f, &ev, md, rec, seen);
 	return true;
 }
 
@@ -1041,6 +1016,36 @@ static bool gunzip(const unsigned char *in, size_t inlen)
 	return ok;
 }
 
+/* The fast check passed what the full check read otherwise: a bug of the receiver's, so it stops. */
+static bool quick_disagrees(bool sure, uint64_t idx, const char *what)
+{
+	if (!sure)
+		return false;
+	fprintf(stderr, "fwd_receiver: BUG: the fast check (recv_quick.c) passed payload entry %" PRIu64
+		" as valid, and the full check found %s\n", idx, what);
+	abort();
+}
+
+/*
+ * --count-only: every entry of the payload passed by the fast check, and
+ * counted; false when it was not sure of one (or of the size option), and
+ * the caller starts again with the full check, which names what is wrong.
+ */
+static bool quick_payload(struct frame *f, const char *data, size_t len)
+{
+	uint64_t n = 0;
+
+	for (size_t off = 0; off < len; n++) {
+		struct recv_quick_entry q;
+
+		if (!recv_quick_entry((const uint8_t *)data + off, len - off, opt.match, opt.match_len, &q))
+			return false;
+		count_entry(f, &(struct evtime){q.sec, q.nsec, q.event}, q.matched);
+		off += q.len;
+	}
+	return !f->has_size || f->size == n;
+}
+
 static bool do_packed(struct frame *f, const msgpack_object *payload)
 {
 	const char *data = payload->via.str.ptr;   /* str and bin share the layout */
@@ -1051,6 +1056,11 @@ static bool do_packed(struct frame *f, const msgpack_object *payload)
 		data = g_inflate.p;
 		len = g_inflate.len;
 	}
+	if (opt.count_only && quick_payload(f, data, len))
+		return true;
+	/* the full check, from the start: what the fast one counted is forgotten */
+	f->entries = f->matched = 0;
+	g_delays_len = 0;
 	uint64_t n = 0;
 	if (!scan_payload((const uint8_t *)data, len, &n))
 		return false;
@@ -1059,16 +1069,26 @@ static bool do_packed(struct frame *f, const msgpack_object *payload)
 	size_t off = 0;
 	uint64_t idx = 0;
 	while (off < len) {
+		struct recv_quick_entry quick, full;
+		/* the JSON mode, which the tests use, checks the fast check against the full one on every entry */
+		bool sure = recv_quick_entry((const uint8_t *)data + off, len - off, opt.match, opt.match_len, &quick);
+		size_t at = off;
 		msgpack_object e;
-		msgpack_zone_clear(g_zone);
+
 		idx++;
+		msgpack_zone_clear(g_zone);
 		msgpack_unpack_return r = msgpack_unpack(data, len, &off, g_zone, &e);
 		if (r == MSGPACK_UNPACK_CONTINUE)
-			return errf("payload entry %" PRIu64 " is truncated", idx);
+			return quick_disagrees(sure, idx, "a truncated one") ||
+			       errf("payload entry %" PRIu64 " is truncated", idx);
 		if (r < 0)
-			return errf("payload entry %" PRIu64 " is not valid msgpack (or nests deeper than 32)", idx);
-		if (!do_entry(f, &e, idx))
-			return false;
+			return quick_disagrees(sure, idx, "one that is not msgpack") ||
+			       errf("payload entry %" PRIu64 " is not valid msgpack (or nests deeper than 32)", idx);
+		if (!do_entry(f, &e, idx, &full))
+			return quick_disagrees(sure, idx, "one the full check refused") || false;
+		if (sure && (quick.len != off - at || quick.sec != full.sec || quick.nsec != full.nsec ||
+			     quick.event != full.event || quick.matched != full.matched))
+			quick_disagrees(true, idx, "one read differently");
 	}
 	return true;
 }
@@ -1127,7 +1147,7 @@ static bool process_frame(struct frame *f, const msgpack_object *root)
 			return false;
 		if (!check_str_keys(&root->via.array.ptr[2], "record"))
 			return false;
-		emit_entry(f, &ev, f->metadata, &root->via.array.ptr[2]);
+		emit_entry(f, &ev, f->metadata, &root->via.array.ptr[2], NULL);
 		return true;
 	}
 	if (f->mode[0] == 'f') {
@@ -1135,7 +1155,7 @@ static bool process_frame(struct frame *f, const msgpack_object *root)
 			return errf("option size is %" PRIu64 " but the frame holds %" PRIu32 " entries", f->size,
 						second->via.array.size);
 		for (uint32_t i = 0; i < second->via.array.size; i++)
-			if (!do_entry(f, &second->via.array.ptr[i], (uint64_t)i + 1))
+			if (!do_entry(f, &second->via.array.ptr[i], (uint64_t)i + 1, NULL))
 				return false;
 		return true;
 	}
@@ -1357,6 +1377,7 @@ static void handle_frame(struct conn *c, const msgpack_object *root)
 	st.delay_samples += g_delays_len;
 	st.frames++;
 	st.entries += f.entries;
+	g_matched += f.matched;
 	tag_count(f.tag->via.str.ptr, f.tag->via.str.size, f.entries);
 	c->frames_ok++;
 

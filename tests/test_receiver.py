@@ -294,6 +294,9 @@ def garbage_cases():
     deep = 1
     for _ in range(40):   # msgpack-c (and so Fluent Bit) stops at 32 levels
         deep = [deep]
+    deep33 = 1
+    for _ in range(31):   # in an entry's record: 33 levels with the entry's array and the record's map
+        deep33 = [deep33]
     return [
         ("msgpack nil", b"\xc0", "nil"),
         ("map at root", pk({"tag": "x"}), "root is a map"),
@@ -364,11 +367,58 @@ def garbage_cases():
         ("metadata str not UTF-8", raw.pack(["t", [[[now_event_time(), {"m": b"\xfe"}], {"a": 1}]]]),
          "metadata"),
         ("tag not UTF-8", raw.pack([b"t\xff", 1700000000, {"a": 1}]), "tag"),
+    ] + [
+        # the entry checks again in a PackedForward payload, after a good entry: the fast check
+        # (recv_quick.c) reads these, and must leave each to the full check
+        ("packed " + name, pk(["t", good_entry + raw.pack(entry)]), word) for name, entry, word in [
+            ("float time", [1700000000.5, {"a": 1}], "float"),
+            ("negative time", [-5, {"a": 1}], "negative"),
+            ("str time", ["now", {"a": 1}], "time is a str"),
+            ("nil time", [None, {"a": 1}], "time is a nil"),
+            ("EventTime seconds 0xFFFFFFFF", [event_time(0xFFFFFFFF, 0), {}], "reserved"),
+            ("EventTime seconds 0xFFFFFFFE", [event_time(0xFFFFFFFE, 0), {}], "reserved"),
+            ("EventTime of 4 bytes", [msgpack.ExtType(0, b"\0\0\0\1"), {}], "not 8"),
+            ("EventTime of 12 bytes", [msgpack.ExtType(0, b"\0" * 12), {}], "not 8"),
+            ("ext type 1 time", [msgpack.ExtType(1, b"\0" * 8), {}], "type 1"),
+            ("EventTime nsec 1e9", [event_time(1700000000, 10**9), {}], "nanoseconds"),
+            ("record not a map", [1700000000, ["a", 1]], "record is an array"),
+            ("record nil", [1700000000, None], "record is a nil"),
+            ("record int key", [1700000000, {"a": 1, 1: "x"}], "record key 2 is a uint"),
+            ("entry of 1 element", [1700000000], "entry 2"),
+            ("entry of 3 elements", [1700000000, {}, {}], "entry 2"),
+            ("metadata not a map", [[now_event_time(), [1]], {"a": 1}], "metadata is an array"),
+            ("metadata int key", [[now_event_time(), {7: 1}], {"a": 1}], "metadata key 1 is a uint"),
+            ("header of 3", [[now_event_time(), {}, {}], {"a": 1}], "header"),
+            ("header of 1", [[now_event_time()], {"a": 1}], "header"),
+            ("str not UTF-8", [1700000000, {"ok": "fine", "path": b"r-\xff"}], 'key "path"'),
+            ("key not UTF-8", [1700000000, {b"k\xff": 1}], "key that is not valid UTF-8"),
+            ("nested str not UTF-8", [1700000000, {"m": {"x": [b"\x80"]}}], 'key "m"'),
+            ("nested key not UTF-8", [1700000000, {"m": {b"\xc0\xaf": 1}}], 'key "m"'),
+            ("metadata str not UTF-8", [[now_event_time(), {"m": b"\xfe"}], {"a": 1}], "metadata"),
+            ("nested 40 deep", [1700000000, {"a": deep}], "32"),
+            ("nested 33 deep", [1700000000, {"a": deep33}], "32"),
+        ]
+    ] + [
+        # written by hand: an ext 8 (not fixext 4) EventTime of 4 bytes, and one of 9
+        ("packed ext 8 EventTime of 4 bytes", pk(["t", good_entry + b"\x92\xc7\x04\x00" + b"\0" * 4 + b"\x80"]),
+         "not 8"),
+        ("packed ext 8 EventTime of 9 bytes", pk(["t", good_entry + b"\x92\xc7\x09\x00" + b"\0" * 9 + b"\x80"]),
+         "not 8"),
     ]
 
 
 def t_garbage_rejected(ctx):
-    r = ctx.receiver("garbage")
+    garbage_rejected(ctx, "garbage", [])
+
+
+def t_garbage_rejected_count_only(ctx):
+    # --count-only (the benchmark's mode) takes the fast check (recv_quick.c) first: the same frames are
+    # refused, for the same reasons
+    garbage_rejected(ctx, "garbage-count", ["--count-only"])
+
+
+def garbage_rejected(ctx, name, extra):
+    r = ctx.receiver(name, extra=extra)
     cases = garbage_cases()
     for i, (name, data, word) in enumerate(cases, 1):
         s = r.connect()
@@ -572,6 +622,53 @@ def t_count_only(ctx):
     expect(st["entries"] == 5000 and st["frames"] == 5, "stats %r" % st)
     expect(st["delay_samples"] == 5000 and st["delay_p99_ns"] > 0, "delay stats %r" % st)
     expect(r.lines() == [], "--count-only wrote lines")
+
+
+def varied_frames(marker):
+    """Valid entries of every kind: in JSON mode, what the fast check passes must read the same in the full check.
+
+    Two payloads: the first of entries the fast check reads itself; the second of entries it leaves to the
+    full check (nested deeper than it goes, a time in a signed form), which in --count-only then takes
+    the whole frame.
+    """
+    raw = msgpack.Packer(use_bin_type=True)
+    et = now_event_time()
+    ents = [
+        [1700000000, {"a": 1, marker: "a key is not searched"}],
+        [0, {"v": "abc"}],
+        [2**32 + 5, {"big": 2**64 - 1, "neg": -2**63, "f": 1.5, "x": msgpack.ExtType(5, b"1234")}],
+        [et, {"s": "x" * 31, "s8": "y" * 200, "s16": "z" * 70000, "u": "h\u00e9 \u4e2d \U0001f600"}],
+        [et, {"nest": {"k": [1, "two", {3: b"bin", None: True}], "mk": marker}, "nil": None, "f": False}],
+        [[et, {"m": marker, "n": {"deep": ["x"]}}], {"after": "only the metadata has it"}],
+        [[et, {}], {"comm": "pre-" + marker + "-post"}],
+        [et, {"first": "no", "second": marker, "third": marker}],
+        [msgpack.ExtType(0, struct.pack(">II", 1700000000, 999999999)), {"b": b"\xff\xfe"}],
+        [et, {"deep": [[[[[["six"]]]]]]}],
+        [et, {"k%d" % i: i for i in range(40)}],
+    ]
+    # an ext 8 (not fixext 8) EventTime: the same EventTime to msgpack-c
+    ext8 = b"\x92\xc7\x08\x00" + struct.pack(">II", 1700000001, 5) + raw.pack({"ext8": marker})
+    first = b"".join(raw.pack(e) for e in ents) + ext8
+    # a signed form of a non-negative time, which msgpack-c reads as a uint
+    signed = b"\x92\xd2\x00\x00\x00\x07" + raw.pack({"signed": marker})
+    second = raw.pack([et, {"deeper": [[[[[[[[[[["eleven"]]]]]]]]]]]}]) + signed
+    # matched: entries 7, 8 and the ext8 one of the first; the signed one of the second
+    return [(first, len(ents) + 1, 3), (second, 2, 1)]
+
+
+def t_varied_entries_both_modes(ctx):
+    frames = varied_frames("MARK")
+    for name, extra in (("varied-json", []), ("varied-count", ["--count-only"])):
+        r = ctx.receiver(name, extra=extra + ["--count-match", "MARK"])
+        s = r.connect()
+        for i, (data, n, _) in enumerate(frames):
+            s.sendall(msgpack.packb(["varied", data, {"chunk": "dmFyaWVk%d" % i, "size": n}]))
+            recv_ack(s)
+        s.close()
+        st = r.stop()
+        n, matched = sum(f[1] for f in frames), sum(f[2] for f in frames)
+        expect(st["entries"] == n and st["frames"] == 2 and st["rejected"] == 0, "%s: stats %r" % (name, st))
+        expect(st["matched"] == matched, "%s: matched %r, expected %d" % (name, st["matched"], matched))
 
 
 def t_no_ack(ctx):
@@ -867,6 +964,7 @@ def t_handshake_misbehaving(ctx):
 
 
 TESTS = [t_fluent_logger_tcp, t_fluent_logger_unix, t_fluent_logger_int_time, t_garbage_rejected,
+         t_garbage_rejected_count_only, t_varied_entries_both_modes,
          t_good_then_bad_same_connection, t_rejected_frame_writes_nothing, t_split_and_coalesced_frames,
          t_modes_and_types, t_acks, t_gzip, t_frame_limit, t_truncated_at_eof, t_count_only, t_no_ack,
          t_wrong_ack, t_close_after, t_refuse, t_exit_after_frames, t_stop_reading, t_many_connections,
