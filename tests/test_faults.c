@@ -1017,7 +1017,8 @@ END_TEST
 
 /* ---- 7: receivers that misbehave: logged, backed off, memory bounded ---- */
 
-static void misbehaving_receiver(const char *flag, const char *value, const char *said)
+/* said: what the log must say of the problem; or_said, if not NULL, may say it instead */
+static void misbehaving_receiver(const char *flag, const char *value, const char *said, const char *or_said)
 {
 	/* ASan's shadow memory, redzones and quarantine take the sanitized daemon's RSS past 100 MiB */
 #ifdef SANITIZED
@@ -1085,7 +1086,10 @@ static void misbehaving_receiver(const char *flag, const char *value, const char
 		flag, value ? " " : "", value ? value : "", COUNT, (double)COUNT / RATE, unique, dups,
 		connects_after - connects_before, (double)(now_ms() - window_start) / 1000, connects_after, rss_start,
 		rss_max, (unsigned)RSS_LIMIT_KIB, said, log_count(&d, said));
-	fail_if_not(&d, log_count(&d, said) > 0, "the log does not name the problem ('%s')", said);
+	if (or_said)
+		fprintf(stderr, "faults: 7 and '%s' %u times\n", or_said, log_count(&d, or_said));
+	fail_if_not(&d, log_count(&d, said) + (or_said ? log_count(&d, or_said) : 0) > 0,
+		    "the log does not name the problem ('%s'%s%s)", said, or_said ? " or " : "", or_said ? or_said : "");
 	/* well under one per 100 ms: at most one per 200 ms */
 	fail_if_not(&d, (connects_after - connects_before) * 200 <= now_ms() - window_start,
 		    "%u connections in %.1f s: no backoff", connects_after - connects_before,
@@ -1103,19 +1107,23 @@ static void misbehaving_receiver(const char *flag, const char *value, const char
 
 START_TEST(wrong_acks)
 {
-	misbehaving_receiver("--wrong-ack", NULL, "but the oldest unacked frame is");
+	misbehaving_receiver("--wrong-ack", NULL, "but the oldest unacked frame is", NULL);
 }
 END_TEST
 
 START_TEST(garbage_replies)
 {
-	misbehaving_receiver("--garbage", NULL, "reply is not {\"ack\": str}");
+	misbehaving_receiver("--garbage", NULL, "reply is not {\"ack\": str}", NULL);
 }
 END_TEST
 
 START_TEST(closes_after_every_frame)
 {
-	misbehaving_receiver("--close-after", "1", "closed by the receiver");
+	/*
+	 * A receiver that closes with our next frames unread in its socket makes its kernel answer with a
+	 * reset, not an end of stream: which of the two we see first is the kernels' race, and both name it.
+	 */
+	misbehaving_receiver("--close-after", "1", "closed by the receiver", "connection reset by peer");
 }
 END_TEST
 
