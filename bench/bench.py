@@ -232,6 +232,19 @@ def loadgen(build, marker, procs, seconds, rate=0, trace="vfs", op=None, exec_ar
     return json.loads(out)
 
 
+def machine_speed(build):
+    """The packer alone (bench/pack_bench), on the CPU the daemon is about to use: ns per vfs record.
+
+    This VM's speed drifts: the same build's pack_bench took 33-44 ns on 2026-12-02's morning VM, 57-108
+    ns within one hour on 2026-12-03's. The row says how fast the machine was around each run; the
+    daemon's figure does not scale with it closely enough to be corrected by it (correlation 0.15 over
+    8 runs), so it is reported, not divided by.
+    """
+    out = subprocess.run([os.path.join(build, "bench", "pack_bench"), "5000000"], check=True,
+                         capture_output=True, text=True, preexec_fn=pinned("rest")).stdout
+    return json.loads(out.strip().splitlines()[-1])["ns_per_record"]
+
+
 def settle(recv, key="matched", quiet=1.0, limit=60):
     """Waits until the receiver's count stops growing for `quiet` seconds."""
     last, since, end = -1, time.time(), time.time() + limit
@@ -298,6 +311,7 @@ def flat_out_run(args, workdir, marker, procs, transport, seconds=None, extra=()
     """Flat out from procs generators for seconds: loss, delivery, the daemon's CPU and memory, the syscall's cost."""
     seconds = seconds or args.seconds
     place(procs)
+    speed = machine_speed(args.build)
     untraced = loadgen(args.build, marker, procs, min(seconds, args.seconds), trace=args.trace)
     recv = Receiver(args.build, workdir, COMM, transport)
     d = Daemon(args.build, workdir, args.trace, recv, args.extra + list(extra), "flat%d%s" % (procs, transport))
@@ -341,6 +355,7 @@ def flat_out_run(args, workdir, marker, procs, transport, seconds=None, extra=()
         "open_close_traced_ns": traced["ns_per_op"],
         "added_syscall_ns": traced["ns_per_op"] - untraced["ns_per_op"],
         "pinned": PLACE["gen"] is not None,
+        "pack_bench_ns_per_record": speed,
         "_settled": got,
     }
 
@@ -605,6 +620,8 @@ def rows_of(results, args):
                      fmt_runs(ns, " ns"), median(ns) <= TARGETS["daemon_ns"] if key == "flat_unix" else None))
         rows.append(("  the same over the daemon's whole life (start-up and drain included)", "",
                      fmt_runs([r["daemon_cpu_ns_per_event_whole_life"] for r in runs], " ns"), None))
+        rows.append(("  machine speed before each run: pack_bench ns per record (33-44 on 12-02's fastest VM)", "",
+                     fmt_runs([r["pack_bench_ns_per_record"] for r in runs], " ns"), None))
         rows.append(("  flat out, %d generator, %d s: events lost (made - received)" % (r0["procs"], r0["seconds"]),
                      "0", fmt_runs([r["lost_total"] for r in runs], ""), all(r["lost_total"] == 0 for r in runs)))
         rows.append(("  delivered events per second", "", fmt_runs([r["events_per_s"] for r in runs], "/s"), None))
@@ -668,7 +685,7 @@ def main():
     args = parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (the daemon loads BPF programs)")
-    for exe in ("daemon/ebpf-forward", "tests/fwd_receiver", "bench/loadgen"):
+    for exe in ("daemon/ebpf-forward", "tests/fwd_receiver", "bench/loadgen", "bench/pack_bench"):
         if not os.path.exists(os.path.join(args.build, exe)):
             sys.exit("bench: %s not built; run scripts/bench.sh" % exe)
     workdir = tempfile.mkdtemp(prefix="ebpf-forward-bench-")
