@@ -1441,7 +1441,6 @@ static void child_bind_race(const void *arg)
 	for (int i = 0; i < BIND_RACE_SOCKETS; i++) {
 		socklen_t len = sizeof(got[i]);
 
-		got[i].sin_port = 0;
 		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
 		if (bind(fds[i], (struct sockaddr *)&race_sa, sizeof(race_sa)) ||
 		    getsockname(fds[i], (struct sockaddr *)&got[i], &len))
