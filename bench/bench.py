@@ -232,11 +232,15 @@ def loadgen(build, marker, procs, seconds, rate=0, trace="vfs", op=None, exec_ar
     return json.loads(out)
 
 
+# the machine-speed row's reference: the fastest this VM's kind has run the same build's pack_bench
+PACK_BENCH_FASTEST = "33-44 ns on 2026-12-02's morning VM"
+
+
 def machine_speed(build):
     """The packer alone (bench/pack_bench), on the CPU the daemon is about to use: ns per vfs record.
 
-    This VM's speed drifts: the same build's pack_bench took 33-44 ns on 2026-12-02's morning VM, 57-108
-    ns within one hour on 2026-12-03's. The row says how fast the machine was around each run; the
+    This VM's speed drifts: the same build's pack_bench took PACK_BENCH_FASTEST, 57-108 ns within one
+    hour on 2026-12-03's. The row says how fast the machine was around each run; the
     daemon's figure does not scale with it closely enough to be corrected by it (correlation 0.15 over
     8 runs), so it is reported, not divided by.
     """
@@ -620,7 +624,7 @@ def rows_of(results, args):
                      fmt_runs(ns, " ns"), median(ns) <= TARGETS["daemon_ns"] if key == "flat_unix" else None))
         rows.append(("  the same over the daemon's whole life (start-up and drain included)", "",
                      fmt_runs([r["daemon_cpu_ns_per_event_whole_life"] for r in runs], " ns"), None))
-        rows.append(("  machine speed before each run: pack_bench ns per record (33-44 on 12-02's fastest VM)", "",
+        rows.append(("  machine speed before each run: pack_bench ns per record (%s)" % PACK_BENCH_FASTEST, "",
                      fmt_runs([r["pack_bench_ns_per_record"] for r in runs], " ns"), None))
         rows.append(("  flat out, %d generator, %d s: events lost (made - received)" % (r0["procs"], r0["seconds"]),
                      "0", fmt_runs([r["lost_total"] for r in runs], ""), all(r["lost_total"] == 0 for r in runs)))
