@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/libbpf.h>
-
 #include "config.h"
 #include "events.h"
 #include "evtime.h"
@@ -15,6 +13,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "pipeline.h"
+#include "ring_read.h"
 #include "schema.h"
 #include "traces.h"
 
@@ -32,11 +31,13 @@
 
 struct pipeline;
 
-/* One ring: its own libbpf reader and libuv poll, so rings are served in turn. */
+/* One ring: its own reader and libuv poll, so rings are served in turn. */
 struct ring_reader {
 	struct pipeline *p;
 	size_t index;            /* trace index */
-	struct ring_buffer *rb;
+	struct ring_read ring;
+	bool ring_open;
+	bool broken;             /* a record's length was impossible: the ring is no longer read */
 	uv_poll_t poll;
 	unsigned budget;
 };
@@ -174,28 +175,28 @@ static int on_record(void *ctx, void *data, size_t size)
 		st->rejected++;
 	else
 		st->events++;
-	/* libbpf has already consumed this record when we stop here */
+	/* the record counts as read when we stop here */
 	return --r->budget ? 0 : BUDGET_SPENT;
 }
 
-/*
- * Reads one ring, at most budget records; returns records read or -1.
- * ready: read only if the ring's epoll says so. That path goes through
- * epoll_wait, which re-arms the level-triggered readiness libuv watches, so
- * a ring left with data after the budget wakes the loop again. Without it a
- * ring only signals when its reader has caught up, and would stall.
- */
-static int drain_ring(struct ring_reader *r, unsigned budget, bool ready)
+/* Reads one ring, at most budget records; returns records read or -1. */
+static int drain_ring(struct ring_reader *r, unsigned budget)
 {
 	int n;
 
+	if (r->broken)
+		return 0;
 	r->budget = budget;
-	n = ready ? ring_buffer__poll(r->rb, 0) : ring_buffer__consume(r->rb);
+	n = ring_read_drain(&r->ring, on_record, r);
 	if (n == BUDGET_SPENT)
 		return (int)budget;
-	if (n < 0 && n != -EINTR) {
-		log_error("trace %s: reading its ring buffer failed: %s", r->p->stats[r->index].name,
-			  strerror(-n));
+	if (n == RING_READ_BROKEN) {
+		/* the kernel writes these words: a bad one is a kernel bug, said once, not in a loop */
+		r->broken = true;
+		log_error("trace %s: its ring buffer has a record length word 0x%08x at position %llu, larger than "
+			  "the ring (%llu bytes): no more events are read from this trace",
+			  r->p->stats[r->index].name, (unsigned)r->ring.broken_len,
+			  (unsigned long long)r->ring.broken_at, (unsigned long long)r->ring.size);
 		return -1;
 	}
 	trace_reader_caught_up(r->p->traces[r->index]);
@@ -223,7 +224,7 @@ int pipeline_drain(struct pipeline *p)
 	bool behind = false;
 
 	for (size_t i = 0; i < p->n; i++) {
-		int n = drain_ring(&p->readers[i], DRAIN_BUDGET, false);
+		int n = drain_ring(&p->readers[i], DRAIN_BUDGET);
 
 		if (n < 0)
 			return -1;
@@ -283,7 +284,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		return;
 	}
 	/* a ring left with data stays readable: the loop comes back after other work */
-	int n = drain_ring(r, DRAIN_BUDGET, true);
+	int n = drain_ring(r, DRAIN_BUDGET);
 
 	if (n > 0)
 		flush_outputs(p);
@@ -415,6 +416,7 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 			      size_t n, struct output *const *outs, size_t nouts, char *err, size_t errlen)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
+	char rerr[256];
 	size_t i;
 	int rc;
 
@@ -446,15 +448,16 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 		p->stats[i].name = d->name;
 		r->p = p;
 		r->index = i;
-		r->rb = ring_buffer__new(trace_ring_fd(traces[i]), on_record, r, NULL);
-		if (!r->rb) {
-			snprintf(err, errlen, "trace %s: cannot read its ring buffer: %s", d->name,
-				 strerror(errno));
+		if (ring_read_open(&r->ring, trace_ring_fd(traces[i]), rerr, sizeof(rerr))) {
+			snprintf(err, errlen, "trace %s: %s", d->name, rerr);
 			goto fail;
 		}
-		rc = uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb));
+		r->ring_open = true;
+		/* the map itself is pollable: readable while the ring holds records (level-triggered) */
+		rc = uv_poll_init(loop, &r->poll, r->ring.fd);
 		if (rc) {
-			ring_buffer__free(r->rb);
+			ring_read_close(&r->ring);
+			r->ring_open = false;
 			snprintf(err, errlen, "trace %s: libuv poll: %s", d->name, uv_strerror(rc));
 			goto fail;
 		}
@@ -501,7 +504,7 @@ void pipeline_shutdown(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++)
 		trace_detach(p->traces[i]);
 	for (size_t i = 0; i < p->n; i++)
-		while (drain_ring(&p->readers[i], DRAIN_BUDGET, false) == DRAIN_BUDGET)
+		while (drain_ring(&p->readers[i], DRAIN_BUDGET) == DRAIN_BUDGET)
 			;
 	for (size_t i = 0; i < p->n; i++)
 		stats_check_lost(&p->stats[i], trace_lost(p->traces[i]));
@@ -525,7 +528,8 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n; i++)
-		ring_buffer__free(p->readers[i].rb);
+		if (p->readers[i].ring_open)
+			ring_read_close(&p->readers[i].ring);
 	free(p->readers);
 	free(p->outs);
 	mpbuf_free(&p->rec);
