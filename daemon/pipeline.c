@@ -1,5 +1,4 @@
 /* pipeline.c: the libuv loop's work: drain the rings when readable, pack, hand to the output. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +34,7 @@ struct pipeline;
 struct ring_reader {
 	struct pipeline *p;
 	size_t index;            /* trace index */
-	struct ring_read ring;
-	bool ring_open;
+	struct ring_read ring;   /* not mapped yet: closing it does nothing */
 	bool broken;             /* a record's length was impossible: the ring is no longer read */
 	uv_poll_t poll;
 	unsigned budget;
@@ -179,7 +177,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	return --r->budget ? 0 : BUDGET_SPENT;
 }
 
-/* Reads one ring, at most budget records; returns records read or -1. */
+/* Reads one ring, at most budget records; returns the records read (0 once the ring is given up). */
 static int drain_ring(struct ring_reader *r, unsigned budget)
 {
 	int n;
@@ -197,7 +195,8 @@ static int drain_ring(struct ring_reader *r, unsigned budget)
 			  "the ring (%llu bytes): no more events are read from this trace",
 			  r->p->stats[r->index].name, (unsigned)r->ring.broken_len,
 			  (unsigned long long)r->ring.broken_at, (unsigned long long)r->ring.size);
-		return -1;
+		/* its later events are refused by the full ring and counted lost; the other rings go on */
+		return 0;
 	}
 	trace_reader_caught_up(r->p->traces[r->index]);
 	return n < 0 ? 0 : n;
@@ -226,8 +225,6 @@ int pipeline_drain(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++) {
 		int n = drain_ring(&p->readers[i], DRAIN_BUDGET);
 
-		if (n < 0)
-			return -1;
 		behind |= n == DRAIN_BUDGET;
 		total += n;
 	}
@@ -452,12 +449,10 @@ struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct 
 			snprintf(err, errlen, "trace %s: %s", d->name, rerr);
 			goto fail;
 		}
-		r->ring_open = true;
 		/* the map itself is pollable: readable while the ring holds records (level-triggered) */
 		rc = uv_poll_init(loop, &r->poll, r->ring.fd);
 		if (rc) {
 			ring_read_close(&r->ring);
-			r->ring_open = false;
 			snprintf(err, errlen, "trace %s: libuv poll: %s", d->name, uv_strerror(rc));
 			goto fail;
 		}
@@ -528,8 +523,7 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n; i++)
-		if (p->readers[i].ring_open)
-			ring_read_close(&p->readers[i].ring);
+		ring_read_close(&p->readers[i].ring);
 	free(p->readers);
 	free(p->outs);
 	mpbuf_free(&p->rec);

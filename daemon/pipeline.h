@@ -21,7 +21,7 @@ struct pipeline;
 struct pipeline *pipeline_new(uv_loop_t *loop, const struct config *cfg, struct trace **traces,
 			      size_t n, struct output *const *outs, size_t nouts, char *err, size_t errlen);
 
-/* Reads everything in the rings now; returns records read or -1. */
+/* Reads everything in the rings now (at most a budget per ring); returns the records read. */
 int pipeline_drain(struct pipeline *p);
 
 /* Shutdown: detach the traces, read what is left, flush the output, close the handles. */
