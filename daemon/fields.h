@@ -23,13 +23,22 @@ enum schema_kind {
 	SF_CONTAINER, /* __u64 cgroup id at off, __u64 boot ns at aux -> str, its container (container_of) */
 };
 
+/* A name SF_NAME writes, its length counted by the compiler: the packer copies the slot whole. */
+#define SCHEMA_NAME_MAX 31
+struct schema_name {
+	uint8_t len;
+	char s[SCHEMA_NAME_MAX];
+};
+/* NAME("openat"): a name of at most SCHEMA_NAME_MAX bytes (longer ones fail to compile). */
+#define NAME(S) {.len = sizeof(S) - 1 + 0 * sizeof(char[sizeof(S) - 1 <= SCHEMA_NAME_MAX ? 1 : -1]), .s = S}
+
 struct schema_field {
 	const char *key;
 	enum schema_kind kind;
 	uint16_t off;                 /* offset in the event */
 	uint16_t aux;                 /* SF_IPADDR: offset of the address bytes; SF_DNS_NUM: which;
 				       * SF_CONTAINER: offset of the event's time */
-	const char *const *names;     /* SF_NAME: value -> name */
+	const struct schema_name *names; /* SF_NAME: value -> name */
 	uint32_t nnames;
 };
 

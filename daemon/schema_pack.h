@@ -101,17 +101,14 @@ SCHEMA_INLINE size_t schema_put_value(uint8_t *o, const uint8_t *ev, const struc
 	case SF_ARGS: return schema_put_args(o, ev, schema_ldstr(at));
 	case SF_COMM: return strsafe_put_nul16(o, at);
 	case SF_NAME: {
+		static const struct schema_name unknown = NAME("unknown");
 		uint32_t v = schema_ld32(at);
-		const char *name = v < f->nnames ? f->names[v] : "unknown";
-		size_t k;
+		const struct schema_name *name = v < f->nnames ? &f->names[v] : &unknown;
 
-		/* names are short: copied as they are read, without a strlen and a memcpy call */
-		for (k = 0; k < 32 && name[k]; k++)
-			o[1 + k] = (uint8_t)name[k];
-		if (k == 32)
-			return mp_put_str(o, name, strlen(name));
-		o[0] = (uint8_t)(0xa0 | k);
-		return 1 + k;
+		/* a fixed-size copy of the whole slot (a few wide stores); only len bytes count */
+		o[0] = (uint8_t)(0xa0 | name->len);
+		memcpy(o + 1, name->s, SCHEMA_NAME_MAX);
+		return 1 + (size_t)name->len;
 	}
 	case SF_IPADDR: return schema_put_ipaddr(o, ev, f->off, f->aux);
 	case SF_PROTO: return schema_put_proto(o, schema_ld16(at));

@@ -96,6 +96,35 @@ START_TEST(vfs_exact_bytes)
 }
 END_TEST
 
+/* A name is its table's slot, and "unknown" past the table; only its own bytes count (the next key follows). */
+START_TEST(names_by_value_and_past_the_table)
+{
+	static const struct {
+		uint32_t op;
+		const char *bytes; /* no NUL among them: strlen is their length */
+	} cases[] = {
+		{EV_VFS_OPENAT2, "\xae" "operation_name" "\xa7" "openat2" "\xae" "path_truncated"},
+		{EV_VFS_CREAT, "\xae" "operation_name" "\xa5" "creat" "\xae" "path_truncated"},
+		{99, "\xae" "operation_name" "\xa7" "unknown" "\xae" "path_truncated"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t buf[512];
+		size_t n = make_vfs(buf, "/etc/hosts");
+		struct ev_vfs e;
+		const char *where;
+
+		memcpy(&e, buf, sizeof(e));
+		e.operation = (int32_t)cases[i].op;
+		memcpy(buf, &e, sizeof(e));
+		out.len = 0;
+		ck_assert_int_eq(schema_pack(&out, buf, n, &where), SCHEMA_OK);
+		ck_assert_msg(memmem(sb_data, sb_size, cases[i].bytes, strlen(cases[i].bytes)) != NULL, "operation %u: name not as expected",
+			      cases[i].op);
+	}
+}
+END_TEST
+
 START_TEST(signal_exact_bytes)
 {
 	/* A signal event: a smaller map (fixmap), a name lookup, uint16 and fixint values. */
@@ -515,6 +544,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, vfs_exact_bytes);
 	tcase_add_test(tc, signal_exact_bytes);
+	tcase_add_test(tc, names_by_value_and_past_the_table);
 	tcase_add_test(tc, comm_of_16_without_nul);
 	tcase_add_test(tc, bind_address_and_protocol);
 	tcase_add_test(tc, rejects_bad_ring_data);

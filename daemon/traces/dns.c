@@ -6,8 +6,8 @@
 #include "schema_pack.h"
 #include "trace_unit.h"
 
-static const char *const syscalls[] = {"sendto", "sendmsg", "sendmmsg", "write",
-				       "recvfrom", "recvmsg", "recvmmsg", "read"};
+static const struct schema_name syscalls[] = {NAME("sendto"), NAME("sendmsg"), NAME("sendmmsg"), NAME("write"),
+				       NAME("recvfrom"), NAME("recvmsg"), NAME("recvmmsg"), NAME("read")};
 
 static const struct schema_field fields[] = {
 	FDNS("query", SF_DNS_QNAME, 0, struct ev_dns, msg),

@@ -5,7 +5,7 @@
 #include "schema_pack.h"
 #include "trace_unit.h"
 
-static const char *const stages[] = {"enter", "exit"};
+static const struct schema_name stages[] = {NAME("enter"), NAME("exit")};
 
 static const struct schema_field fields[] = {
 	FN("stage", struct ev_exec, stage, stages),

@@ -8,7 +8,7 @@
 #include "trace_unit.h"
 #include "uprobe.h"
 
-static const char *const ops[] = {"malloc", "free", "calloc", "realloc", "realloc_free", "mmap", "munmap"};
+static const struct schema_name ops[] = {NAME("malloc"), NAME("free"), NAME("calloc"), NAME("realloc"), NAME("realloc_free"), NAME("mmap"), NAME("munmap")};
 
 static const struct schema_field fields[] = {
 	F("operation", SF_S32, struct ev_malloc, operation),

@@ -13,12 +13,12 @@
 #include "uprobe.h"
 
 /* in_ebpf's trace key and our function key, both by enum ev_tls_fn */
-static const char *const trace_names[] = {
-	"openssl_tls_handshake", "openssl_tls_read", "openssl_tls_read",
-	"openssl_tls_write", "openssl_tls_write", "openssl_tls_shutdown",
+static const struct schema_name trace_names[] = {
+	NAME("openssl_tls_handshake"), NAME("openssl_tls_read"), NAME("openssl_tls_read"),
+	NAME("openssl_tls_write"), NAME("openssl_tls_write"), NAME("openssl_tls_shutdown"),
 };
-static const char *const function_names[] = {
-	"SSL_do_handshake", "SSL_read", "SSL_read_ex", "SSL_write", "SSL_write_ex", "SSL_shutdown",
+static const struct schema_name function_names[] = {
+	NAME("SSL_do_handshake"), NAME("SSL_read"), NAME("SSL_read_ex"), NAME("SSL_write"), NAME("SSL_write_ex"), NAME("SSL_shutdown"),
 };
 
 static const struct schema_field fields[] = {

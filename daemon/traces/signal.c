@@ -5,7 +5,7 @@
 #include "schema_pack.h"
 #include "trace_unit.h"
 
-static const char *const syscalls[] = {"kill", "tkill", "tgkill"};
+static const struct schema_name syscalls[] = {NAME("kill"), NAME("tkill"), NAME("tgkill")};
 
 static const struct schema_field fields[] = {
 	F("signal", SF_S32, struct ev_signal, sig),

@@ -5,7 +5,7 @@
 #include "schema_pack.h"
 #include "trace_unit.h"
 
-static const char *const syscalls[] = {"listen", "accept", "accept4", "connect"};
+static const struct schema_name syscalls[] = {NAME("listen"), NAME("accept"), NAME("accept4"), NAME("connect")};
 
 /* Our extras, after in_ebpf's keys: the socket's protocol and own address. */
 #define TCP_LOCAL \

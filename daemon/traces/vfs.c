@@ -6,7 +6,7 @@
 #include "trace_unit.h"
 
 /* By enum ev_vfs_op: 0 is in_ebpf's openat. */
-static const char *const ops[] = {"openat", "open", "openat2", "creat"};
+static const struct schema_name ops[] = {NAME("openat"), NAME("open"), NAME("openat2"), NAME("creat")};
 
 static const struct schema_field fields[] = {
 	F("operation", SF_S32, struct ev_vfs, operation),
