@@ -1,7 +1,6 @@
 /* main.c: command line, start-up order (config, traces, output, privileges), signals, shutdown. */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "container.h"
+#include "heap.h"
 #include "log.h"
 #include "monitor.h"
 #include "notify.h"
@@ -207,7 +207,9 @@ static int run(const struct config *cfg)
 		log_info("trace %s attached (%s)", desc->name, desc->attach_points);
 	}
 	/* loading parsed the kernel's BTF once per trace (megabytes): give that memory back */
-	malloc_trim(0);
+	heap_release();
+	if (heap_keep_freed())
+		log_warn("the C library refused the heap settings: frames will fault their pages in again under load");
 	/* opened while root, walked later as User= (the cgroup tree is readable by anyone) */
 	if (container_start(NULL, err, sizeof(err)))
 		log_warn("%s: every record's container_id is \"" CONTAINER_UNKNOWN "\"", err);

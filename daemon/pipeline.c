@@ -8,6 +8,7 @@
 #include "config.h"
 #include "events.h"
 #include "evtime.h"
+#include "heap.h"
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
@@ -68,6 +69,8 @@ struct pipeline {
 	struct trace_stats *stats;
 	uint64_t ticks;
 	uint64_t malformed_logged;
+	bool read_this_tick;         /* a drain since the last housekeeping read something */
+	bool release_due;            /* events flowed since the heap last gave memory back */
 };
 
 /* Fluent Bit's Match: '*' stands for any run of characters, everything else for itself. */
@@ -228,8 +231,10 @@ int pipeline_drain(struct pipeline *p)
 		behind |= n == DRAIN_BUDGET;
 		total += n;
 	}
-	if (total > 0)
+	if (total > 0) {
+		p->read_this_tick = true;
 		flush_outputs(p);
+	}
 	set_behind(p, behind);
 	return total;
 }
@@ -283,8 +288,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	/* a ring left with data stays readable: the loop comes back after other work */
 	int n = drain_ring(r, DRAIN_BUDGET);
 
-	if (n > 0)
+	if (n > 0) {
+		p->read_this_tick = true;
 		flush_outputs(p);
+	}
 	if (n == DRAIN_BUDGET)
 		set_behind(p, true);
 	/* events are flowing: read on the timer until they stop (the trace cleared its flag) */
@@ -370,6 +377,14 @@ static void on_housekeeping(uv_timer_t *h)
 	}
 	check_output(p, p->cfg->stats_interval_s && p->ticks % p->cfg->stats_interval_s == 0 ? "stats" : NULL);
 	flush_outputs(p);
+	/* a second with nothing read after a busy spell: its frames are acked by now, their pages go back */
+	if (p->read_this_tick)
+		p->release_due = true;
+	else if (p->release_due) {
+		heap_release();
+		p->release_due = false;
+	}
+	p->read_this_tick = false;
 }
 
 /* Output i's tags and the types its Match takes: worked out once, so the hot path only looks them up. */
