@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 	e.resolved_path.off = e.h.size;
 	memcpy(buf, &e, sizeof(e));
 	memcpy(buf + sizeof(e), path, plen + 1);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* CPU time, not wall time: what the host takes away (steal) is left out, as in the daemon's figure */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
 	for (long i = 0; i < rounds; i++) {
 		out.len = 0;
 		enum schema_error err = schema_pack(&out, buf, e.h.size, &where);
@@ -70,13 +71,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
 	per_record = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)rounds;
 	/* the lookup alone, as the packer makes it once per record */
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
 	for (long i = 0; i < rounds; i++)
 		sink += (size_t)container_of(e.h.cgroup_id, e.h.ts_ns, &cid_len)[0] + cid_len;
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
 	container_stats(&cst);
 	printf("{\"ns_per_record\": %.1f, \"record_bytes\": %zu, \"rounds\": %ld, \"container_id\": \"%s\", "
 	       "\"ns_per_container_lookup\": %.1f, \"cgroups_walked\": %llu, \"walk_us\": %.1f}\n",
