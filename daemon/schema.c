@@ -7,19 +7,12 @@
 #include "schema.h"
 #include "schema_pack.h"
 
-/* A type's whole record, head + own + tail, composed once, with each key already encoded. */
+/* A type's keys in record order, head + own + tail, listed once (schema_keys); the packers are compiled. */
 #define MAX_KEYS 32
-/* Keys are fixstr (under 32 bytes): each is copied as a whole 32-byte slot, a fixed-size copy
- * the compiler inlines, instead of a call to memcpy per key; only klen bytes count. */
-#define KEY_ENC_MAX 32
 struct record_plan {
 	const struct schema_type *type;      /* NULL until looked up */
 	const struct schema_field *f[MAX_KEYS];
-	uint8_t key[MAX_KEYS][KEY_ENC_MAX]; /* fixstr header and bytes */
-	uint8_t klen[MAX_KEYS];
 	uint32_t n;
-	uint8_t head[64];                    /* map header, "event_type" and its value */
-	uint8_t head_len;
 };
 
 static struct record_plan plans[EV_TYPE_COUNT];
@@ -32,29 +25,15 @@ static int has_key(const struct schema_type *t, const char *key)
 	return 0;
 }
 
-/* Encodes a short str (keys, event types are under 32 bytes) into dst; returns its length. */
-static uint8_t encode_fixstr(uint8_t *dst, const char *s)
-{
-	size_t n = strlen(s);
-
-	dst[0] = (uint8_t)(0xa0 | n);
-	memcpy(dst + 1, s, n);
-	return (uint8_t)(n + 1);
-}
-
 static void plan_add(struct record_plan *p, const struct schema_field *f)
 {
-	if (p->n < MAX_KEYS && strlen(f->key) < KEY_ENC_MAX) {
-		p->klen[p->n] = encode_fixstr(p->key[p->n], f->key);
+	if (p->n < MAX_KEYS)
 		p->f[p->n++] = f;
-	}
 }
 
 static const struct record_plan *plan_of(const struct schema_type *t)
 {
 	struct record_plan *p = &plans[t->type];
-
-	uint32_t pairs;
 
 	if (p->n)
 		return p;
@@ -65,15 +44,6 @@ static const struct record_plan *plan_of(const struct schema_type *t)
 	for (size_t i = 0; i < SCHEMA_LEN(schema_tail); i++)
 		if (!has_key(t, schema_tail[i].key))
 			plan_add(p, &schema_tail[i]);
-	pairs = p->n + 1;
-	p->head_len = 0;
-	p->head[p->head_len++] = pairs < 16 ? (uint8_t)(0x80 | pairs) : 0xde;
-	if (pairs >= 16) {
-		p->head[p->head_len++] = (uint8_t)(pairs >> 8);
-		p->head[p->head_len++] = (uint8_t)pairs;
-	}
-	p->head_len += encode_fixstr(p->head + p->head_len, "event_type");
-	p->head_len += encode_fixstr(p->head + p->head_len, t->event_type);
 	return p;
 }
 
