@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "heap.h"
+#include "resident.h"
 #include "suite_run.h"
 
 /* A default frame's allocation (FRAME_WHOLE(1M) in output_forward.c) and a queue of them in flight. */
@@ -20,18 +21,6 @@ static long minor_faults(void)
 
 	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
 	return ru.ru_minflt;
-}
-
-/* Resident bytes of the process (statm's second field, in pages). */
-static long resident_bytes(void)
-{
-	long size = 0, res = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &res), 2);
-	fclose(f);
-	return res * sysconf(_SC_PAGESIZE);
 }
 
 /*

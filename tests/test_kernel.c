@@ -28,6 +28,7 @@
 #include "privs.h"
 #include "tracefs.h"
 #include "registry.h"
+#include "resident.h"
 #include "traces.h"
 #include "suite_run.h"
 
@@ -735,18 +736,6 @@ START_TEST(ring_behind_is_read_on_every_loop_turn)
 	rig_stop(&r);
 }
 END_TEST
-
-/* Resident bytes of this process (statm's second field, in pages). */
-static long resident_bytes(void)
-{
-	long size = 0, res = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &res), 2);
-	fclose(f);
-	return res * sysconf(_SC_PAGESIZE);
-}
 
 /* For a wait that only runs the loop. */
 static bool match_none(const msgpack_object *rec, const void *arg)
