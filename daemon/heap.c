@@ -16,16 +16,9 @@
 #define HEAP_KEEP_MAX ((int)(4 * 1024 * 1024 * sizeof(long))) /* glibc's largest mmap threshold: 32 MiB on 64-bit */
 #define HEAP_TRIM_NEVER 0x7fffffff        /* mallopt takes an int */
 
-/* Under AddressSanitizer the allocator is the sanitizer's: glibc's settings would not reach it. */
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define HEAP_GLIBC 1
-#else
-#define HEAP_GLIBC 0
-#endif
-
 int heap_keep_freed(void)
 {
-#if HEAP_GLIBC
+#if HEAP_POLICY
 	/* setting either turns glibc's own sliding thresholds off */
 	if (!mallopt(M_MMAP_THRESHOLD, HEAP_KEEP_MAX) || !mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_NEVER))
 		return -1;
@@ -35,7 +28,7 @@ int heap_keep_freed(void)
 
 void heap_release(void)
 {
-#if HEAP_GLIBC
+#if HEAP_POLICY
 	malloc_trim(0);
 #endif
 }

@@ -2,6 +2,16 @@
 #ifndef EBPF_FORWARD_HEAP_H
 #define EBPF_FORWARD_HEAP_H
 
+#include <stdlib.h> /* any C library header: glibc's define __GLIBC__ */
+
+/* 1 where the policy below has an effect: glibc's allocator (under AddressSanitizer the allocator is
+ * the sanitizer's, and glibc's settings would not reach it). */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define HEAP_POLICY 1
+#else
+#define HEAP_POLICY 0
+#endif
+
 /*
  * From now on, blocks up to HEAP_KEEP_MAX bytes (every frame, at any
  * Frame_Size) come from the heap, and freed memory stays in it for the next
