@@ -14,12 +14,14 @@
 #include "client.h"
 #include "queue.h"
 #include "reply.h"
+#include "splice.h"
 #include "spool.h"
 #include "tls.h"
 
 /* Frames handed to libuv at once, and frames written but not yet acked. */
 #define MAX_WRITING 8
 #define MAX_UNACKED 64
+_Static_assert(MAX_WRITING <= FWD_SPLICE_MAX_WRITES, "every frame handed out fits the splice writer");
 #define TICK_MS 1000
 /* Replies are read into this much room (reply.h). */
 #define ACK_BUF FWD_REPLY_MAX
@@ -97,6 +99,9 @@ struct fwd_client {
 	bool hs_warned;             /* a handshake failure was logged in this outage */
 	size_t writing;
 	size_t unacked;
+	/* frames by reference on a plain connection with acks (splice.h); off once the kernel refused it */
+	struct fwd_splice *spl;
+	bool splice_off;
 
 	/* TLS (TCP receivers, with cfg.tls): the connection's session, and room for the receiver's encrypted bytes */
 	struct fwd_tls *tls;
@@ -359,10 +364,22 @@ static void on_conn_closed(uv_handle_t *h)
 	}
 }
 
+static void on_splice_closed(void *arg)
+{
+	struct fwd_client *c = arg;
+
+	c->open_handles--;
+	maybe_finish(c);
+}
+
 static void close_conn(struct fwd_client *c)
 {
 	if (c->state == CS_CONNECTING || c->state == CS_TLS || c->state == CS_HANDSHAKE || c->state == CS_CONNECTED) {
 		c->state = CS_CLOSING;
+		if (c->spl) {
+			fwd_splice_close(c->spl, on_splice_closed, c);
+			c->spl = NULL;
+		}
 		uv_close(&c->conn.handle, on_conn_closed);
 	}
 }
@@ -576,6 +593,8 @@ static int conn_write(struct fwd_client *c, uv_write_t *req, const void *p, size
 	char err[320];
 	uv_buf_t b;
 
+	if (c->spl)
+		return fwd_splice_write(c->spl, req, p, n, cb);
 	if (!c->tls) {
 		b = uv_buf_init((char *)p, (unsigned)n);
 		return uv_write(req, &c->conn.stream, &b, 1, cb);
@@ -750,6 +769,22 @@ static void tune_unix(struct fwd_client *c)
 	uv_send_buffer_size(&c->conn.handle, &size);
 }
 
+/*
+ * Frames from now on by reference (splice.h): only where each stays put
+ * until its ack, so not without acks. TLS encrypts into its own buffers.
+ */
+static void start_splice(struct fwd_client *c)
+{
+	char err[128];
+
+	if ((c->spl = fwd_splice_open(c->loop, &c->conn.stream, err, sizeof(err))) != NULL) {
+		c->open_handles++;
+		return;
+	}
+	c->splice_off = true;
+	logf_(c, FWD_LOG_INFO, "forward: %s: frames are copied into the socket (%s)", peer(c), err);
+}
+
 /* Connected, and with a shared key the handshake done: frames may go. */
 static void became_connected(struct fwd_client *c)
 {
@@ -764,6 +799,8 @@ static void became_connected(struct fwd_client *c)
 		snprintf(hs, sizeof(hs), " (shared key verified)");
 	}
 
+	if (!c->tls && c->cfg.require_ack && !c->splice_off)
+		start_splice(c);
 	c->state = CS_CONNECTED;
 	c->st.connects++;
 	c->st.endpoint = (int)c->cur;
@@ -942,6 +979,10 @@ static void connect_address(struct fwd_client *c)
 		if (!c->ai_next)
 			connect_failed(c, "connect", rc);
 		c->state = CS_CLOSING;
+		if (c->spl) {
+			fwd_splice_close(c->spl, on_splice_closed, c);
+			c->spl = NULL;
+		}
 		uv_close(&c->conn.handle, on_conn_closed);
 	}
 }
@@ -1140,6 +1181,11 @@ static void on_write(uv_write_t *req, int status)
 	if (status < 0) {
 		/* cancelled by a close, or the write failed: it goes again later */
 		ch->state = FWD_CHUNK_QUEUED;
+		if (status == UV_ENOTSUP && !c->splice_off) {
+			c->splice_off = true;
+			logf_(c, FWD_LOG_WARN, "forward: %s: the kernel does not splice to this socket; frames are copied "
+			      "into it from the next connection on", peer(c));
+		}
 		if (status != UV_ECANCELED)
 			conn_lost(c, uv_strerror(status));
 		maybe_finish(c);
@@ -1200,6 +1246,10 @@ static void pump(struct fwd_client *c)
 		}
 		if (ch->sent_ms)
 			c->st.frames_resent++;
+		if (c->spl) {
+			ch->lent = true;
+			c->st.frames_lent++;
+		}
 		ch->state = FWD_CHUNK_WRITING;
 		c->writing++;
 	}

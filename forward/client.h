@@ -76,6 +76,7 @@ struct fwd_client_stats {
 	uint64_t entries_dropped;   /* queue overflow, or undelivered at close */
 	uint64_t frames_dropped;
 	uint64_t frames_resent;     /* written again after a lost connection */
+	uint64_t frames_lent;       /* handed to the splice writer (splice.h): their whole pages lent, not copied */
 	uint64_t connects;          /* successful connections (with a shared key: handshakes) */
 	uint64_t connect_failures;
 	uint64_t handshake_failures; /* connected, but HELO, PING or PONG went wrong (nothing was sent) */

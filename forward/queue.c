@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "splice.h"
 
 void fwd_queue_init(struct fwd_queue *q, size_t limit)
 {
@@ -38,6 +39,8 @@ void fwd_chunk_free(struct fwd_chunk *c)
 {
 	if (!c)
 		return;
+	if (c->lent_to_closed)
+		fwd_splice_forget(c->buf + c->start, c->size);
 	free(c->buf);
 	free(c);
 }
@@ -133,8 +136,11 @@ struct fwd_chunk *fwd_queue_first(const struct fwd_queue *q, enum fwd_chunk_stat
 
 void fwd_queue_requeue(struct fwd_queue *q)
 {
-	for (struct fwd_chunk *c = q->head; c; c = c->next)
+	for (struct fwd_chunk *c = q->head; c; c = c->next) {
 		c->state = FWD_CHUNK_QUEUED;
+		c->lent_to_closed |= c->lent;
+		c->lent = false;
+	}
 }
 
 uint64_t fwd_queue_clear(struct fwd_queue *q)

@@ -26,6 +26,8 @@ struct fwd_chunk {
 	bool on_disk;          /* its spool file exists: removed once acked */
 	enum fwd_chunk_state state;
 	bool acked;            /* the ack came while libuv still held the write: freed when it completes */
+	bool lent;             /* written by reference (splice.h) on the current connection */
+	bool lent_to_closed;   /* lent to a connection that closed before its ack: its pages are forgotten when freed */
 	bool has_id;
 	char id[FWD_CHUNK_ID_LEN + 1];
 	uint64_t sent_ms;      /* loop time of the write, for the ack timeout */
@@ -66,7 +68,7 @@ void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c);
 /* The first chunk in the given state, oldest first, or NULL. */
 struct fwd_chunk *fwd_queue_first(const struct fwd_queue *q, enum fwd_chunk_state state);
 
-/* Every chunk back to QUEUED (after a lost connection: they are written again). */
+/* Every chunk back to QUEUED (after a lost connection: they are written again); what was lent stays marked. */
 void fwd_queue_requeue(struct fwd_queue *q);
 
 /* Drops and frees every chunk, counting them as dropped; returns entries dropped. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <seccomp.h>
 #include <uv.h>
 
 #include "client.h"
@@ -36,6 +37,8 @@ static void delivers_with_acks(int unix_socket)
 	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 5000), "not all acked: %s", r.logs);
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.entries_acked, frames * ENTRIES_PER_FRAME);
+	/* a plain connection with acks: every frame by reference */
+	ck_assert_uint_eq(st.frames_lent, frames);
 	ck_assert_uint_eq(st.entries_dropped, 0);
 	ck_assert_uint_eq(st.buffered_frames, 0);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
@@ -80,9 +83,43 @@ START_TEST(fast_acks_for_frames_still_in_a_write)
 	fwd_client_stats(r.c, &st);
 	ck_assert_msg(st.connects == 1, "reconnected %llu times: %s", (unsigned long long)st.connects, r.logs);
 	ck_assert_uint_eq(st.frames_resent, 0);
+	ck_assert_uint_eq(st.frames_lent, frames);
 	ck_assert_uint_eq(st.buffered_frames, 0);
 	ck_assert_ptr_null(strstr(r.logs, "wrong ack"));
 	/* exactly once here: nothing was sent twice */
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * 16);
+	crig_close(&r, 1000);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
+START_TEST(a_kernel_that_will_not_splice_gets_copies)
+{
+	struct receiver rv;
+	struct crig r;
+	uint64_t frames = 5;
+	struct fwd_client_stats st;
+	scmp_filter_ctx ctx;
+
+	receiver_start(&rv, 1, 0, NULL);
+	/* this test's own process only (Check forks one per test): vmsplice refused, as some sandboxes do */
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(vmsplice), 0), 0);
+	ck_assert_int_eq(seccomp_load(ctx), 0);
+	seccomp_release(ctx);
+	crig_open(&r, &rv, true, 512 << 20);
+	/* big frames have whole pages to lend: the first one meets the refusal */
+	for (uint32_t i = 0; i < frames; i++)
+		crig_send_big_frame(&r);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 10000), "not all acked: %s", r.logs);
+	fwd_client_stats(r.c, &st);
+	ck_assert_msg(strstr(r.logs, "the kernel does not splice to this socket; frames are copied into it from the "
+			  "next connection on"), "no warning in: %s", r.logs);
+	ck_assert_uint_eq(st.connects, 2);
+	/* lent on the first connection only; the second copied every one, once */
+	ck_assert_uint_ge(st.frames_lent, 1);
+	ck_assert_uint_le(st.frames_lent, frames);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * 16);
 	crig_close(&r, 1000);
 	receiver_cleanup(&rv);
@@ -104,6 +141,8 @@ START_TEST(without_acks_frames_are_freed_once_written)
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.buffered_frames, 0);
 	ck_assert_uint_eq(st.frames_acked, 0);
+	/* freed once written, so never lent: the socket would still read them */
+	ck_assert_uint_eq(st.frames_lent, 0);
 	crig_close(&r, 1000);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
 	ck_assert_uint_eq(receiver_stat(&rv, "acks"), 0);
@@ -1003,6 +1042,7 @@ int main(void)
 	tcase_add_test(tc, unix_delivers_with_acks);
 	tcase_add_test(tc, fast_acks_for_frames_still_in_a_write);
 	tcase_add_test(tc, without_acks_frames_are_freed_once_written);
+	tcase_add_test(tc, a_kernel_that_will_not_splice_gets_copies);
 	tcase_add_test(tc, receiver_absent_then_present);
 	tcase_add_test(tc, receiver_restart_midstream_loses_nothing);
 	tcase_add_test(tc, closed_before_ack_is_resent);

@@ -3,6 +3,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "queue.h"
 #include "suite_run.h"
@@ -99,6 +101,53 @@ START_TEST(frames_on_the_wire_are_never_dropped)
 }
 END_TEST
 
+/* A frame lent by reference to a connection that closed before its ack stays marked, whatever comes later. */
+START_TEST(lent_frames_are_marked_when_their_connection_closes)
+{
+	struct fwd_queue q;
+	struct fwd_chunk *a = chunk(100, 1, "a"), *b = chunk(100, 1, "b");
+
+	fwd_queue_init(&q, 1000);
+	fwd_queue_push(&q, a, NULL);
+	fwd_queue_push(&q, b, NULL);
+	a->state = FWD_CHUNK_SENT;
+	a->lent = true;
+	fwd_queue_requeue(&q);
+	ck_assert(a->lent_to_closed);
+	ck_assert(!a->lent);
+	ck_assert(!b->lent_to_closed);
+	/* the next connection lent nothing: a's old socket may still hold its pages */
+	fwd_queue_requeue(&q);
+	ck_assert(a->lent_to_closed);
+	fwd_queue_clear(&q);
+}
+END_TEST
+
+/* Freeing such a frame takes its whole pages out of the process first (fwd_splice_forget): they are not resident after. */
+START_TEST(freeing_a_frame_lent_to_a_closed_connection_forgets_its_pages)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE), n = 16 * ps;
+	uint8_t *buf = malloc(n), *guard = malloc(64); /* the guard keeps buf off the heap's top (no trim) */
+	uint8_t *first = (uint8_t *)(((uintptr_t)buf + ps - 1) & ~(ps - 1));
+	unsigned char vec[16];
+	struct fwd_chunk *c;
+	int resident = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(guard);
+	memset(buf, 0xab, n);
+	c = fwd_chunk_new(buf, 0, n, 1, NULL);
+	c->lent_to_closed = true;
+	fwd_chunk_free(c);
+	/* the page the allocator writes its free-list into may come back; the 13 after it must not */
+	ck_assert_int_eq(mincore(first + ps, 13 * ps, vec), 0);
+	for (int i = 0; i < 13; i++)
+		resident += vec[i] & 1;
+	ck_assert_msg(resident == 0, "%d of 13 pages of the freed frame still resident", resident);
+	free(guard);
+}
+END_TEST
+
 /* What counts is the memory a frame's buffer holds, not the frame's length: buffers grow by doubling. */
 START_TEST(bytes_are_the_buffers)
 {
@@ -125,6 +174,8 @@ int main(void)
 	tcase_add_test(tc, full_queue_drops_oldest_and_counts);
 	tcase_add_test(tc, frames_on_the_wire_are_never_dropped);
 	tcase_add_test(tc, bytes_are_the_buffers);
+	tcase_add_test(tc, lent_frames_are_marked_when_their_connection_closes);
+	tcase_add_test(tc, freeing_a_frame_lent_to_a_closed_connection_forgets_its_pages);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }
