@@ -63,12 +63,14 @@ static void seal_and_send(struct output_forward *o, struct tag_frame *tf)
 {
 	char id[FWD_CHUNK_ID_LEN + 1];
 	uint32_t entries = tf->f.entries;
-	size_t start, size;
+	size_t start, size, payload = fwd_frame_payload(&tf->f);
 	uint8_t *buf;
 
 	tf->open = false;
-	tf->next_cap = fwd_frame_payload(&tf->f) >= o->frame_size ? FRAME_WHOLE(o->frame_size)
-								   : fwd_frame_payload(&tf->f) + 4096;
+	if (payload >= o->frame_size)
+		tf->next_cap = FRAME_WHOLE(o->frame_size);
+	else /* halved at most per frame: under load the flush timer seals frames it caught half full */
+		tf->next_cap = payload + 4096 > tf->next_cap / 2 ? payload + 4096 : tf->next_cap / 2;
 	/* every entry of it was taken back (records that failed to pack): nothing to send */
 	if (!entries) {
 		fwd_frame_free(&tf->f);
@@ -106,7 +108,13 @@ static struct tag_frame *open_frame(struct output_forward *o, unsigned tag_id, c
 		return NULL;
 	tf = &o->frames[tag_id];
 	if (!tf->open) {
-		if (fwd_frame_init(&tf->f, tag, taglen, tf->next_cap > FRAME_INITIAL ? tf->next_cap : FRAME_INITIAL)) {
+		size_t want = tf->next_cap > FRAME_INITIAL ? tf->next_cap : FRAME_INITIAL, cap;
+		/* an earlier frame's buffer, when the client kept one: no new pages to fault in */
+		uint8_t *buf = fwd_client_reuse(o->client, fwd_frame_room(taglen, want), &cap);
+
+		if (buf) {
+			fwd_frame_init_in(&tf->f, tag, taglen, buf, cap);
+		} else if (fwd_frame_init(&tf->f, tag, taglen, want)) {
 			o->records_unframed++;
 			return NULL;
 		}

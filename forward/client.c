@@ -226,6 +226,9 @@ struct fwd_client *fwd_client_new(uv_loop_t *loop, const struct fwd_client_confi
 	c->backoff_ms = c->cfg.backoff_min_ms;
 	c->next_seq = 1;
 	fwd_queue_init(&c->q, cfg->buffer_limit ? cfg->buffer_limit : (64u << 20));
+	/* frames that wait for their ack may be lent to the socket: their memory goes round among them */
+	if (cfg->require_ack)
+		fwd_queue_lendable(&c->q);
 	uv_timer_init(loop, &c->retry);
 	uv_timer_init(loop, &c->tick);
 	uv_timer_init(loop, &c->deadline);
@@ -1130,6 +1133,9 @@ static void on_tick(uv_timer_t *t)
 
 	if (c->spool)
 		fwd_spool_sync(c->spool);
+	/* a second in which no frame took a kept buffer: the load that needed them is over, they go back */
+	if (!fwd_queue_reused_since(&c->q))
+		fwd_queue_release_kept(&c->q);
 	if ((c->state == CS_HANDSHAKE || c->state == CS_TLS) && uv_now(c->loop) - c->hs_started_ms > c->cfg.ack_timeout_ms) {
 		char why[160];
 
@@ -1246,10 +1252,8 @@ static void pump(struct fwd_client *c)
 		}
 		if (ch->sent_ms)
 			c->st.frames_resent++;
-		if (c->spl) {
-			ch->lent = true;
+		if (c->spl)
 			c->st.frames_lent++;
-		}
 		ch->state = FWD_CHUNK_WRITING;
 		c->writing++;
 	}
@@ -1282,6 +1286,11 @@ static bool to_spool(struct fwd_client *c, size_t bytes)
 	       !fwd_queue_fits(&c->q, bytes);
 }
 
+uint8_t *fwd_client_reuse(struct fwd_client *c, size_t want, size_t *cap)
+{
+	return fwd_queue_reuse(&c->q, want, cap);
+}
+
 int64_t fwd_client_send(struct fwd_client *c, uint8_t *buf, size_t start, size_t size,
 			uint32_t entries, const char *chunk_id)
 {
@@ -1290,14 +1299,14 @@ int64_t fwd_client_send(struct fwd_client *c, uint8_t *buf, size_t start, size_t
 	struct fwd_chunk *ch;
 
 	if (c->closing && !c->spool) {
-		free(buf);
+		fwd_queue_let_go(&c->q, buf);
 		c->q.dropped_entries += entries;
 		c->q.dropped_chunks++;
 		return -1;
 	}
 	if (c->closing || to_spool(c, start + size)) {
 		spool_frame(c, seq, buf + start, size, entries, id);
-		free(buf);
+		fwd_queue_let_go(&c->q, buf);
 		/* connected and idle (the frame was only too big for the buffer), nothing else would wake the pump */
 		if (!c->closing)
 			pump(c);
@@ -1419,6 +1428,7 @@ void fwd_client_free(struct fwd_client *c)
 	if (!c)
 		return;
 	fwd_queue_clear(&c->q);
+	fwd_queue_release_kept(&c->q);
 	fwd_spool_close(c->spool);
 	free_creds(&c->creds);
 	OPENSSL_cleanse(c->ping, sizeof(c->ping));

@@ -109,9 +109,16 @@ void fwd_client_set_spool(struct fwd_client *c, struct fwd_spool *spool);
 void fwd_client_start(struct fwd_client *c);
 
 /*
+ * Room for the next frame: a buffer of at least want bytes that held an
+ * earlier frame of this client, *cap its size; NULL when none is kept (then
+ * malloc one). It is lendable memory (lent.h): give it to fwd_frame_init_in.
+ */
+uint8_t *fwd_client_reuse(struct fwd_client *c, size_t want, size_t *cap);
+
+/*
  * Queues a sealed frame: buf[start, start + size) holding entries entries,
- * carrying chunk id (NULL when acks are off). Takes buf, which is freed with
- * free(). Returns entries dropped from the queue to make room (0 normally),
+ * carrying chunk id (NULL when acks are off). Takes buf (from malloc, or
+ * from fwd_client_reuse). Returns entries dropped from the queue to make room (0 normally),
  * or -1 if closing or out of memory (buf freed, entries counted as dropped).
  */
 int64_t fwd_client_send(struct fwd_client *c, uint8_t *buf, size_t start, size_t size,

@@ -2,10 +2,13 @@
 #ifndef FWD_MPBUF_H
 #define FWD_MPBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lent.h"
 
 /*
  * Written by hand rather than with msgpack-c's packer: a record is ~17 small
@@ -106,6 +109,7 @@ struct mpbuf {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
+	bool lent;      /* p is lendable memory (lent.h): never given back to the heap as it is */
 };
 
 /* Makes room for n more bytes; -1 when out of memory. Callers reserve once per record. */
@@ -118,9 +122,16 @@ static inline int mpbuf_reserve(struct mpbuf *b, size_t n)
 		return 0;
 	while (cap < b->len + n)
 		cap *= 2;
-	np = realloc(b->p, cap);
-	if (!np)
+	if (b->lent) {
+		/* realloc could hand the old pages to anyone: moved by hand, and the old ones forgotten */
+		if (!(np = malloc(cap)))
+			return -1;
+		memcpy(np, b->p, b->len);
+		fwd_lent_free(b->p);
+		b->lent = false;
+	} else if (!(np = realloc(b->p, cap))) {
 		return -1;
+	}
 	b->p = np;
 	b->cap = cap;
 	return 0;
@@ -128,9 +139,13 @@ static inline int mpbuf_reserve(struct mpbuf *b, size_t n)
 
 static inline void mpbuf_free(struct mpbuf *b)
 {
-	free(b->p);
+	if (b->lent)
+		fwd_lent_free(b->p);
+	else
+		free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
+	b->lent = false;
 }
 
 /* The writers below assume room was reserved. */

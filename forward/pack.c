@@ -20,13 +20,16 @@ void fwd_pack_eventtime(uint8_t out[FWD_EVENTTIME_SIZE], uint32_t sec, uint32_t 
 /* Headers in front of the entries: fixarray(3), tag str, and at most a bin32 header. */
 #define FRONT_MAX(taglen) (1 + 5 + (taglen) + 5)
 
-int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t initial_cap)
+size_t fwd_frame_room(size_t taglen, size_t initial_cap)
+{
+	return FRONT_MAX(taglen) + initial_cap;
+}
+
+/* The frame's headers, in f->b's room (at least fwd_frame_room). */
+static void frame_start(struct fwd_frame *f, const char *tag, size_t taglen)
 {
 	size_t front = FRONT_MAX(taglen), at;
 
-	memset(f, 0, sizeof(*f));
-	if (mpbuf_reserve(&f->b, front + initial_cap))
-		return -1;
 	/* array and tag go right after the bin header's room; seal slides them to meet it */
 	at = 0;
 	at += mp_put_array_hdr(f->b.p + at, 3);
@@ -35,7 +38,22 @@ int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t i
 	f->body = front;
 	f->b.len = front;
 	f->start = at; /* remembers the length of array+tag until seal */
+}
+
+int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t initial_cap)
+{
+	memset(f, 0, sizeof(*f));
+	if (mpbuf_reserve(&f->b, fwd_frame_room(taglen, initial_cap)))
+		return -1;
+	frame_start(f, tag, taglen);
 	return 0;
+}
+
+void fwd_frame_init_in(struct fwd_frame *f, const char *tag, size_t taglen, uint8_t *buf, size_t cap)
+{
+	memset(f, 0, sizeof(*f));
+	f->b = (struct mpbuf){.p = buf, .cap = cap, .lent = true};
+	frame_start(f, tag, taglen);
 }
 
 struct mpbuf *fwd_frame_begin(struct fwd_frame *f, uint32_t sec, uint32_t nsec, size_t *mark)
@@ -147,7 +165,7 @@ int fwd_frame_seal_gzip(struct fwd_frame *f, const char *chunk)
 		return -1;
 	}
 	memcpy(nb, f->b.p, f->start); /* array and tag, not yet slid into place */
-	free(f->b.p);
+	mpbuf_free(&f->b);
 	f->b.p = nb;
 	f->b.cap = f->body + bound + 128;
 	f->b.len = f->body + z.total_out;
@@ -176,7 +194,7 @@ uint8_t *fwd_frame_take(struct fwd_frame *f, size_t *start, size_t *size)
 
 void fwd_frame_free(struct fwd_frame *f)
 {
-	free(f->b.p);
+	mpbuf_free(&f->b);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -31,6 +31,16 @@ struct fwd_frame {
 /* Starts an empty frame for tag; -1 on allocation failure. */
 int fwd_frame_init(struct fwd_frame *f, const char *tag, size_t taglen, size_t initial_cap);
 
+/* The bytes fwd_frame_init takes for tag and initial_cap bytes of entries. */
+size_t fwd_frame_room(size_t taglen, size_t initial_cap);
+
+/*
+ * The same in buf (cap bytes, at least fwd_frame_room), lendable memory from
+ * the client (fwd_client_reuse): the frame owns it, and growing or freeing
+ * the frame forgets its pages (lent.h).
+ */
+void fwd_frame_init_in(struct fwd_frame *f, const char *tag, size_t taglen, uint8_t *buf, size_t cap);
+
 /* Appends [EventTime, record]; record must be one msgpack map. -1 on allocation failure. */
 int fwd_frame_add(struct fwd_frame *f, uint32_t sec, uint32_t nsec, const void *record, size_t len);
 

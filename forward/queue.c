@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lent.h"
 #include "queue.h"
-#include "splice.h"
 
 void fwd_queue_init(struct fwd_queue *q, size_t limit)
 {
@@ -18,7 +18,7 @@ struct fwd_chunk *fwd_chunk_new(uint8_t *buf, size_t start, size_t size, uint32_
 	struct fwd_chunk *c = calloc(1, sizeof(*c));
 
 	if (!c) {
-		free(buf);
+		fwd_lent_free(buf); /* it may have come from a lendable queue: the safe way costs nothing here */
 		return NULL;
 	}
 	c->buf = buf;
@@ -35,13 +35,72 @@ struct fwd_chunk *fwd_chunk_new(uint8_t *buf, size_t start, size_t size, uint32_
 	return c;
 }
 
-void fwd_chunk_free(struct fwd_chunk *c)
+void fwd_queue_lendable(struct fwd_queue *q)
 {
-	if (!c)
+	q->lendable = true;
+}
+
+void fwd_queue_let_go(struct fwd_queue *q, uint8_t *buf)
+{
+	size_t cap, small = 0;
+
+	if (!q->lendable || !buf) {
+		free(buf);
 		return;
-	if (c->lent_to_closed)
-		fwd_splice_forget(c->buf + c->start, c->size);
-	free(c->buf);
+	}
+	cap = malloc_usable_size(buf);
+	if (q->nkept == FWD_QUEUE_KEEP) {
+		for (size_t i = 1; i < q->nkept; i++)
+			if (q->kept_cap[i] < q->kept_cap[small])
+				small = i;
+		if (q->kept_cap[small] >= cap) {
+			fwd_lent_free(buf);
+			return;
+		}
+		fwd_lent_free(q->kept[small]);
+		q->kept[small] = buf;
+		q->kept_cap[small] = cap;
+		return;
+	}
+	q->kept_cap[q->nkept] = cap;
+	q->kept[q->nkept++] = buf;
+}
+
+uint8_t *fwd_queue_reuse(struct fwd_queue *q, size_t want, size_t *cap)
+{
+	/* the last kept first: the likeliest to be in the caches */
+	for (size_t i = q->nkept; i-- > 0;) {
+		uint8_t *buf = q->kept[i];
+
+		if (q->kept_cap[i] < want || q->kept_cap[i] / 4 > want)
+			continue;
+		q->reused = true;
+		*cap = q->kept_cap[i];
+		q->nkept--;
+		memmove(&q->kept[i], &q->kept[i + 1], (q->nkept - i) * sizeof(q->kept[0]));
+		memmove(&q->kept_cap[i], &q->kept_cap[i + 1], (q->nkept - i) * sizeof(q->kept_cap[0]));
+		return buf;
+	}
+	return NULL;
+}
+
+bool fwd_queue_reused_since(struct fwd_queue *q)
+{
+	bool r = q->reused;
+
+	q->reused = false;
+	return r;
+}
+
+void fwd_queue_release_kept(struct fwd_queue *q)
+{
+	while (q->nkept)
+		fwd_lent_free(q->kept[--q->nkept]);
+}
+
+static void chunk_free(struct fwd_queue *q, struct fwd_chunk *c)
+{
+	fwd_queue_let_go(q, c->buf);
 	free(c);
 }
 
@@ -66,7 +125,7 @@ static void unlink_chunk(struct fwd_queue *q, struct fwd_chunk *c)
 void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c)
 {
 	unlink_chunk(q, c);
-	fwd_chunk_free(c);
+	chunk_free(q, c);
 }
 
 size_t fwd_chunk_bytes(const struct fwd_chunk *c)
@@ -108,7 +167,7 @@ uint64_t fwd_queue_push(struct fwd_queue *q, struct fwd_chunk *c, bool *taken)
 	if (q->count && q->bytes + need > q->limit) {
 		dropped += c->entries;
 		drop(q, c->entries);
-		fwd_chunk_free(c);
+		chunk_free(q, c);
 		if (taken)
 			*taken = false;
 		return dropped;
@@ -136,11 +195,8 @@ struct fwd_chunk *fwd_queue_first(const struct fwd_queue *q, enum fwd_chunk_stat
 
 void fwd_queue_requeue(struct fwd_queue *q)
 {
-	for (struct fwd_chunk *c = q->head; c; c = c->next) {
+	for (struct fwd_chunk *c = q->head; c; c = c->next)
 		c->state = FWD_CHUNK_QUEUED;
-		c->lent_to_closed |= c->lent;
-		c->lent = false;
-	}
 }
 
 uint64_t fwd_queue_clear(struct fwd_queue *q)

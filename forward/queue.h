@@ -26,13 +26,14 @@ struct fwd_chunk {
 	bool on_disk;          /* its spool file exists: removed once acked */
 	enum fwd_chunk_state state;
 	bool acked;            /* the ack came while libuv still held the write: freed when it completes */
-	bool lent;             /* written by reference (splice.h) on the current connection */
-	bool lent_to_closed;   /* lent to a connection that closed before its ack: its pages are forgotten when freed */
 	bool has_id;
 	char id[FWD_CHUNK_ID_LEN + 1];
 	uint64_t sent_ms;      /* loop time of the write, for the ack timeout */
 	uv_write_t req;
 };
+
+/* Freed frame buffers a lendable queue keeps for the next frames (what is in flight under load, and more). */
+#define FWD_QUEUE_KEEP 32
 
 /* FIFO, oldest first. Chunks in flight stay at the head, in the order written. */
 struct fwd_queue {
@@ -42,6 +43,11 @@ struct fwd_queue {
 	size_t limit;          /* bytes */
 	uint64_t dropped_chunks;
 	uint64_t dropped_entries;
+	bool lendable;         /* its buffers may be lent to sockets (lent.h) */
+	uint8_t *kept[FWD_QUEUE_KEEP];
+	size_t kept_cap[FWD_QUEUE_KEEP];
+	size_t nkept;
+	bool reused;           /* a kept buffer was taken since fwd_queue_reused_since last asked */
 };
 
 void fwd_queue_init(struct fwd_queue *q, size_t limit);
@@ -68,16 +74,41 @@ void fwd_queue_remove(struct fwd_queue *q, struct fwd_chunk *c);
 /* The first chunk in the given state, oldest first, or NULL. */
 struct fwd_chunk *fwd_queue_first(const struct fwd_queue *q, enum fwd_chunk_state state);
 
-/* Every chunk back to QUEUED (after a lost connection: they are written again); what was lent stays marked. */
+/* Every chunk back to QUEUED (after a lost connection: they are written again). */
 void fwd_queue_requeue(struct fwd_queue *q);
 
 /* Drops and frees every chunk, counting them as dropped; returns entries dropped. */
 uint64_t fwd_queue_clear(struct fwd_queue *q);
 
-/* A chunk from a sealed frame buffer (takes buf); NULL on allocation failure (buf freed). */
+/* A chunk from a sealed frame buffer (takes buf); NULL on allocation failure (buf freed, as lendable memory). */
 struct fwd_chunk *fwd_chunk_new(uint8_t *buf, size_t start, size_t size, uint32_t entries,
 				const char *id);
 
-void fwd_chunk_free(struct fwd_chunk *c);
+/*
+ * From now on the queue's buffers are lendable memory (lent.h): a freed one
+ * is kept for the next frame (fwd_queue_reuse), or its pages are forgotten
+ * before it goes back to the heap. Never undone.
+ */
+void fwd_queue_lendable(struct fwd_queue *q);
+
+/*
+ * A buffer the queue's owner is done with (a frame not queued): kept, or
+ * freed as the queue's buffers are. When FWD_QUEUE_KEEP are kept, the
+ * smallest of them and buf goes (small frames' buffers are rarely asked for).
+ */
+void fwd_queue_let_go(struct fwd_queue *q, uint8_t *buf);
+
+/*
+ * A kept buffer of at least want bytes (and not more than four times that,
+ * so a small frame does not hold a big one against the limit); *cap is its
+ * size. NULL when none.
+ */
+uint8_t *fwd_queue_reuse(struct fwd_queue *q, size_t want, size_t *cap);
+
+/* The kept buffers go back to the heap, pages forgotten (when the load is over, and at the end). */
+void fwd_queue_release_kept(struct fwd_queue *q);
+
+/* Whether a kept buffer was reused since the last call: if not, the load that needed them is over. */
+bool fwd_queue_reused_since(struct fwd_queue *q);
 
 #endif

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "lent.h"
 #include "splice.h"
 
 /* The pipe holds a default frame's pages at once; one of 64 KiB still pays, a smaller one does not. */
@@ -36,29 +36,6 @@ struct fwd_splice {
 	void (*closed)(void *);
 	void *closed_arg;
 };
-
-static size_t page_size(void)
-{
-	static size_t ps;
-
-	if (!ps)
-		ps = (size_t)sysconf(_SC_PAGESIZE);
-	return ps;
-}
-
-/* The whole pages of p[0, n) as offsets [lo, hi); lo == hi == n when there are none. */
-static void whole_pages(const void *p, size_t n, size_t *lo, size_t *hi)
-{
-	uintptr_t a = (uintptr_t)p, ps = page_size();
-	uintptr_t first = (a + ps - 1) & ~(ps - 1), last = (a + n) & ~(ps - 1);
-
-	if (last <= first) {
-		*lo = *hi = n;
-		return;
-	}
-	*lo = first - a;
-	*hi = last - a;
-}
 
 static void close_fds(struct fwd_splice *s)
 {
@@ -194,7 +171,7 @@ int fwd_splice_write(struct fwd_splice *s, uv_write_t *req, const void *p, size_
 		return UV_ENOBUFS;
 	w = &s->w[(s->head + s->count++) % FWD_SPLICE_MAX_WRITES];
 	*w = (struct write){.req = req, .cb = cb, .p = p, .n = n};
-	whole_pages(p, n, &w->lo, &w->hi);
+	fwd_lent_pages(p, n, &w->lo, &w->hi);
 	/* never from inside the call, as with uv_write: the poll says the socket has room on the next turn */
 	if (!s->polling && uv_poll_start(&s->poll, UV_WRITABLE, on_writable) == 0)
 		s->polling = true;
@@ -227,13 +204,4 @@ void fwd_splice_close(struct fwd_splice *s, void (*closed)(void *), void *arg)
 	s->closed_arg = arg;
 	stop_polling(s);
 	uv_close((uv_handle_t *)&s->poll, on_poll_closed);
-}
-
-void fwd_splice_forget(void *p, size_t n)
-{
-	size_t lo, hi;
-
-	whole_pages(p, n, &lo, &hi);
-	if (hi > lo)
-		madvise((uint8_t *)p + lo, hi - lo, MADV_DONTNEED);
 }

@@ -12,9 +12,8 @@
  * them into the socket, where the receiver's read copies them out: the
  * daemon's copy is gone. The pages are the daemon's own memory, so the
  * bytes must not change until the receiver has read them: only frames that
- * stay put until their ack (Require_Ack_Response on) may go this way, and a
- * frame lent to a connection that closed before its ack must have its pages
- * taken out of the heap before they are reused (fwd_splice_forget).
+ * stay put until their ack (Require_Ack_Response on) may go this way, and
+ * only from memory that holds nothing but the same client's frames (lent.h).
  */
 
 /* Writes in flight at once (the client hands out fewer). */
@@ -40,13 +39,5 @@ int fwd_splice_write(struct fwd_splice *s, uv_write_t *req, const void *p, size_
 
 /* Stops writing at once; later, from the loop, cancels what is left (cb with UV_ECANCELED) and calls closed. */
 void fwd_splice_close(struct fwd_splice *s, void (*closed)(void *), void *arg);
-
-/*
- * The pages of p[0, n) that a write lent, replaced by fresh ones in this
- * process: a socket that was closed before its receiver read them may still
- * hold the old ones, and they must never see other bytes. The contents of
- * p[0, n) are lost; call it just before freeing a frame that was lent.
- */
-void fwd_splice_forget(void *p, size_t n);
 
 #endif

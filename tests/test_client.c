@@ -126,6 +126,55 @@ START_TEST(a_kernel_that_will_not_splice_gets_copies)
 }
 END_TEST
 
+static bool never(struct crig *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	return false;
+}
+
+/* Acked frames' buffers are kept for the next frames while they come, and go back once a second passes without. */
+START_TEST(acked_buffers_go_round_then_back)
+{
+	struct receiver rv;
+	struct crig r;
+	uint64_t frames = 4;
+	size_t cap = 0;
+	uint8_t *buf;
+
+	receiver_start(&rv, 1, 0, NULL);
+	crig_open(&r, &rv, true, 512 << 20);
+	for (uint32_t i = 0; i < frames; i++)
+		crig_send_big_frame(&r);
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 10000), "not all acked: %s", r.logs);
+	buf = fwd_client_reuse(r.c, 1 << 20, &cap);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_ge(cap, 1 << 20);
+	/* the next frame in it, as the output does */
+	{
+		struct fwd_frame f;
+		char id[FWD_CHUNK_ID_LEN + 1];
+		size_t start, size;
+		static const uint8_t rec[] = {0x81, 0xa1, 'a', 0x01};
+
+		fwd_frame_init_in(&f, "test", 4, buf, cap);
+		ck_assert_int_eq(fwd_frame_add(&f, 1700000000u, 0, rec, sizeof(rec)), 0);
+		fwd_chunk_id_next(&r.ids, id);
+		ck_assert_int_eq(fwd_frame_seal(&f, id), 0);
+		buf = fwd_frame_take(&f, &start, &size);
+		fwd_client_send(r.c, buf, start, size, 1, id);
+	}
+	frames++;
+	ck_assert_msg(crig_run_until(&r, crig_acked_at_least, &frames, 10000), "not all acked: %s", r.logs);
+	ck_assert_uint_eq(receiver_stat(&rv, "entries"), 4 * 16 + 1);
+	/* two ticks without a frame taking one: none is kept */
+	crig_run_until(&r, never, NULL, 2200);
+	ck_assert_ptr_null(fwd_client_reuse(r.c, 1 << 20, &cap));
+	crig_close(&r, 1000);
+	receiver_cleanup(&rv);
+}
+END_TEST
+
 START_TEST(without_acks_frames_are_freed_once_written)
 {
 	struct receiver rv;
@@ -141,8 +190,9 @@ START_TEST(without_acks_frames_are_freed_once_written)
 	fwd_client_stats(r.c, &st);
 	ck_assert_uint_eq(st.buffered_frames, 0);
 	ck_assert_uint_eq(st.frames_acked, 0);
-	/* freed once written, so never lent: the socket would still read them */
+	/* freed once written, so never lent: the socket would still read them; nor kept */
 	ck_assert_uint_eq(st.frames_lent, 0);
+	ck_assert_ptr_null(fwd_client_reuse(r.c, 1, &(size_t){0}));
 	crig_close(&r, 1000);
 	ck_assert_uint_eq(receiver_stat(&rv, "entries"), frames * ENTRIES_PER_FRAME);
 	ck_assert_uint_eq(receiver_stat(&rv, "acks"), 0);
@@ -1043,6 +1093,7 @@ int main(void)
 	tcase_add_test(tc, fast_acks_for_frames_still_in_a_write);
 	tcase_add_test(tc, without_acks_frames_are_freed_once_written);
 	tcase_add_test(tc, a_kernel_that_will_not_splice_gets_copies);
+	tcase_add_test(tc, acked_buffers_go_round_then_back);
 	tcase_add_test(tc, receiver_absent_then_present);
 	tcase_add_test(tc, receiver_restart_midstream_loses_nothing);
 	tcase_add_test(tc, closed_before_ack_is_resent);

@@ -2,6 +2,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -58,6 +60,48 @@ START_TEST(packed_forward_two_entries)
 	ck_assert_uint_eq(fwd_frame_size(&f), sizeof(want));
 	ck_assert_mem_eq(fwd_frame_data(&f), want, sizeof(want));
 	fwd_frame_free(&f);
+}
+END_TEST
+
+/*
+ * A frame in lendable memory (a buffer the client kept) has the same bytes;
+ * when it outgrows the buffer it moves out, and the old buffer's pages are
+ * forgotten on the way back to the heap (lent.h), not handed on as they are.
+ */
+START_TEST(a_frame_in_lendable_memory_grows_out_with_its_old_pages_forgotten)
+{
+	static const uint8_t r1[] = {0x81, 0xa1, 'a', 0x01};
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE), n = 16 * ps;
+	uint8_t *buf = malloc(n), *guard = malloc(64), *big = malloc(2 * n);
+	uint8_t *first = (uint8_t *)(((uintptr_t)buf + ps - 1) & ~(ps - 1));
+	unsigned char vec[13];
+	int resident = 0;
+	struct fwd_frame f;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(big);
+	memset(buf, 0xab, n);
+	fwd_frame_init_in(&f, "ebpf", 4, buf, n);
+	ck_assert_int_eq(fwd_frame_add(&f, 1700000000u, 5u, r1, sizeof(r1)), 0);
+	ck_assert_ptr_eq(f.b.p, buf);
+	ck_assert(f.b.lent);
+	/* a record twice the buffer: the frame moves */
+	big[0] = 0xc6; /* bin32 header, then its bytes: one msgpack item */
+	big[1] = 0; big[2] = (uint8_t)((2 * n - 5) >> 16); big[3] = (uint8_t)((2 * n - 5) >> 8); big[4] = (uint8_t)(2 * n - 5);
+	memset(big + 5, 'z', 2 * n - 5);
+	ck_assert_int_eq(fwd_frame_add(&f, 1700000001u, 0, big, 2 * n), 0);
+	ck_assert_ptr_ne(f.b.p, buf);
+	ck_assert(!f.b.lent);
+	ck_assert_mem_eq(f.b.p + f.body, entries, 15); /* the first entry came along */
+	ck_assert_int_eq(mincore(first + ps, 13 * ps, vec), 0);
+	for (int i = 0; i < 13; i++)
+		resident += vec[i] & 1;
+	ck_assert_msg(resident == 0, "%d of 13 pages of the buffer left behind are still resident", resident);
+	ck_assert_uint_eq(fwd_frame_payload(&f), 15 + 11 + 2 * n);
+	ck_assert_int_eq(fwd_frame_seal(&f, NULL), 0);
+	fwd_frame_free(&f);
+	free(big);
+	free(guard);
 }
 END_TEST
 
@@ -212,6 +256,7 @@ int main(void)
 
 	tcase_add_test(tc, eventtime_bytes);
 	tcase_add_test(tc, packed_forward_two_entries);
+	tcase_add_test(tc, a_frame_in_lendable_memory_grows_out_with_its_old_pages_forgotten);
 	tcase_add_test(tc, entries_packed_in_place_and_taken_back);
 	tcase_add_test(tc, packed_forward_with_chunk);
 	tcase_add_test(tc, gzip_frame_holds_the_same_entries);

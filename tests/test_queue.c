@@ -101,49 +101,88 @@ START_TEST(frames_on_the_wire_are_never_dropped)
 }
 END_TEST
 
-/* A frame lent by reference to a connection that closed before its ack stays marked, whatever comes later. */
-START_TEST(lent_frames_are_marked_when_their_connection_closes)
+/* A lendable queue keeps freed buffers for its own next frames, of about the size asked. */
+START_TEST(a_lendable_queue_keeps_freed_buffers_for_the_next_frames)
 {
-	struct fwd_queue q;
-	struct fwd_chunk *a = chunk(100, 1, "a"), *b = chunk(100, 1, "b");
+	struct fwd_queue q, plain;
+	struct fwd_chunk *a = chunk(100000, 1, "a");
+	uint8_t *abuf = a->buf;
+	size_t cap = 0;
 
-	fwd_queue_init(&q, 1000);
+	fwd_queue_init(&q, 1 << 20);
+	fwd_queue_lendable(&q);
 	fwd_queue_push(&q, a, NULL);
-	fwd_queue_push(&q, b, NULL);
-	a->state = FWD_CHUNK_SENT;
-	a->lent = true;
-	fwd_queue_requeue(&q);
-	ck_assert(a->lent_to_closed);
-	ck_assert(!a->lent);
-	ck_assert(!b->lent_to_closed);
-	/* the next connection lent nothing: a's old socket may still hold its pages */
-	fwd_queue_requeue(&q);
-	ck_assert(a->lent_to_closed);
-	fwd_queue_clear(&q);
+	fwd_queue_remove(&q, a);
+	ck_assert_uint_eq(q.nkept, 1);
+	ck_assert_ptr_null(fwd_queue_reuse(&q, 100001 + 4096, &cap)); /* too small */
+	ck_assert_ptr_null(fwd_queue_reuse(&q, 20000, &cap));         /* more than four times what is asked */
+	ck_assert(!fwd_queue_reused_since(&q));
+	ck_assert_ptr_eq(fwd_queue_reuse(&q, 90000, &cap), abuf);
+	ck_assert_uint_ge(cap, 100000);
+	ck_assert(fwd_queue_reused_since(&q));
+	ck_assert(!fwd_queue_reused_since(&q)); /* asked again: nothing since */
+	ck_assert_uint_eq(q.nkept, 0);
+	/* at most FWD_QUEUE_KEEP are kept; the rest go back to the heap */
+	for (int i = 0; i < FWD_QUEUE_KEEP + 2; i++)
+		fwd_queue_let_go(&q, malloc(1000));
+	ck_assert_uint_eq(q.nkept, FWD_QUEUE_KEEP);
+	/* a bigger one takes a small one's place: frames' buffers are what is asked for again */
+	fwd_queue_let_go(&q, malloc(50000));
+	ck_assert_uint_eq(q.nkept, FWD_QUEUE_KEEP);
+	free(abuf);
+	abuf = fwd_queue_reuse(&q, 40000, &cap);
+	ck_assert_ptr_nonnull(abuf);
+	ck_assert_uint_ge(cap, 50000);
+	free(abuf);
+	abuf = fwd_queue_reuse(&q, 900, &cap);
+	ck_assert_ptr_nonnull(abuf); /* a small one stayed */
+	fwd_queue_release_kept(&q);
+	ck_assert_uint_eq(q.nkept, 0);
+	free(abuf);
+	/* a queue that lends nothing keeps nothing */
+	fwd_queue_init(&plain, 1 << 20);
+	fwd_queue_let_go(&plain, malloc(1000));
+	ck_assert_uint_eq(plain.nkept, 0);
+	ck_assert_ptr_null(fwd_queue_reuse(&plain, 10, &cap));
 }
 END_TEST
 
-/* Freeing such a frame takes its whole pages out of the process first (fwd_splice_forget): they are not resident after. */
-START_TEST(freeing_a_frame_lent_to_a_closed_connection_forgets_its_pages)
+/* Whole pages of buf[0, n) that are resident, of the 13 after its first whole one (the allocator writes that one). */
+static int resident_pages(uint8_t *buf)
 {
-	size_t ps = (size_t)sysconf(_SC_PAGESIZE), n = 16 * ps;
-	uint8_t *buf = malloc(n), *guard = malloc(64); /* the guard keeps buf off the heap's top (no trim) */
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
 	uint8_t *first = (uint8_t *)(((uintptr_t)buf + ps - 1) & ~(ps - 1));
-	unsigned char vec[16];
-	struct fwd_chunk *c;
+	unsigned char vec[13];
 	int resident = 0;
 
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_ptr_nonnull(guard);
-	memset(buf, 0xab, n);
-	c = fwd_chunk_new(buf, 0, n, 1, NULL);
-	c->lent_to_closed = true;
-	fwd_chunk_free(c);
-	/* the page the allocator writes its free-list into may come back; the 13 after it must not */
 	ck_assert_int_eq(mincore(first + ps, 13 * ps, vec), 0);
 	for (int i = 0; i < 13; i++)
 		resident += vec[i] & 1;
-	ck_assert_msg(resident == 0, "%d of 13 pages of the freed frame still resident", resident);
+	return resident;
+}
+
+/* Lendable memory leaving the queue for the heap has its pages replaced first: a socket may still read the old. */
+START_TEST(lendable_buffers_leave_for_the_heap_with_fresh_pages)
+{
+	size_t n = 16 * (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *over = malloc(n), *kept = malloc(n), *guard = malloc(64); /* the guard keeps them off the heap's top */
+	struct fwd_queue q;
+
+	ck_assert_ptr_nonnull(over);
+	ck_assert_ptr_nonnull(kept);
+	memset(over, 0xab, n);
+	memset(kept, 0xab, n);
+	fwd_queue_init(&q, 1 << 20);
+	fwd_queue_lendable(&q);
+	fwd_queue_let_go(&q, kept);
+	for (int i = 1; i < FWD_QUEUE_KEEP; i++)
+		fwd_queue_let_go(&q, malloc(2 * n));
+	ck_assert_int_eq(resident_pages(kept), 13); /* kept as it is */
+	fwd_queue_let_go(&q, over);                  /* one more than is kept, and the smallest: freed */
+	ck_assert_msg(resident_pages(over) == 0, "%d of 13 pages of a freed buffer still resident", resident_pages(over));
+	fwd_queue_release_kept(&q);
+	ck_assert_msg(resident_pages(kept) == 0, "%d of 13 pages of a released buffer still resident",
+		      resident_pages(kept));
 	free(guard);
 }
 END_TEST
@@ -174,8 +213,8 @@ int main(void)
 	tcase_add_test(tc, full_queue_drops_oldest_and_counts);
 	tcase_add_test(tc, frames_on_the_wire_are_never_dropped);
 	tcase_add_test(tc, bytes_are_the_buffers);
-	tcase_add_test(tc, lent_frames_are_marked_when_their_connection_closes);
-	tcase_add_test(tc, freeing_a_frame_lent_to_a_closed_connection_forgets_its_pages);
+	tcase_add_test(tc, a_lendable_queue_keeps_freed_buffers_for_the_next_frames);
+	tcase_add_test(tc, lendable_buffers_leave_for_the_heap_with_fresh_pages);
 	suite_add_tcase(s, tc);
 	return suite_run(s);
 }

@@ -13,6 +13,7 @@
 #include <seccomp.h>
 #include <uv.h>
 
+#include "lent.h"
 #include "splice.h"
 #include "suite_run.h"
 
@@ -194,7 +195,7 @@ static void write_then_change(bool forget, uint8_t *seen)
 	ck_assert_int_eq(r.status[0], 0);
 	/* written, not yet read by anyone: the daemon's case of a frame waiting for its ack */
 	if (forget)
-		fwd_splice_forget(buf + LENT_AT, LENT_LEN);
+		fwd_lent_forget(buf + LENT_AT, LENT_LEN);
 	memset(buf, 'B', 5 * PAGE);
 	read_exactly(r.peer, seen, LENT_LEN);
 	rig_free(&r);
