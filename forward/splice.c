@@ -173,9 +173,14 @@ int fwd_splice_write(struct fwd_splice *s, uv_write_t *req, const void *p, size_
 	*w = (struct write){.req = req, .cb = cb, .p = p, .n = n};
 	fwd_lent_pages(p, n, &w->lo, &w->hi);
 	/* never from inside the call, as with uv_write: the poll says the socket has room on the next turn */
-	if (!s->polling && uv_poll_start(&s->poll, UV_WRITABLE, on_writable) == 0)
+	if (!s->polling) {
+		if (uv_poll_start(&s->poll, UV_WRITABLE, on_writable) != 0) {
+			s->count--; /* not taken: the caller is not told of it later */
+			return UV_EIO;
+		}
 		s->polling = true;
-	return s->polling ? 0 : UV_EIO;
+	}
+	return 0;
 }
 
 static void on_poll_closed(uv_handle_t *h)
