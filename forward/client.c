@@ -982,10 +982,6 @@ static void connect_address(struct fwd_client *c)
 		if (!c->ai_next)
 			connect_failed(c, "connect", rc);
 		c->state = CS_CLOSING;
-		if (c->spl) {
-			fwd_splice_close(c->spl, on_splice_closed, c);
-			c->spl = NULL;
-		}
 		uv_close(&c->conn.handle, on_conn_closed);
 	}
 }

@@ -42,44 +42,42 @@ void fwd_queue_lendable(struct fwd_queue *q)
 
 void fwd_queue_let_go(struct fwd_queue *q, uint8_t *buf)
 {
-	size_t cap, small = 0;
+	struct fwd_kept k;
+	size_t small = 0;
 
 	if (!q->lendable || !buf) {
 		free(buf);
 		return;
 	}
-	cap = malloc_usable_size(buf);
-	if (q->nkept == FWD_QUEUE_KEEP) {
-		for (size_t i = 1; i < q->nkept; i++)
-			if (q->kept_cap[i] < q->kept_cap[small])
-				small = i;
-		if (q->kept_cap[small] >= cap) {
-			fwd_lent_free(buf);
-			return;
-		}
-		fwd_lent_free(q->kept[small]);
-		q->kept[small] = buf;
-		q->kept_cap[small] = cap;
+	k = (struct fwd_kept){buf, malloc_usable_size(buf)};
+	if (q->nkept < FWD_QUEUE_KEEP) {
+		q->kept[q->nkept++] = k;
 		return;
 	}
-	q->kept_cap[q->nkept] = cap;
-	q->kept[q->nkept++] = buf;
+	for (size_t i = 1; i < q->nkept; i++)
+		if (q->kept[i].cap < q->kept[small].cap)
+			small = i;
+	if (q->kept[small].cap >= k.cap) {
+		fwd_lent_free(buf);
+		return;
+	}
+	fwd_lent_free(q->kept[small].buf);
+	q->kept[small] = k;
 }
 
 uint8_t *fwd_queue_reuse(struct fwd_queue *q, size_t want, size_t *cap)
 {
 	/* the last kept first: the likeliest to be in the caches */
 	for (size_t i = q->nkept; i-- > 0;) {
-		uint8_t *buf = q->kept[i];
+		struct fwd_kept k = q->kept[i];
 
-		if (q->kept_cap[i] < want || q->kept_cap[i] / 4 > want)
+		if (k.cap < want || k.cap / 4 > want)
 			continue;
 		q->reused = true;
-		*cap = q->kept_cap[i];
+		*cap = k.cap;
 		q->nkept--;
 		memmove(&q->kept[i], &q->kept[i + 1], (q->nkept - i) * sizeof(q->kept[0]));
-		memmove(&q->kept_cap[i], &q->kept_cap[i + 1], (q->nkept - i) * sizeof(q->kept_cap[0]));
-		return buf;
+		return k.buf;
 	}
 	return NULL;
 }
@@ -95,7 +93,7 @@ bool fwd_queue_reused_since(struct fwd_queue *q)
 void fwd_queue_release_kept(struct fwd_queue *q)
 {
 	while (q->nkept)
-		fwd_lent_free(q->kept[--q->nkept]);
+		fwd_lent_free(q->kept[--q->nkept].buf);
 }
 
 static void chunk_free(struct fwd_queue *q, struct fwd_chunk *c)

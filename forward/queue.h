@@ -44,8 +44,10 @@ struct fwd_queue {
 	uint64_t dropped_chunks;
 	uint64_t dropped_entries;
 	bool lendable;         /* its buffers may be lent to sockets (lent.h) */
-	uint8_t *kept[FWD_QUEUE_KEEP];
-	size_t kept_cap[FWD_QUEUE_KEEP];
+	struct fwd_kept {
+		uint8_t *buf;
+		size_t cap;    /* its allocator's size */
+	} kept[FWD_QUEUE_KEEP];
 	size_t nkept;
 	bool reused;           /* a kept buffer was taken since fwd_queue_reused_since last asked */
 };

@@ -123,6 +123,17 @@ static int step(struct fwd_splice *s, struct write *w)
 	return 1;
 }
 
+/* The oldest write is over: taken off, and its caller told (which may write more, or close s). */
+static void finish_oldest(struct fwd_splice *s, int status)
+{
+	struct write *w = &s->w[s->head];
+
+	s->head = (s->head + 1) % FWD_SPLICE_MAX_WRITES;
+	s->count--;
+	w->req->handle = s->stream;
+	w->cb(w->req, status);
+}
+
 static void stop_polling(struct fwd_splice *s)
 {
 	if (s->polling)
@@ -142,20 +153,14 @@ static void on_writable(uv_poll_t *h, int status, int events)
 
 		if (rc == 0)
 			return;
-		if (rc < 0 || (w->off == w->n && !s->in_pipe)) {
-			uv_write_t *req = w->req;
-			uv_write_cb cb = w->cb;
-
-			s->head = (s->head + 1) % FWD_SPLICE_MAX_WRITES;
-			s->count--;
+		if (rc < 0) {
 			/* after a failure the socket's stream is undefined: the caller closes it, the rest is cancelled */
-			if (rc < 0)
-				stop_polling(s);
-			req->handle = s->stream;
-			cb(req, rc < 0 ? rc : 0); /* may write more, or close s */
-			if (rc < 0)
-				return;
+			stop_polling(s);
+			finish_oldest(s, rc);
+			return;
 		}
+		if (w->off == w->n && !s->in_pipe)
+			finish_oldest(s, 0);
 	}
 	if (!s->closing && !s->count)
 		stop_polling(s);
@@ -187,14 +192,8 @@ static void on_poll_closed(uv_handle_t *h)
 {
 	struct fwd_splice *s = h->data;
 
-	while (s->count) {
-		struct write *w = &s->w[s->head];
-
-		s->head = (s->head + 1) % FWD_SPLICE_MAX_WRITES;
-		s->count--;
-		w->req->handle = s->stream;
-		w->cb(w->req, UV_ECANCELED);
-	}
+	while (s->count)
+		finish_oldest(s, UV_ECANCELED);
 	/* the pipe's pages go with it: they were the frames', which are written again from the start */
 	close_fds(s);
 	if (s->closed)
